@@ -1,0 +1,103 @@
+# fwgate: see README.md.  `make` builds the module and fwgatectl,
+# `make test` runs every test, `make demo` shows the gate at work.
+
+NGINX_SRC   ?= /usr/share/nginx/src
+NGINX_BIN   ?= /usr/sbin/nginx
+BUILD       := build
+CC          ?= cc
+CFLAGS      ?= -O2 -g
+FWG_CFLAGS  := -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra \
+               -Wno-unused-parameter -Isrc/core $(CFLAGS)
+LDLIBS_CORE := -lcrypto
+
+CORE_SRCS   := src/core/fwg_types.c src/core/fwg_b64.c src/core/fwg_sf.c \
+               src/core/fwg_sig.c src/core/fwg_key.c src/core/fwg_semver.c \
+               src/core/fwg_cohort.c src/core/fwg_decide.c
+CORE_HDRS   := $(wildcard src/core/*.h)
+CORE_OBJS   := $(CORE_SRCS:src/core/%.c=$(BUILD)/core/%.o)
+CLI_SRCS    := $(wildcard src/cli/*.c)
+CLI_HDRS    := $(wildcard src/cli/*.h)
+UNIT_SRCS   := $(wildcard t/unit/*.c)
+NGX_SRCS    := $(wildcard src/ngx/*.c src/ngx/*.h)
+
+MODULE      := $(BUILD)/ngx_http_fwgate_module.so
+
+.PHONY: all module cli unit test test-unit test-nginx test-asan demo deps \
+        bench fuzz clean
+
+all: module cli
+
+# --- core library -------------------------------------------------------
+
+$(BUILD)/core/%.o: src/core/%.c $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(FWG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libfwgcore.a: $(CORE_OBJS)
+	ar rcs $@ $^
+
+# --- fwgatectl ----------------------------------------------------------
+
+cli: fwgatectl
+
+fwgatectl: $(CLI_SRCS) $(CLI_HDRS) $(BUILD)/libfwgcore.a
+	$(CC) $(FWG_CFLAGS) -Isrc/cli -o $@ $(CLI_SRCS) $(BUILD)/libfwgcore.a \
+	    -lhiredis $(LDLIBS_CORE)
+
+# --- unit tests ---------------------------------------------------------
+
+unit: $(BUILD)/run_unit
+
+$(BUILD)/run_unit: $(UNIT_SRCS) t/unit/*.h $(BUILD)/libfwgcore.a
+	$(CC) $(FWG_CFLAGS) -It/unit -o $@ $(UNIT_SRCS) $(BUILD)/libfwgcore.a \
+	    $(LDLIBS_CORE)
+
+test-unit: $(BUILD)/run_unit
+	FWG_SF_TESTS=$${FWG_SF_TESTS:-$(CURDIR)/../shared/sf-tests} \
+	    $(BUILD)/run_unit
+
+# core unit tests under AddressSanitizer and UBSan
+test-unit-asan:
+	$(MAKE) BUILD=build/asan CC=clang \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined \
+	            -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	    test-unit
+
+# --- nginx module -------------------------------------------------------
+
+module: $(MODULE)
+
+# Configure as Debian builds its libnginx-mod packages: nginx-dev's
+# configure with Debian's conf_flags, in a copy inside build/ so nothing
+# is written under /usr.  NGINX_SRC=DIR builds against an upstream tree.
+$(BUILD)/nginx/objs/Makefile: config
+	rm -rf $(BUILD)/nginx && mkdir -p $(BUILD)
+	cp -a $(NGINX_SRC) $(BUILD)/nginx
+	cd $(BUILD)/nginx && \
+	    if [ -f conf_flags ]; then . ./conf_flags; else NGX_CONF_FLAGS=(--with-compat); fi; \
+	    bash -c '. ./conf_flags 2>/dev/null || NGX_CONF_FLAGS=(--with-compat); \
+	      ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -D_FORTIFY_SOURCE=2" \
+	        --with-ld-opt="-Wl,-z,relro -Wl,-z,now -fPIC" \
+	        --add-dynamic-module=$(CURDIR)' > configure.log 2>&1 || \
+	    { tail -30 configure.log; exit 1; }
+
+$(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(NGX_SRCS)
+	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
+	cp $(BUILD)/nginx/objs/ngx_http_fwgate_module.so $@
+
+# --- tests --------------------------------------------------------------
+
+test: all test-unit test-nginx
+
+test-nginx: all
+	bash t/run-suites.sh
+
+demo: all
+	bash scripts/demo.sh
+
+deps:
+	bash scripts/deps.sh
+
+clean:
+	rm -rf $(BUILD) fwgatectl t/servroot*

@@ -1,0 +1,128 @@
+/*
+ * Cohort assignment, SPEC section 3.  The module and fwgatectl both call
+ * this, so a device lands in the same bucket everywhere.
+ */
+
+#include <openssl/evp.h>
+
+#include "fwg_cohort.h"
+
+
+/* outside 0..9999: never below a percentage, so a failure fails closed */
+#define FWG_COHORT_BUCKET_ERROR  0xffffffffU
+
+
+uint32_t
+fwg_cohort_bucket(fwg_str_t salt, fwg_str_t device_id)
+{
+    EVP_MD_CTX     *ctx;
+    unsigned char   md[EVP_MAX_MD_SIZE];
+    unsigned int    mdlen;
+    uint32_t        v;
+    int             ok;
+
+    ctx = EVP_MD_CTX_new();
+    if (ctx == NULL) {
+        return FWG_COHORT_BUCKET_ERROR;
+    }
+
+    ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)
+         && EVP_DigestUpdate(ctx, salt.len ? salt.data : "", salt.len)
+         && EVP_DigestUpdate(ctx, ":", 1)
+         && EVP_DigestUpdate(ctx, device_id.len ? device_id.data : "",
+                             device_id.len)
+         && EVP_DigestFinal_ex(ctx, md, &mdlen);
+
+    EVP_MD_CTX_free(ctx);
+
+    if (!ok || mdlen < 4) {
+        return FWG_COHORT_BUCKET_ERROR;
+    }
+
+    v = ((uint32_t) md[0] << 24) | ((uint32_t) md[1] << 16)
+        | ((uint32_t) md[2] << 8) | (uint32_t) md[3];
+
+    return v % 10000;
+}
+
+
+long
+fwg_percent_parse(const char *s, size_t len)
+{
+    size_t  p, nint, nfrac;
+    long    ip, fp;
+
+    if (s == NULL || len == 0) {
+        return -1;
+    }
+
+    p = 0;
+    ip = 0;
+    fp = 0;
+
+    /* at most three integer digits: enough for "100", no overflow */
+    while (p < len && s[p] >= '0' && s[p] <= '9') {
+        if (p == 3) {
+            return -1;
+        }
+
+        ip = ip * 10 + (s[p] - '0');
+        p++;
+    }
+
+    nint = p;
+
+    if (nint == 0) {
+        return -1;
+    }
+
+    nfrac = 0;
+
+    if (p < len && s[p] == '.') {
+        p++;
+
+        while (p < len && s[p] >= '0' && s[p] <= '9') {
+            if (nfrac == 2) {
+                return -1;
+            }
+
+            fp = fp * 10 + (s[p] - '0');
+            nfrac++;
+            p++;
+        }
+
+        /* "1." is not a number */
+        if (nfrac == 0) {
+            return -1;
+        }
+    }
+
+    if (p != len) {
+        return -1;
+    }
+
+    if (nfrac == 1) {
+        fp *= 10;
+    }
+
+    ip = ip * 100 + fp;
+
+    return ip > 10000 ? -1 : ip;
+}
+
+
+int
+fwg_cohort_in(uint32_t bucket, long percent_hundredths, int canary,
+    int excluded)
+{
+    if (canary) {
+        return 1;
+    }
+
+    /* bucket >= 10000 is the error value of fwg_cohort_bucket() */
+    if (excluded || bucket >= 10000 || percent_hundredths <= 0) {
+        return 0;
+    }
+
+    return (long) bucket < percent_hundredths;
+}

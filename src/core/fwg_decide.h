@@ -1,0 +1,146 @@
+/*
+ * The decision of SPEC section 4, in one place.  The nginx module and
+ * `fwgatectl explain` both call these functions; neither re-implements a
+ * step.
+ *
+ * It runs in two phases because the module must wait for Redis between
+ * them: fwg_decide_request() covers steps 1-5 from the request alone and
+ * yields the device id; fwg_decide_registry() covers steps 6-16 from the
+ * registry records.
+ */
+
+#ifndef FWG_DECIDE_H
+#define FWG_DECIDE_H
+
+#include "fwg_types.h"
+#include "fwg_sig.h"
+#include "fwg_semver.h"
+
+typedef enum {
+    FWG_R_OK = 0,
+    FWG_R_MISSING_SIGNATURE,
+    FWG_R_MALFORMED_SIGNATURE,
+    FWG_R_INSUFFICIENT_COVERAGE,
+    FWG_R_UNSUPPORTED_ALG,
+    FWG_R_STALE,
+    FWG_R_BAD_CLAIMS,
+    FWG_R_UNKNOWN_DEVICE,
+    FWG_R_BAD_SIGNATURE,
+    FWG_R_REPLAY,
+    FWG_R_REVOKED,
+    FWG_R_MODEL_MISMATCH,
+    FWG_R_UNKNOWN_ARTIFACT,
+    FWG_R_INCOMPATIBLE,
+    FWG_R_NOT_RELEASED,
+    FWG_R_ROLLOUT_PAUSED,
+    FWG_R_ROLLOUT_HALTED,
+    FWG_R_NOT_IN_COHORT,
+    FWG_R_UPGRADE_PATH,
+    FWG_R_DOWNGRADE,
+    FWG_R_REGISTRY_UNAVAILABLE,
+    FWG_R__COUNT
+} fwg_reason_t;
+
+const char *fwg_reason_name(fwg_reason_t r);    /* "missing_signature" */
+int fwg_reason_status(fwg_reason_t r);          /* 401, 403, ... */
+int fwg_reason_step(fwg_reason_t r);            /* 1 .. 16, 0 for ok/503 */
+
+#define FWG_MAX_REQUIRED  32
+
+typedef struct {
+    fwg_str_t       label;          /* empty: the only label, or "fw" */
+    fwg_str_t       required[FWG_MAX_REQUIRED];
+    size_t          nrequired;
+    unsigned        algs;           /* bit (1 << fwg_alg_t) per allowed */
+    int64_t         max_age;        /* seconds */
+    int64_t         clock_skew;     /* seconds */
+    int             require_nonce;
+} fwg_policy_t;
+
+/* the SPEC defaults: fw label rule, 4 components, all algs, 300 s, 30 s */
+void fwg_policy_default(fwg_policy_t *p);
+
+/* trace of each step, for explain; may be NULL */
+typedef void (*fwg_trace_pt)(void *data, int step, const char *check,
+    fwg_reason_t failed, const char *detail);
+
+typedef struct {
+    fwg_sig_input_t sig;
+    fwg_str_t       base;           /* signature base */
+    fwg_str_t       device;         /* keyid */
+    fwg_str_t       model;          /* X-Device-Model */
+    fwg_str_t       hw;             /* X-Device-Hw, data NULL when absent */
+    fwg_str_t       version_str;    /* X-Firmware-Version */
+    fwg_semver_t    version;
+    const char     *detail;         /* why the failing step failed */
+} fwg_claims_t;
+
+/* steps 1-5 */
+fwg_reason_t fwg_decide_request(const fwg_msg_t *msg, const fwg_policy_t *p,
+    int64_t now, fwg_arena_t *a, fwg_claims_t *out,
+    fwg_trace_pt trace, void *tdata);
+
+/* registry records: fields point at the caller's memory */
+
+typedef struct {
+    int         found;
+    fwg_str_t   model, hw, alg, key, status;
+} fwg_device_rec_t;
+
+typedef struct {
+    int         found;
+    fwg_str_t   version, models, sha256, size, path;
+} fwg_artifact_rec_t;
+
+typedef struct {
+    int         found;
+    fwg_str_t   artifact, percent, salt, state, from, downgrade;
+    int         canary;             /* device in :canary */
+    int         excluded;           /* device in :exclude */
+} fwg_rollout_rec_t;
+
+/* returns 1 when the nonce was seen (replay), 0 when recorded as new */
+typedef int (*fwg_replay_pt)(void *data, fwg_str_t keyid, fwg_str_t nonce,
+    int64_t expires_at);
+
+typedef struct {
+    const fwg_claims_t       *claims;   /* NULL: explain without a request,
+                                           steps 1-8 are skipped */
+    fwg_str_t                 device;   /* device id (claims->device) */
+    fwg_str_t                 model;    /* claimed model (explain: given) */
+    fwg_str_t                 hw;       /* claimed hw, may be empty */
+    const fwg_semver_t       *version;  /* device's version, may be NULL */
+    fwg_str_t                 artifact; /* requested artifact name */
+    const fwg_device_rec_t   *device_rec;
+    const fwg_artifact_rec_t *artifact_rec;
+    const fwg_rollout_rec_t  *rollout_rec;
+    const fwg_key_t          *key;      /* parsed record key, or NULL to
+                                           parse it here */
+    fwg_replay_pt             replay;   /* NULL: no replay store */
+    void                     *replay_data;
+    int64_t                   replay_window; /* seconds a nonce is kept */
+    int64_t                   now;
+    unsigned                  algs;     /* policy's allowed algorithms
+                                           (bit 1 << fwg_alg_t); 0: all */
+} fwg_decide_in_t;
+
+typedef struct {
+    fwg_reason_t    reason;
+    int             step;
+    const char     *detail;
+    uint32_t        bucket;
+    unsigned        has_bucket:1;
+    fwg_str_t       target_version; /* the artifact's version */
+} fwg_verdict_t;
+
+/* steps 6-16 */
+fwg_reason_t fwg_decide_registry(const fwg_decide_in_t *in,
+    fwg_verdict_t *out, fwg_trace_pt trace, void *tdata);
+
+/* "MODEL" or "MODEL:HW" entries of an artifact's models list */
+int fwg_models_lists(fwg_str_t models, fwg_str_t model, fwg_str_t hw);
+
+/* model names: 1..64 of [A-Za-z0-9._-] */
+int fwg_model_valid(fwg_str_t m);
+
+#endif /* FWG_DECIDE_H */

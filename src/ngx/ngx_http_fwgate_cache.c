@@ -1,0 +1,751 @@
+
+/*
+ * fwgate: the shared-memory registry cache and the nonce replay store.
+ *
+ * Both follow ngx_http_limit_req_module's zone: an rbtree keyed by a
+ * crc32 of the key, an LRU queue, the slab pool's mutex held only around
+ * lookup and insert (never across a Redis wait), and the old zone reused
+ * on reload.  A full zone evicts least recently used entries rather than
+ * failing a request.
+ *
+ * Freshness: an entry is fresh while younger than its ttl and written in
+ * the current registry epoch; a new epoch (read from Redis by the poll)
+ * makes every entry stale at once.  Stale entries are used only when Redis
+ * cannot answer, up to the `stale` age.
+ */
+
+#include "ngx_http_fwgate_module.h"
+
+
+typedef struct {
+    u_char                      color;
+    u_char                      negative;
+    u_short                     klen;
+    uint32_t                    vlen;
+    ngx_queue_t                 queue;
+    ngx_msec_t                  stored;
+    ngx_uint_t                  generation;
+    u_char                      data[1];    /* key, then value */
+} ngx_http_fwgate_cache_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t                rbtree;
+    ngx_rbtree_node_t           sentinel;
+    ngx_queue_t                 queue;
+    ngx_uint_t                  generation;
+    u_char                      epoch[32];
+    size_t                      epoch_len;
+    ngx_msec_t                  last_poll;
+    ngx_http_fwgate_stats_t     stats;
+} ngx_http_fwgate_cache_shctx_t;
+
+
+typedef struct {
+    ngx_http_fwgate_cache_shctx_t  *sh;
+    ngx_slab_pool_t                *shpool;
+    ngx_http_fwgate_main_conf_t    *fmcf;
+} ngx_http_fwgate_cache_ctx_t;
+
+
+typedef struct {
+    u_char                      color;
+    u_char                      dummy;
+    u_short                     len;
+    ngx_queue_t                 queue;
+    time_t                      expires;
+    u_char                      data[1];    /* keyid NUL nonce */
+} ngx_http_fwgate_replay_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t                rbtree;
+    ngx_rbtree_node_t           sentinel;
+    ngx_queue_t                 queue;
+} ngx_http_fwgate_replay_shctx_t;
+
+
+typedef struct {
+    ngx_http_fwgate_replay_shctx_t  *sh;
+    ngx_slab_pool_t                 *shpool;
+} ngx_http_fwgate_replay_ctx_t;
+
+
+static ngx_int_t ngx_http_fwgate_cache_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_int_t ngx_http_fwgate_replay_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_http_fwgate_cache_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static void ngx_http_fwgate_replay_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_http_fwgate_cache_node_t *ngx_http_fwgate_cache_lookup(
+    ngx_http_fwgate_cache_ctx_t *ctx, ngx_str_t *key, uint32_t hash);
+static ngx_uint_t ngx_http_fwgate_cache_evict(
+    ngx_http_fwgate_cache_ctx_t *ctx, ngx_uint_t n);
+
+
+/* worker-local counters when no cache zone is configured */
+static ngx_http_fwgate_stats_t  ngx_http_fwgate_local_stats;
+
+
+ngx_shm_zone_t *
+ngx_http_fwgate_cache_add_zone(ngx_conf_t *cf, ngx_str_t *name, size_t size,
+    ngx_http_fwgate_main_conf_t *fmcf)
+{
+    ngx_shm_zone_t               *shm_zone;
+    ngx_http_fwgate_cache_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_fwgate_cache_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->fmcf = fmcf;
+
+    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_fwgate_module);
+    if (shm_zone == NULL) {
+        return NULL;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "fwgate zone \"%V\" is already used", name);
+        return NULL;
+    }
+
+    shm_zone->init = ngx_http_fwgate_cache_init_zone;
+    shm_zone->data = ctx;
+
+    return shm_zone;
+}
+
+
+static ngx_int_t
+ngx_http_fwgate_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_fwgate_cache_ctx_t  *octx = data;
+
+    size_t                        len;
+    ngx_http_fwgate_cache_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    if (octx) {
+        /* reload: keep the cache and the counters */
+        ctx->sh = octx->sh;
+        ctx->shpool = octx->shpool;
+        ctx->fmcf->stats = &ctx->sh->stats;
+        return NGX_OK;
+    }
+
+    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        ctx->sh = ctx->shpool->data;
+        ctx->fmcf->stats = &ctx->sh->stats;
+        return NGX_OK;
+    }
+
+    ctx->sh = ngx_slab_calloc(ctx->shpool,
+                              sizeof(ngx_http_fwgate_cache_shctx_t));
+    if (ctx->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->shpool->data = ctx->sh;
+
+    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
+                    ngx_http_fwgate_cache_rbtree_insert);
+    ngx_queue_init(&ctx->sh->queue);
+
+    ctx->fmcf->stats = &ctx->sh->stats;
+
+    len = sizeof(" in fwgate zone \"\"") + shm_zone->shm.name.len;
+
+    ctx->shpool->log_ctx = ngx_slab_alloc(ctx->shpool, len);
+    if (ctx->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(ctx->shpool->log_ctx, " in fwgate zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* eviction keeps the zone usable: do not flood the log when full */
+    ctx->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+ngx_http_fwgate_stats_t *
+ngx_http_fwgate_local_stats_get(void)
+{
+    return &ngx_http_fwgate_local_stats;
+}
+
+
+static void
+ngx_http_fwgate_cache_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t             **p;
+    ngx_http_fwgate_cache_node_t   *cn, *cnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            cn = (ngx_http_fwgate_cache_node_t *) &node->color;
+            cnt = (ngx_http_fwgate_cache_node_t *) &temp->color;
+
+            p = (ngx_memn2cmp(cn->data, cnt->data, cn->klen, cnt->klen) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_http_fwgate_cache_node_t *
+ngx_http_fwgate_cache_lookup(ngx_http_fwgate_cache_ctx_t *ctx,
+    ngx_str_t *key, uint32_t hash)
+{
+    ngx_int_t                      rc;
+    ngx_rbtree_node_t             *node, *sentinel;
+    ngx_http_fwgate_cache_node_t  *cn;
+
+    node = ctx->sh->rbtree.root;
+    sentinel = ctx->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        /* hash == node->key */
+
+        cn = (ngx_http_fwgate_cache_node_t *) &node->color;
+
+        rc = ngx_memn2cmp(key->data, cn->data, key->len, (size_t) cn->klen);
+
+        if (rc == 0) {
+            return cn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+ngx_http_fwgate_cache_state_e
+ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
+    ngx_pool_t *pool, ngx_str_t *value)
+{
+    uint32_t                        hash;
+    ngx_msec_t                      age, ttl;
+    ngx_http_fwgate_cache_ctx_t    *ctx;
+    ngx_http_fwgate_cache_node_t   *cn;
+    ngx_http_fwgate_cache_state_e   state;
+
+    if (fmcf->cache_zone == NULL) {
+        return NGX_HTTP_FWGATE_CACHE_NONE;
+    }
+
+    ctx = fmcf->cache_zone->data;
+    hash = ngx_crc32_short(key->data, key->len);
+    state = NGX_HTTP_FWGATE_CACHE_NONE;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    cn = ngx_http_fwgate_cache_lookup(ctx, key, hash);
+
+    if (cn) {
+        age = ngx_current_msec - cn->stored;
+        ttl = cn->negative ? fmcf->negative_ttl : fmcf->ttl;
+
+        if (age < ttl && cn->generation == ctx->sh->generation) {
+            state = NGX_HTTP_FWGATE_CACHE_FRESH;
+
+        } else if (age < ttl + fmcf->stale) {
+            state = NGX_HTTP_FWGATE_CACHE_STALE;
+        }
+
+        if (state != NGX_HTTP_FWGATE_CACHE_NONE) {
+            value->len = cn->vlen;
+            value->data = ngx_pnalloc(pool, cn->vlen + 1);
+
+            if (value->data == NULL) {
+                state = NGX_HTTP_FWGATE_CACHE_NONE;
+
+            } else {
+                ngx_memcpy(value->data, cn->data + cn->klen, cn->vlen);
+                value->data[cn->vlen] = '\0';
+
+                ngx_queue_remove(&cn->queue);
+                ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
+            }
+        }
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    if (state == NGX_HTTP_FWGATE_CACHE_FRESH) {
+        (void) ngx_atomic_fetch_add(&fmcf->stats->cache_hits, 1);
+
+    } else {
+        (void) ngx_atomic_fetch_add(&fmcf->stats->cache_misses, 1);
+    }
+
+    return state;
+}
+
+
+void
+ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
+    ngx_str_t *value, ngx_uint_t negative)
+{
+    size_t                         n;
+    uint32_t                       hash;
+    ngx_uint_t                     tries;
+    ngx_rbtree_node_t             *node;
+    ngx_http_fwgate_cache_ctx_t   *ctx;
+    ngx_http_fwgate_cache_node_t  *cn;
+
+    if (fmcf->cache_zone == NULL || key->len > 65535) {
+        return;
+    }
+
+    if ((negative ? fmcf->negative_ttl : fmcf->ttl) == 0) {
+        return;
+    }
+
+    ctx = fmcf->cache_zone->data;
+    hash = ngx_crc32_short(key->data, key->len);
+
+    n = offsetof(ngx_rbtree_node_t, color)
+        + offsetof(ngx_http_fwgate_cache_node_t, data)
+        + key->len + value->len;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    cn = ngx_http_fwgate_cache_lookup(ctx, key, hash);
+
+    if (cn) {
+        node = (ngx_rbtree_node_t *)
+                   ((u_char *) cn - offsetof(ngx_rbtree_node_t, color));
+        ngx_queue_remove(&cn->queue);
+        ngx_rbtree_delete(&ctx->sh->rbtree, node);
+        ngx_slab_free_locked(ctx->shpool, node);
+    }
+
+    node = ngx_slab_alloc_locked(ctx->shpool, n);
+
+    for (tries = 0; node == NULL && tries < 8; tries++) {
+        if (ngx_http_fwgate_cache_evict(ctx, 4 << tries) == 0) {
+            break;
+        }
+
+        node = ngx_slab_alloc_locked(ctx->shpool, n);
+    }
+
+    if (node == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return;
+    }
+
+    cn = (ngx_http_fwgate_cache_node_t *) &node->color;
+
+    node->key = hash;
+    cn->klen = (u_short) key->len;
+    cn->vlen = (uint32_t) value->len;
+    cn->negative = negative ? 1 : 0;
+    cn->stored = ngx_current_msec;
+    cn->generation = ctx->sh->generation;
+    ngx_memcpy(cn->data, key->data, key->len);
+    ngx_memcpy(cn->data + key->len, value->data, value->len);
+
+    ngx_rbtree_insert(&ctx->sh->rbtree, node);
+    ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+/* with the zone locked: frees up to n least recently used entries */
+
+static ngx_uint_t
+ngx_http_fwgate_cache_evict(ngx_http_fwgate_cache_ctx_t *ctx, ngx_uint_t n)
+{
+    ngx_uint_t                     freed;
+    ngx_queue_t                   *q;
+    ngx_rbtree_node_t             *node;
+    ngx_http_fwgate_cache_node_t  *cn;
+
+    for (freed = 0; freed < n; freed++) {
+
+        if (ngx_queue_empty(&ctx->sh->queue)) {
+            break;
+        }
+
+        q = ngx_queue_last(&ctx->sh->queue);
+        ngx_queue_remove(q);
+
+        cn = ngx_queue_data(q, ngx_http_fwgate_cache_node_t, queue);
+        node = (ngx_rbtree_node_t *)
+                   ((u_char *) cn - offsetof(ngx_rbtree_node_t, color));
+
+        ngx_rbtree_delete(&ctx->sh->rbtree, node);
+        ngx_slab_free_locked(ctx->shpool, node);
+    }
+
+    (void) ngx_atomic_fetch_add(&ctx->sh->stats.cache_evictions, freed);
+
+    return freed;
+}
+
+
+void
+ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *epoch)
+{
+    ngx_http_fwgate_cache_ctx_t  *ctx;
+
+    if (fmcf->cache_zone == NULL || epoch->len > 32) {
+        return;
+    }
+
+    ctx = fmcf->cache_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    if (epoch->len != ctx->sh->epoch_len
+        || ngx_memcmp(epoch->data, ctx->sh->epoch, epoch->len) != 0)
+    {
+        ngx_memcpy(ctx->sh->epoch, epoch->data, epoch->len);
+        ctx->sh->epoch_len = epoch->len;
+        ctx->sh->generation++;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+ngx_uint_t
+ngx_http_fwgate_cache_poll_due(ngx_http_fwgate_main_conf_t *fmcf)
+{
+    ngx_uint_t                    due;
+    ngx_http_fwgate_cache_ctx_t  *ctx;
+
+    if (fmcf->cache_zone == NULL) {
+        return 0;
+    }
+
+    ctx = fmcf->cache_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    due = (ngx_current_msec - ctx->sh->last_poll >= fmcf->poll);
+
+    if (due) {
+        ctx->sh->last_poll = ngx_current_msec;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return due;
+}
+
+
+/* replay store ----------------------------------------------------------- */
+
+ngx_shm_zone_t *
+ngx_http_fwgate_replay_add_zone(ngx_conf_t *cf, ngx_str_t *name, size_t size)
+{
+    ngx_shm_zone_t                *shm_zone;
+    ngx_http_fwgate_replay_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_fwgate_replay_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_fwgate_module);
+    if (shm_zone == NULL) {
+        return NULL;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "fwgate zone \"%V\" is already used", name);
+        return NULL;
+    }
+
+    shm_zone->init = ngx_http_fwgate_replay_init_zone;
+    shm_zone->data = ctx;
+
+    return shm_zone;
+}
+
+
+static ngx_int_t
+ngx_http_fwgate_replay_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_fwgate_replay_ctx_t  *octx = data;
+
+    size_t                         len;
+    ngx_http_fwgate_replay_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    if (octx) {
+        ctx->sh = octx->sh;
+        ctx->shpool = octx->shpool;
+        return NGX_OK;
+    }
+
+    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        ctx->sh = ctx->shpool->data;
+        return NGX_OK;
+    }
+
+    ctx->sh = ngx_slab_alloc(ctx->shpool,
+                             sizeof(ngx_http_fwgate_replay_shctx_t));
+    if (ctx->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->shpool->data = ctx->sh;
+
+    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
+                    ngx_http_fwgate_replay_rbtree_insert);
+    ngx_queue_init(&ctx->sh->queue);
+
+    len = sizeof(" in fwgate replay zone \"\"") + shm_zone->shm.name.len;
+
+    ctx->shpool->log_ctx = ngx_slab_alloc(ctx->shpool, len);
+    if (ctx->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(ctx->shpool->log_ctx, " in fwgate replay zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    ctx->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_fwgate_replay_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t              **p;
+    ngx_http_fwgate_replay_node_t   *rn, *rnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else {
+            rn = (ngx_http_fwgate_replay_node_t *) &node->color;
+            rnt = (ngx_http_fwgate_replay_node_t *) &temp->color;
+
+            p = (ngx_memn2cmp(rn->data, rnt->data, rn->len, rnt->len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+/* expired entries sit at the tail: the queue is in insertion order */
+
+static ngx_uint_t
+ngx_http_fwgate_replay_expire(ngx_http_fwgate_replay_ctx_t *ctx, time_t now,
+    ngx_uint_t force)
+{
+    ngx_uint_t                      n;
+    ngx_queue_t                    *q;
+    ngx_rbtree_node_t              *node;
+    ngx_http_fwgate_replay_node_t  *rn;
+
+    for (n = 0; n < 16; n++) {
+
+        if (ngx_queue_empty(&ctx->sh->queue)) {
+            break;
+        }
+
+        q = ngx_queue_last(&ctx->sh->queue);
+        rn = ngx_queue_data(q, ngx_http_fwgate_replay_node_t, queue);
+
+        if (!force && rn->expires > now) {
+            break;
+        }
+
+        ngx_queue_remove(q);
+
+        node = (ngx_rbtree_node_t *)
+                   ((u_char *) rn - offsetof(ngx_rbtree_node_t, color));
+
+        ngx_rbtree_delete(&ctx->sh->rbtree, node);
+        ngx_slab_free_locked(ctx->shpool, node);
+    }
+
+    return n;
+}
+
+
+ngx_int_t
+ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *keyid, ngx_str_t *nonce, time_t expires_at, ngx_log_t *log)
+{
+    u_char                         *p;
+    size_t                          len, n;
+    uint32_t                        hash;
+    ngx_int_t                       rc;
+    ngx_uint_t                      tries;
+    ngx_rbtree_node_t              *node, *sentinel;
+    ngx_http_fwgate_replay_ctx_t   *ctx;
+    ngx_http_fwgate_replay_node_t  *rn;
+    u_char                          key[NGX_HTTP_FWGATE_MAX_KEY];
+
+    if (fmcf->replay_zone == NULL) {
+        return 0;
+    }
+
+    len = keyid->len + 1 + nonce->len;
+    if (len > sizeof(key)) {
+        /* limits upstream keep this impossible; refuse rather than skip */
+        return 1;
+    }
+
+    p = ngx_cpymem(key, keyid->data, keyid->len);
+    *p++ = '\0';
+    ngx_memcpy(p, nonce->data, nonce->len);
+
+    hash = ngx_crc32_short(key, len);
+    ctx = fmcf->replay_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    (void) ngx_http_fwgate_replay_expire(ctx, ngx_time(), 0);
+
+    node = ctx->sh->rbtree.root;
+    sentinel = ctx->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        rn = (ngx_http_fwgate_replay_node_t *) &node->color;
+
+        rc = ngx_memn2cmp(key, rn->data, len, (size_t) rn->len);
+
+        if (rc == 0) {
+            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            (void) ngx_atomic_fetch_add(&fmcf->stats->replay_rejects, 1);
+            return 1;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    n = offsetof(ngx_rbtree_node_t, color)
+        + offsetof(ngx_http_fwgate_replay_node_t, data) + len;
+
+    node = ngx_slab_alloc_locked(ctx->shpool, n);
+
+    for (tries = 0; node == NULL && tries < 8; tries++) {
+
+        /*
+         * Full of unexpired nonces: forgetting the oldest is the only way
+         * to keep serving; say so, since it narrows replay protection.
+         */
+
+        if (ngx_http_fwgate_replay_expire(ctx, 0, 1) == 0) {
+            break;
+        }
+
+        (void) ngx_atomic_fetch_add(&fmcf->stats->replay_evictions, 1);
+
+        node = ngx_slab_alloc_locked(ctx->shpool, n);
+    }
+
+    if (node == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "fwgate: replay zone cannot hold a nonce");
+        return 1;
+    }
+
+    if (tries) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "fwgate: replay zone full, oldest nonces forgotten");
+    }
+
+    rn = (ngx_http_fwgate_replay_node_t *) &node->color;
+    node->key = hash;
+    rn->len = (u_short) len;
+    rn->expires = expires_at;
+    ngx_memcpy(rn->data, key, len);
+
+    ngx_rbtree_insert(&ctx->sh->rbtree, node);
+    ngx_queue_insert_head(&ctx->sh->queue, &rn->queue);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return 0;
+}

@@ -1,0 +1,1165 @@
+
+/*
+ * fwgate: firmware compatibility enforcement at the edge.
+ *
+ * This file holds the directives, their configuration, and the module's
+ * life cycle (zones, the per-worker Redis connection, the epoch poll).
+ * The gate itself is in ngx_http_fwgate_gate.c; the decision in the core
+ * library (src/core/fwg_decide.c), shared with fwgatectl.
+ */
+
+#include "ngx_http_fwgate_module.h"
+
+
+static void *ngx_http_fwgate_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_fwgate_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_fwgate_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_fwgate_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_fwgate_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_fwgate_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_fwgate_init_process(ngx_cycle_t *cycle);
+static void ngx_http_fwgate_exit_process(ngx_cycle_t *cycle);
+
+static char *ngx_http_fwgate_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fwgate_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fwgate_replay_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fwgate_components(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fwgate_algorithms(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fwgate_label(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fwgate_content(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_fwgate_zone_arg(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_str_t *name, size_t *size);
+
+static void ngx_http_fwgate_poll_handler(ngx_event_t *ev);
+static void ngx_http_fwgate_epoch_reply(ngx_http_fwgate_redis_cb_t *cb,
+    redisReply *reply);
+
+
+static ngx_command_t  ngx_http_fwgate_commands[] = {
+
+    { ngx_string("fwgate_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_fwgate_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fwgate_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_fwgate_cache,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fwgate_replay_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_fwgate_replay_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fwgate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fwgate_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("fwgate_artifact"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fwgate_loc_conf_t, artifact),
+      NULL },
+
+    { ngx_string("fwgate_signature_label"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_fwgate_label,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fwgate_required_components"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fwgate_components,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fwgate_algorithms"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fwgate_algorithms,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fwgate_max_age"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fwgate_loc_conf_t, max_age),
+      NULL },
+
+    { ngx_string("fwgate_clock_skew"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fwgate_loc_conf_t, clock_skew),
+      NULL },
+
+    { ngx_string("fwgate_require_nonce"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fwgate_loc_conf_t, require_nonce),
+      NULL },
+
+    { ngx_string("fwgate_expose_reason"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fwgate_loc_conf_t, expose_reason),
+      NULL },
+
+    { ngx_string("fwgate_manifest"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_fwgate_content,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_FWGATE_HANDLER_MANIFEST,
+      NULL },
+
+    { ngx_string("fwgate_report"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_fwgate_content,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_FWGATE_HANDLER_REPORT,
+      NULL },
+
+    { ngx_string("fwgate_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_fwgate_content,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_FWGATE_HANDLER_STATUS,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_fwgate_module_ctx = {
+    ngx_http_fwgate_preconfiguration,      /* preconfiguration */
+    ngx_http_fwgate_postconfiguration,     /* postconfiguration */
+
+    ngx_http_fwgate_create_main_conf,      /* create main configuration */
+    ngx_http_fwgate_init_main_conf,        /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_fwgate_create_loc_conf,       /* create location configuration */
+    ngx_http_fwgate_merge_loc_conf         /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_fwgate_module = {
+    NGX_MODULE_V1,
+    &ngx_http_fwgate_module_ctx,           /* module context */
+    ngx_http_fwgate_commands,              /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_fwgate_init_process,          /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_fwgate_exit_process,          /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_str_t  ngx_http_fwgate_default_components[] = {
+    ngx_string("@method"),
+    ngx_string("@path"),
+    ngx_string("x-device-model"),
+    ngx_string("x-firmware-version")
+};
+
+
+static ngx_event_t                   ngx_http_fwgate_poll_ev;
+static ngx_http_fwgate_redis_cb_t    ngx_http_fwgate_epoch_cb;
+static ngx_uint_t                    ngx_http_fwgate_epoch_busy;
+static ngx_http_fwgate_main_conf_t  *ngx_http_fwgate_mcf;
+
+
+static void *
+ngx_http_fwgate_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    fmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fwgate_main_conf_t));
+    if (fmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     fmcf->password = { 0, NULL };
+     *     fmcf->user = { 0, NULL };
+     *     fmcf->cache_zone = NULL;
+     *     fmcf->replay_zone = NULL;
+     */
+
+    if (ngx_array_init(&fmcf->servers, cf->pool, 2,
+                       sizeof(ngx_http_fwgate_server_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    fmcf->db = NGX_CONF_UNSET;
+    fmcf->connect_timeout = NGX_CONF_UNSET_MSEC;
+    fmcf->timeout = NGX_CONF_UNSET_MSEC;
+    fmcf->ttl = NGX_CONF_UNSET_MSEC;
+    fmcf->stale = NGX_CONF_UNSET_MSEC;
+    fmcf->negative_ttl = NGX_CONF_UNSET_MSEC;
+    fmcf->poll = NGX_CONF_UNSET_MSEC;
+    fmcf->stats = ngx_http_fwgate_local_stats_get();
+
+    return fmcf;
+}
+
+
+static char *
+ngx_http_fwgate_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_fwgate_main_conf_t  *fmcf = conf;
+
+    ngx_conf_init_value(fmcf->db, 0);
+    ngx_conf_init_msec_value(fmcf->connect_timeout, 1000);
+    ngx_conf_init_msec_value(fmcf->timeout, 1000);
+    ngx_conf_init_msec_value(fmcf->ttl, 60000);
+    ngx_conf_init_msec_value(fmcf->stale, 300000);
+    ngx_conf_init_msec_value(fmcf->negative_ttl, 5000);
+    ngx_conf_init_msec_value(fmcf->poll, 1000);
+
+    if (fmcf->prefix.data == NULL) {
+        ngx_str_set(&fmcf->prefix, "fwgate:");
+    }
+
+    if (fmcf->poll == 0) {
+        fmcf->poll = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_fwgate_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_fwgate_loc_conf_t  *flcf;
+
+    flcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_fwgate_loc_conf_t));
+    if (flcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     flcf->artifact = NULL;
+     *     flcf->label = { 0, NULL };
+     *     flcf->required = NULL;
+     *     flcf->handler = NGX_HTTP_FWGATE_HANDLER_NONE;
+     *     flcf->base_url = { 0, NULL };
+     */
+
+    flcf->enable = NGX_CONF_UNSET;
+    flcf->algs = NGX_CONF_UNSET_UINT;
+    flcf->max_age = NGX_CONF_UNSET;
+    flcf->clock_skew = NGX_CONF_UNSET;
+    flcf->require_nonce = NGX_CONF_UNSET;
+    flcf->expose_reason = NGX_CONF_UNSET;
+    flcf->report_max_body = NGX_CONF_UNSET_SIZE;
+
+    return flcf;
+}
+
+
+static char *
+ngx_http_fwgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_fwgate_loc_conf_t *prev = parent;
+    ngx_http_fwgate_loc_conf_t *conf = child;
+
+    u_char                       *p;
+    ngx_str_t                    *c;
+    ngx_uint_t                    i, n;
+    fwg_policy_t                 *pol;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_uint_value(conf->algs, prev->algs,
+                              (1 << FWG_ALG_ED25519)
+                              | (1 << FWG_ALG_ECDSA_P256_SHA256)
+                              | (1 << FWG_ALG_HMAC_SHA256));
+    ngx_conf_merge_sec_value(conf->max_age, prev->max_age, 300);
+    ngx_conf_merge_sec_value(conf->clock_skew, prev->clock_skew, 30);
+    ngx_conf_merge_value(conf->require_nonce, prev->require_nonce, 0);
+    ngx_conf_merge_value(conf->expose_reason, prev->expose_reason, 0);
+    ngx_conf_merge_str_value(conf->label, prev->label, "");
+    ngx_conf_merge_size_value(conf->report_max_body, prev->report_max_body,
+                              4096);
+
+    if (conf->artifact == NULL) {
+        conf->artifact = prev->artifact;
+    }
+
+    if (conf->required == NULL) {
+        conf->required = prev->required;
+    }
+
+    fmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fwgate_module);
+
+    if ((conf->enable || conf->handler == NGX_HTTP_FWGATE_HANDLER_MANIFEST
+         || conf->handler == NGX_HTTP_FWGATE_HANDLER_REPORT)
+        && fmcf->servers.nelts == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "fwgate needs a registry: no \"fwgate_redis\" "
+                           "is configured");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->enable || conf->handler) {
+        fmcf->enabled_somewhere = 1;
+    }
+
+    /* compile the policy once, here, rather than per request */
+
+    pol = &conf->policy;
+    fwg_policy_default(pol);
+
+    pol->label.data = (const char *) conf->label.data;
+    pol->label.len = conf->label.len;
+    pol->algs = (unsigned) conf->algs;
+    pol->max_age = conf->max_age;
+    pol->clock_skew = conf->clock_skew;
+    pol->require_nonce = conf->require_nonce;
+
+    if (conf->required) {
+        c = conf->required->elts;
+        n = conf->required->nelts;
+
+    } else {
+        c = ngx_http_fwgate_default_components;
+        n = sizeof(ngx_http_fwgate_default_components) / sizeof(ngx_str_t);
+    }
+
+    pol->nrequired = n;
+
+    for (i = 0; i < n; i++) {
+        pol->required[i].data = (const char *) c[i].data;
+        pol->required[i].len = c[i].len;
+    }
+
+    /* Accept-Signature for 401 missing_signature, RFC 9421 section 5.1 */
+
+    conf->accept_signature.len = sizeof("fw=()") - 1 + 8 * n;
+
+    for (i = 0; i < n; i++) {
+        conf->accept_signature.len += c[i].len + 3;
+    }
+
+    p = ngx_pnalloc(cf->pool, conf->accept_signature.len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    conf->accept_signature.data = p;
+
+    if (conf->label.len) {
+        p = ngx_cpymem(p, conf->label.data, conf->label.len);
+
+    } else {
+        p = ngx_cpymem(p, "fw", 2);
+    }
+
+    *p++ = '=';
+    *p++ = '(';
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *p++ = ' ';
+        }
+
+        *p++ = '"';
+        p = ngx_cpymem(p, c[i].data, c[i].len);
+        *p++ = '"';
+    }
+
+    *p++ = ')';
+
+    conf->accept_signature.len = p - conf->accept_signature.data;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_fwgate_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_fwgate_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_fwgate_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_fwgate_access_handler;
+
+    return ngx_http_fwgate_index_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_fwgate_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_conf_ctx_t          *ctx;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    ctx = (ngx_http_conf_ctx_t *) cycle->conf_ctx[ngx_http_module.index];
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    fmcf = ctx->main_conf[ngx_http_fwgate_module.ctx_index];
+
+    if (fmcf == NULL || fmcf->servers.nelts == 0) {
+        return NGX_OK;
+    }
+
+    ngx_http_fwgate_mcf = fmcf;
+
+    if (ngx_http_fwgate_redis_init_process(cycle, fmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_fwgate_poll_ev.handler = ngx_http_fwgate_poll_handler;
+    ngx_http_fwgate_poll_ev.log = cycle->log;
+    ngx_http_fwgate_poll_ev.data = fmcf;
+    ngx_http_fwgate_poll_ev.cancelable = 1;
+
+    ngx_http_fwgate_epoch_cb.handler = ngx_http_fwgate_epoch_reply;
+
+    ngx_add_timer(&ngx_http_fwgate_poll_ev, fmcf->poll);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_fwgate_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_fwgate_mcf == NULL) {
+        return;
+    }
+
+    if (ngx_http_fwgate_poll_ev.timer_set) {
+        ngx_del_timer(&ngx_http_fwgate_poll_ev);
+    }
+
+    ngx_http_fwgate_redis_exit_process();
+}
+
+
+/*
+ * The epoch poll: one worker per interval (the zone remembers who polled
+ * last) reads fwgate:epoch; a new value makes every cached record stale.
+ */
+
+static void
+ngx_http_fwgate_poll_handler(ngx_event_t *ev)
+{
+    u_char                       *p;
+    const char                   *argv[2];
+    size_t                        argvlen[2];
+    ngx_http_fwgate_main_conf_t  *fmcf;
+    u_char                        key[NGX_HTTP_FWGATE_MAX_KEY];
+
+    fmcf = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    ngx_add_timer(ev, fmcf->poll);
+
+    if (ngx_http_fwgate_epoch_busy || !ngx_http_fwgate_redis_ready()) {
+        return;
+    }
+
+    if (!ngx_http_fwgate_cache_poll_due(fmcf)) {
+        return;
+    }
+
+    if (fmcf->prefix.len + sizeof("epoch") > sizeof(key)) {
+        return;
+    }
+
+    p = ngx_cpymem(key, fmcf->prefix.data, fmcf->prefix.len);
+    p = ngx_cpymem(p, "epoch", 5);
+
+    argv[0] = "GET";
+    argvlen[0] = 3;
+    argv[1] = (const char *) key;
+    argvlen[1] = p - key;
+
+    if (ngx_http_fwgate_redis_command(&ngx_http_fwgate_epoch_cb, 2, argv,
+                                      argvlen)
+        == NGX_OK)
+    {
+        ngx_http_fwgate_epoch_busy = 1;
+    }
+}
+
+
+static void
+ngx_http_fwgate_epoch_reply(ngx_http_fwgate_redis_cb_t *cb,
+    redisReply *reply)
+{
+    ngx_str_t  epoch;
+
+    ngx_http_fwgate_epoch_busy = 0;
+
+    if (reply == NULL || ngx_http_fwgate_mcf == NULL) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_STRING) {
+        epoch.data = (u_char *) reply->str;
+        epoch.len = reply->len;
+
+    } else if (reply->type == REDIS_REPLY_NIL) {
+        ngx_str_set(&epoch, "0");
+
+    } else {
+        return;
+    }
+
+    ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_mcf, &epoch);
+}
+
+
+/* directive handlers ---------------------------------------------------- */
+
+static char *
+ngx_http_fwgate_parse_server(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_fwgate_server_t *srv)
+{
+    u_char           *colon;
+    ngx_int_t         port;
+    ngx_str_t         host;
+    struct in_addr    a4;
+    struct in6_addr   a6;
+
+    srv->name = *value;
+
+    if (value->len > 5 && ngx_strncmp(value->data, "unix:", 5) == 0) {
+        srv->host.len = value->len - 5;
+        srv->host.data = ngx_pnalloc(cf->pool, srv->host.len + 1);
+        if (srv->host.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(srv->host.data, value->data + 5, srv->host.len);
+        srv->host.data[srv->host.len] = '\0';
+        srv->port = 0;
+        return NGX_CONF_OK;
+    }
+
+    /* "IP:PORT", "[IPv6]:PORT" or "IP" (port 6379) */
+
+    colon = NULL;
+
+    if (value->data[0] == '[') {
+        colon = ngx_strlchr(value->data, value->data + value->len, ']');
+        if (colon == NULL) {
+            goto invalid;
+        }
+
+        srv->host.data = value->data + 1;
+        srv->host.len = colon - value->data - 1;
+        colon = (colon + 1 < value->data + value->len && colon[1] == ':')
+                ? colon + 1 : NULL;
+
+    } else {
+        colon = ngx_strlchr(value->data, value->data + value->len, ':');
+        srv->host.data = value->data;
+        srv->host.len = colon ? (size_t) (colon - value->data) : value->len;
+    }
+
+    port = 6379;
+
+    if (colon) {
+        port = ngx_atoi(colon + 1, value->data + value->len - colon - 1);
+        if (port < 1 || port > 65535) {
+            goto invalid;
+        }
+    }
+
+    srv->port = port;
+
+    if (srv->host.len == sizeof("localhost") - 1
+        && ngx_strncmp(srv->host.data, "localhost", srv->host.len) == 0)
+    {
+        ngx_str_set(&srv->host, "127.0.0.1");
+    }
+
+    host = srv->host;
+
+    srv->host.data = ngx_pnalloc(cf->pool, host.len + 1);
+    if (srv->host.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(srv->host.data, host.data, host.len);
+    srv->host.data[srv->host.len] = '\0';
+
+    /*
+     * hiredis resolves names with a blocking call: only addresses are
+     * accepted, so a worker never waits on DNS.
+     */
+
+    if (inet_pton(AF_INET, (char *) srv->host.data, &a4) != 1
+        && inet_pton(AF_INET6, (char *) srv->host.data, &a6) != 1)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "fwgate_redis \"%V\": an IP address or "
+                           "\"unix:PATH\" is required, not a host name",
+                           value);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid fwgate_redis address \"%V\"", value);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_fwgate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fwgate_main_conf_t *fmcf = conf;
+
+    ngx_str_t                 *value, s;
+    ngx_uint_t                 i;
+    ngx_msec_t                 ms;
+    ngx_http_fwgate_server_t  *srv;
+
+    if (fmcf->servers.nelts) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            fmcf->db = ngx_atoi(value[i].data + 3, value[i].len - 3);
+            if (fmcf->db == NGX_ERROR) {
+                goto invalid;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
+            fmcf->password.data = value[i].data + 9;
+            fmcf->password.len = value[i].len - 9;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
+            fmcf->user.data = value[i].data + 5;
+            fmcf->user.len = value[i].len - 5;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "connect_timeout=", 16) == 0
+            || ngx_strncmp(value[i].data, "timeout=", 8) == 0)
+        {
+            s.data = (u_char *) ngx_strchr(value[i].data, '=') + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            ms = ngx_parse_time(&s, 0);
+            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+                goto invalid;
+            }
+
+            if (value[i].data[0] == 'c') {
+                fmcf->connect_timeout = ms;
+
+            } else {
+                fmcf->timeout = ms;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
+            fmcf->prefix.data = value[i].data + 7;
+            fmcf->prefix.len = value[i].len - 7;
+
+            if (fmcf->prefix.len > 64) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')
+            && ngx_strncmp(value[i].data, "unix:", 5) != 0)
+        {
+            goto invalid;
+        }
+
+        srv = ngx_array_push(&fmcf->servers);
+        if (srv == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_fwgate_parse_server(cf, &value[i], srv)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (fmcf->servers.nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "fwgate_redis needs at least one server");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid fwgate_redis parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_fwgate_zone_arg(ngx_conf_t *cf, ngx_str_t *value, ngx_str_t *name,
+    size_t *size)
+{
+    u_char     *p;
+    ssize_t     n;
+    ngx_str_t   s;
+
+    p = ngx_strlchr(value->data, value->data + value->len, ':');
+
+    if (p == NULL || p == value->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\", ZONE:SIZE expected", value);
+        return NGX_CONF_ERROR;
+    }
+
+    name->data = value->data;
+    name->len = p - value->data;
+
+    s.data = p + 1;
+    s.len = value->data + value->len - s.data;
+
+    n = ngx_parse_size(&s);
+
+    if (n == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", value);
+        return NGX_CONF_ERROR;
+    }
+
+    if (n < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", value);
+        return NGX_CONF_ERROR;
+    }
+
+    *size = n;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fwgate_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fwgate_main_conf_t *fmcf = conf;
+
+    size_t       size;
+    ngx_str_t   *value, name, s;
+    ngx_uint_t   i;
+    ngx_msec_t   ms, *field;
+
+    if (fmcf->cache_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_http_fwgate_zone_arg(cf, &value[1], &name, &size)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
+            field = &fmcf->ttl;
+
+        } else if (ngx_strncmp(value[i].data, "stale=", 6) == 0) {
+            field = &fmcf->stale;
+
+        } else if (ngx_strncmp(value[i].data, "negative_ttl=", 13) == 0) {
+            field = &fmcf->negative_ttl;
+
+        } else if (ngx_strncmp(value[i].data, "poll=", 5) == 0) {
+            field = &fmcf->poll;
+
+        } else {
+            goto invalid;
+        }
+
+        s.data = (u_char *) ngx_strchr(value[i].data, '=') + 1;
+        s.len = value[i].data + value[i].len - s.data;
+
+        ms = ngx_parse_time(&s, 0);
+        if (ms == (ngx_msec_t) NGX_ERROR) {
+            goto invalid;
+        }
+
+        if (field == &fmcf->poll && ms == 0) {
+            goto invalid;
+        }
+
+        *field = ms;
+    }
+
+    fmcf->cache_zone = ngx_http_fwgate_cache_add_zone(cf, &name, size, fmcf);
+    if (fmcf->cache_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid fwgate_cache parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_fwgate_replay_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fwgate_main_conf_t *fmcf = conf;
+
+    size_t      size;
+    ngx_str_t  *value, name;
+
+    if (fmcf->replay_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_http_fwgate_zone_arg(cf, &value[1], &name, &size)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    fmcf->replay_zone = ngx_http_fwgate_replay_add_zone(cf, &name, size);
+    if (fmcf->replay_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_fwgate_token_ok(ngx_str_t *s, ngx_uint_t first_at)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    for (i = 0; i < s->len; i++) {
+        c = s->data[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+            || c == '-' || c == '_' || c == '.'
+            || (i == 0 && first_at && c == '@'))
+        {
+            continue;
+        }
+
+        return 0;
+    }
+
+    return s->len > 0;
+}
+
+
+static char *
+ngx_http_fwgate_components(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fwgate_loc_conf_t *flcf = conf;
+
+    ngx_str_t   *value, *c;
+    ngx_uint_t   i, j;
+
+    static const char  *derived[] = {
+        "@method", "@target-uri", "@authority", "@scheme",
+        "@request-target", "@path", "@query", NULL
+    };
+
+    if (flcf->required) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts - 1 > FWG_MAX_REQUIRED) {
+        return "has too many components";
+    }
+
+    flcf->required = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                      sizeof(ngx_str_t));
+    if (flcf->required == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        /* accept both `@method` and `"@method"` */
+
+        if (value[i].len >= 2 && value[i].data[0] == '"'
+            && value[i].data[value[i].len - 1] == '"')
+        {
+            value[i].data++;
+            value[i].len -= 2;
+        }
+
+        if (!ngx_http_fwgate_token_ok(&value[i], 1)) {
+            goto invalid;
+        }
+
+        if (value[i].data[0] == '@') {
+            for (j = 0; derived[j]; j++) {
+                if (ngx_strlen(derived[j]) == value[i].len
+                    && ngx_strncmp(derived[j], value[i].data,
+                                   value[i].len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (derived[j] == NULL) {
+                goto invalid;
+            }
+        }
+
+        c = ngx_array_push(flcf->required);
+        if (c == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *c = value[i];
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid component \"%V\" in "
+                       "fwgate_required_components (lowercase header "
+                       "names or @method, @target-uri, @authority, "
+                       "@scheme, @request-target, @path, @query)",
+                       &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_fwgate_algorithms(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fwgate_loc_conf_t *flcf = conf;
+
+    fwg_alg_t    alg;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (flcf->algs != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    flcf->algs = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        alg = fwg_alg_parse((const char *) value[i].data, value[i].len);
+
+        if (alg == FWG_ALG_NONE) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown algorithm \"%V\" in "
+                               "fwgate_algorithms (ed25519, "
+                               "ecdsa-p256-sha256, hmac-sha256)",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        flcf->algs |= 1 << alg;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fwgate_label(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fwgate_loc_conf_t *flcf = conf;
+
+    u_char      c;
+    ngx_str_t  *value;
+    ngx_uint_t  i;
+
+    if (flcf->label.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* an RFC 8941 key: lcalpha or "*", then lcalpha, digits, _-.* */
+
+    for (i = 0; i < value[1].len; i++) {
+        c = value[1].data[i];
+
+        if ((c >= 'a' && c <= 'z') || c == '*'
+            || (i > 0 && ((c >= '0' && c <= '9')
+                          || c == '_' || c == '-' || c == '.')))
+        {
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid fwgate_signature_label \"%V\": not a "
+                           "structured-field key", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (value[1].len == 0 || value[1].len > 64) {
+        return "takes a label of 1 to 64 characters";
+    }
+
+    flcf->label = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_fwgate_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_fwgate_loc_conf_t *flcf = conf;
+
+    ssize_t                    n;
+    ngx_str_t                 *value, s;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (flcf->handler) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    flcf->handler = cmd->offset;
+
+    if (cf->args->nelts == 2) {
+        if (cmd->offset == NGX_HTTP_FWGATE_HANDLER_MANIFEST
+            && ngx_strncmp(value[1].data, "base_url=", 9) == 0)
+        {
+            flcf->base_url.data = value[1].data + 9;
+            flcf->base_url.len = value[1].len - 9;
+
+        } else if (cmd->offset == NGX_HTTP_FWGATE_HANDLER_REPORT
+                   && ngx_strncmp(value[1].data, "max_body=", 9) == 0)
+        {
+            s.data = value[1].data + 9;
+            s.len = value[1].len - 9;
+            n = ngx_parse_size(&s);
+
+            if (n == NGX_ERROR || n == 0 || n > 1024 * 1024) {
+                goto invalid;
+            }
+
+            flcf->report_max_body = n;
+
+        } else {
+            goto invalid;
+        }
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    switch (cmd->offset) {
+
+    case NGX_HTTP_FWGATE_HANDLER_MANIFEST:
+        clcf->handler = ngx_http_fwgate_manifest_handler;
+        break;
+
+    case NGX_HTTP_FWGATE_HANDLER_REPORT:
+        clcf->handler = ngx_http_fwgate_report_handler;
+        break;
+
+    default: /* NGX_HTTP_FWGATE_HANDLER_STATUS */
+        clcf->handler = ngx_http_fwgate_status_handler;
+        break;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[1]);
+    return NGX_CONF_ERROR;
+}

@@ -1,0 +1,271 @@
+
+/*
+ * fwgate nginx module: shared declarations between its source files.
+ */
+
+#ifndef _NGX_HTTP_FWGATE_MODULE_H_INCLUDED_
+#define _NGX_HTTP_FWGATE_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "fwg_types.h"
+#include "fwg_sig.h"
+#include "fwg_decide.h"
+
+
+/* the registry records one decision needs, one Redis command each */
+#define NGX_HTTP_FWGATE_SLOT_DEVICE    0
+#define NGX_HTTP_FWGATE_SLOT_ARTIFACT  1
+#define NGX_HTTP_FWGATE_SLOT_ROLLOUT   2
+#define NGX_HTTP_FWGATE_SLOT_CANARY    3
+#define NGX_HTTP_FWGATE_SLOT_EXCLUDE   4
+#define NGX_HTTP_FWGATE_NSLOTS         5
+
+#define NGX_HTTP_FWGATE_KIND_HASH      0    /* HGETALL */
+#define NGX_HTTP_FWGATE_KIND_MEMBER    1    /* SISMEMBER */
+
+#define NGX_HTTP_FWGATE_MAX_KEY        512
+
+
+typedef struct {
+    ngx_str_t                   name;       /* for logs: "127.0.0.1:6379" */
+    ngx_str_t                   host;       /* NUL-terminated IP or path */
+    ngx_int_t                   port;       /* 0: unix socket */
+} ngx_http_fwgate_server_t;
+
+
+/* Redis latency histogram buckets, milliseconds */
+#define NGX_HTTP_FWGATE_LAT_BUCKETS    8
+
+
+/* counters kept in the cache zone, summed over all workers */
+typedef struct {
+    ngx_atomic_t                requests[2][FWG_R__COUNT]; /* [allow?] */
+    ngx_atomic_t                manifest[3];      /* 200, 204, error */
+    ngx_atomic_t                reports[3];       /* success, failure, bad */
+    ngx_atomic_t                halts;
+    ngx_atomic_t                redis_commands;
+    ngx_atomic_t                redis_errors;
+    ngx_atomic_t                redis_timeouts;
+    ngx_atomic_t                redis_connects;
+    ngx_atomic_t                redis_lat[NGX_HTTP_FWGATE_LAT_BUCKETS + 1];
+    ngx_atomic_t                redis_lat_sum_us;
+    ngx_atomic_t                cache_hits;
+    ngx_atomic_t                cache_misses;
+    ngx_atomic_t                cache_stale;
+    ngx_atomic_t                cache_evictions;
+    ngx_atomic_t                replay_rejects;
+    ngx_atomic_t                replay_evictions;
+} ngx_http_fwgate_stats_t;
+
+
+typedef struct {
+    ngx_array_t                 servers;    /* ngx_http_fwgate_server_t */
+    ngx_int_t                   db;
+    ngx_str_t                   password;
+    ngx_str_t                   user;
+    ngx_msec_t                  connect_timeout;
+    ngx_msec_t                  timeout;
+    ngx_str_t                   prefix;
+
+    ngx_shm_zone_t             *cache_zone;
+    ngx_msec_t                  ttl;
+    ngx_msec_t                  stale;
+    ngx_msec_t                  negative_ttl;
+    ngx_msec_t                  poll;
+
+    ngx_shm_zone_t             *replay_zone;
+
+    ngx_flag_t                  enabled_somewhere;
+    ngx_http_fwgate_stats_t    *stats;      /* in the cache zone, or a
+                                               worker-local fallback */
+} ngx_http_fwgate_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                  enable;
+    ngx_http_complex_value_t   *artifact;
+    ngx_str_t                   label;
+    ngx_array_t                *required;   /* ngx_str_t */
+    ngx_uint_t                  algs;       /* bitmask, NGX_CONF_UNSET_UINT */
+    time_t                      max_age;
+    time_t                      clock_skew;
+    ngx_flag_t                  require_nonce;
+    ngx_flag_t                  expose_reason;
+    ngx_uint_t                  handler;    /* manifest, report, status */
+    ngx_str_t                   base_url;   /* manifest url prefix */
+    size_t                      report_max_body;
+    fwg_policy_t                policy;     /* compiled in merge */
+    ngx_str_t                   accept_signature;
+} ngx_http_fwgate_loc_conf_t;
+
+
+/* cache.c: shared registry cache and replay store ---------------------- */
+
+typedef enum {
+    NGX_HTTP_FWGATE_CACHE_NONE = 0,
+    NGX_HTTP_FWGATE_CACHE_FRESH,
+    NGX_HTTP_FWGATE_CACHE_STALE          /* usable only if Redis fails */
+} ngx_http_fwgate_cache_state_e;
+
+ngx_shm_zone_t *ngx_http_fwgate_cache_add_zone(ngx_conf_t *cf,
+    ngx_str_t *name, size_t size, ngx_http_fwgate_main_conf_t *fmcf);
+ngx_shm_zone_t *ngx_http_fwgate_replay_add_zone(ngx_conf_t *cf,
+    ngx_str_t *name, size_t size);
+
+/* looks up key; a hit's value is copied into pool */
+ngx_http_fwgate_cache_state_e ngx_http_fwgate_cache_get(
+    ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key, ngx_pool_t *pool,
+    ngx_str_t *value);
+void ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *key, ngx_str_t *value, ngx_uint_t negative);
+/* a new registry epoch: every cached record becomes stale at once */
+void ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *epoch);
+/* whether this worker should poll the epoch now (one worker per poll) */
+ngx_uint_t ngx_http_fwgate_cache_poll_due(ngx_http_fwgate_main_conf_t *fmcf);
+
+ngx_http_fwgate_stats_t *ngx_http_fwgate_local_stats_get(void);
+
+/* 1 replayed, 0 recorded */
+ngx_int_t ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *keyid, ngx_str_t *nonce, time_t expires_at, ngx_log_t *log);
+
+
+/* redis.c: one async connection per worker on nginx's event loop ------- */
+
+typedef struct ngx_http_fwgate_redis_cb_s  ngx_http_fwgate_redis_cb_t;
+
+/* reply is NULL when the command failed (disconnect, stuck connection) */
+typedef void (*ngx_http_fwgate_redis_handler_pt)(
+    ngx_http_fwgate_redis_cb_t *cb, redisReply *reply);
+
+/*
+ * Callback record: embed it first in a structure allocated outside any
+ * request pool; hiredis calls it exactly once.
+ */
+struct ngx_http_fwgate_redis_cb_s {
+    ngx_http_fwgate_redis_handler_pt  handler;
+    ngx_msec_t                        sent;
+};
+
+ngx_int_t ngx_http_fwgate_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_fwgate_main_conf_t *fmcf);
+void ngx_http_fwgate_redis_exit_process(void);
+ngx_uint_t ngx_http_fwgate_redis_ready(void);
+
+/* NGX_OK queued; NGX_DECLINED not connected (apply fail-closed policy) */
+ngx_int_t ngx_http_fwgate_redis_command(ngx_http_fwgate_redis_cb_t *cb,
+    int argc, const char **argv, const size_t *argvlen);
+
+/* a caller timed out waiting: drop the connection if it looks stuck */
+void ngx_http_fwgate_redis_timed_out(void);
+
+
+/* record blobs: a hash reply flattened for the cache ------------------- */
+
+ngx_int_t ngx_http_fwgate_blob_from_reply(redisReply *reply,
+    ngx_uint_t kind, ngx_str_t *blob);     /* blob malloc'ed */
+ngx_int_t ngx_http_fwgate_blob_field(ngx_str_t *blob, const char *name,
+    fwg_str_t *value);
+
+
+/* gate.c: the per-request state of a decision ---------------------------- */
+
+#define NGX_HTTP_FWGATE_SLOT_NONE      0
+#define NGX_HTTP_FWGATE_SLOT_HAVE      1
+#define NGX_HTTP_FWGATE_SLOT_PENDING   2
+#define NGX_HTTP_FWGATE_SLOT_FAILED    3
+
+#define NGX_HTTP_FWGATE_HANDLER_NONE      0
+#define NGX_HTTP_FWGATE_HANDLER_MANIFEST  1
+#define NGX_HTTP_FWGATE_HANDLER_REPORT    2
+#define NGX_HTTP_FWGATE_HANDLER_STATUS    3
+
+typedef struct ngx_http_fwgate_waiter_s  ngx_http_fwgate_waiter_t;
+typedef struct ngx_http_fwgate_ctx_s     ngx_http_fwgate_ctx_t;
+
+typedef void (*ngx_http_fwgate_resume_pt)(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx);
+
+struct ngx_http_fwgate_ctx_s {
+    ngx_http_request_t         *request;
+    ngx_http_fwgate_resume_pt   resume;
+    ngx_uint_t                  waiting;
+    ngx_uint_t                  done;
+    ngx_int_t                   rc;
+
+    fwg_reason_t                reason;
+    fwg_claims_t                claims;
+    fwg_verdict_t               verdict;
+    fwg_arena_t                 arena;
+    ngx_str_t                   artifact;
+
+    ngx_str_t                   keys[NGX_HTTP_FWGATE_NSLOTS];
+    ngx_uint_t                  kinds[NGX_HTTP_FWGATE_NSLOTS];
+    ngx_str_t                   blobs[NGX_HTTP_FWGATE_NSLOTS];
+    ngx_str_t                   stale[NGX_HTTP_FWGATE_NSLOTS];
+    ngx_uint_t                  slot[NGX_HTTP_FWGATE_NSLOTS];
+    ngx_http_fwgate_waiter_t   *waiters[NGX_HTTP_FWGATE_NSLOTS];
+    ngx_uint_t                  pending;
+
+    fwg_device_rec_t            device_rec;
+    fwg_artifact_rec_t          artifact_rec;
+    fwg_rollout_rec_t           rollout_rec;
+
+    ngx_event_t                 timeout_ev;
+    ngx_event_t                 resume_ev;
+
+    ngx_str_t                   body;       /* report body */
+    ngx_uint_t                  stage;      /* handler-specific progress */
+};
+
+ngx_int_t ngx_http_fwgate_access_handler(ngx_http_request_t *r);
+ngx_http_fwgate_ctx_t *ngx_http_fwgate_ctx_create(ngx_http_request_t *r,
+    ngx_http_fwgate_resume_pt resume);
+/* steps 1-5; NGX_OK when they pass (ctx->reason set either way) */
+ngx_int_t ngx_http_fwgate_check_request(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
+/* makes sure a slot holds its record: NGX_OK, NGX_AGAIN (fetching) */
+ngx_int_t ngx_http_fwgate_need(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_uint_t slot, ngx_uint_t kind,
+    ngx_str_t *key, ngx_str_t *member);
+/* after ngx_http_fwgate_need() returned NGX_AGAIN for some slot */
+ngx_int_t ngx_http_fwgate_wait(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx);
+/* NGX_OK when every slot is usable, NGX_ERROR: registry unavailable */
+ngx_int_t ngx_http_fwgate_records(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx);
+/* steps 6-16 for ctx->artifact */
+void ngx_http_fwgate_decide(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
+/* publishes the outcome: variables, log, counters, headers */
+ngx_int_t ngx_http_fwgate_finish(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf,
+    ngx_uint_t count);
+ngx_int_t ngx_http_fwgate_registry_key(ngx_http_request_t *r,
+    ngx_str_t *out, const char *kind, ngx_str_t *a, ngx_str_t *b,
+    const char *suffix);
+void ngx_http_fwgate_publish(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx);
+
+ngx_int_t ngx_http_fwgate_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_fwgate_index_variables(ngx_conf_t *cf);
+void ngx_http_fwgate_set_variables(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx);
+
+ngx_int_t ngx_http_fwgate_manifest_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_fwgate_report_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_fwgate_status_handler(ngx_http_request_t *r);
+
+
+extern ngx_module_t  ngx_http_fwgate_module;
+
+
+#endif /* _NGX_HTTP_FWGATE_MODULE_H_INCLUDED_ */

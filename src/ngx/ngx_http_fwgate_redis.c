@@ -1,0 +1,673 @@
+
+/*
+ * fwgate: hiredis's async API joined to nginx's event loop.
+ *
+ * One connection per worker.  hiredis owns the socket; nginx only watches
+ * it through a connection object from ngx_get_connection(), which is
+ * released (never closed) in hiredis's cleanup hook.  Events are
+ * level-triggered so a reply larger than one read is never stranded.
+ * hiredis 0.14 has no timeouts: the connect timeout is a timer on the
+ * write event, command timeouts are the callers' timers, and a connection
+ * that leaves a command unanswered past the timeout is dropped (hiredis
+ * then calls every pending callback with NULL) and reconnected.
+ */
+
+#include "ngx_http_fwgate_module.h"
+
+
+typedef struct {
+    redisAsyncContext              *ac;
+    ngx_connection_t               *conn;
+    ngx_http_fwgate_main_conf_t    *fmcf;
+    ngx_uint_t                      server;     /* index being used */
+    ngx_uint_t                      connected;
+    ngx_uint_t                      pending;    /* commands awaiting reply */
+    ngx_msec_t                      last_reply; /* or connect time */
+    ngx_msec_t                      backoff;
+    ngx_event_t                     reconnect;
+    ngx_log_t                      *log;
+    ngx_uint_t                      exiting;
+} ngx_http_fwgate_redis_conn_t;
+
+
+static ngx_int_t ngx_http_fwgate_redis_connect(void);
+static void ngx_http_fwgate_redis_schedule(ngx_uint_t next_server);
+static void ngx_http_fwgate_redis_reconnect_handler(ngx_event_t *ev);
+static void ngx_http_fwgate_redis_connected(const redisAsyncContext *ac,
+    int status);
+static void ngx_http_fwgate_redis_disconnected(const redisAsyncContext *ac,
+    int status);
+static void ngx_http_fwgate_redis_read_handler(ngx_event_t *ev);
+static void ngx_http_fwgate_redis_write_handler(ngx_event_t *ev);
+static void ngx_http_fwgate_redis_add_read(void *data);
+static void ngx_http_fwgate_redis_del_read(void *data);
+static void ngx_http_fwgate_redis_add_write(void *data);
+static void ngx_http_fwgate_redis_del_write(void *data);
+static void ngx_http_fwgate_redis_cleanup(void *data);
+static void ngx_http_fwgate_redis_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
+static void ngx_http_fwgate_redis_setup_reply(redisAsyncContext *ac,
+    void *r, void *privdata);
+static void ngx_http_fwgate_redis_drop(void);
+
+
+static ngx_http_fwgate_redis_conn_t  ngx_http_fwgate_redis;
+
+#define NGX_HTTP_FWGATE_BACKOFF_MIN  50
+#define NGX_HTTP_FWGATE_BACKOFF_MAX  2000
+
+
+ngx_int_t
+ngx_http_fwgate_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_fwgate_main_conf_t *fmcf)
+{
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = &ngx_http_fwgate_redis;
+
+    ngx_memzero(rc, sizeof(ngx_http_fwgate_redis_conn_t));
+
+    rc->fmcf = fmcf;
+    rc->log = cycle->log;
+    rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
+
+    rc->reconnect.handler = ngx_http_fwgate_redis_reconnect_handler;
+    rc->reconnect.log = cycle->log;
+    rc->reconnect.data = rc;
+    rc->reconnect.cancelable = 1;
+
+    if (fmcf->servers.nelts == 0) {
+        return NGX_OK;
+    }
+
+    (void) ngx_http_fwgate_redis_connect();
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_fwgate_redis_exit_process(void)
+{
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = &ngx_http_fwgate_redis;
+    rc->exiting = 1;
+
+    if (rc->reconnect.timer_set) {
+        ngx_del_timer(&rc->reconnect);
+    }
+
+    if (rc->ac) {
+        redisAsyncFree(rc->ac);
+        rc->ac = NULL;
+    }
+}
+
+
+ngx_uint_t
+ngx_http_fwgate_redis_ready(void)
+{
+    return ngx_http_fwgate_redis.ac != NULL
+           && ngx_http_fwgate_redis.connected;
+}
+
+
+ngx_int_t
+ngx_http_fwgate_redis_command(ngx_http_fwgate_redis_cb_t *cb, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = &ngx_http_fwgate_redis;
+
+    if (rc->ac == NULL || !rc->connected) {
+        return NGX_DECLINED;
+    }
+
+    cb->sent = ngx_current_msec;
+
+    if (redisAsyncCommandArgv(rc->ac, ngx_http_fwgate_redis_reply, cb,
+                              argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (rc->pending == 0) {
+        rc->last_reply = ngx_current_msec;
+    }
+
+    rc->pending++;
+    (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_commands, 1);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_fwgate_redis_timed_out(void)
+{
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = &ngx_http_fwgate_redis;
+
+    (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_timeouts, 1);
+
+    if (rc->ac == NULL) {
+        return;
+    }
+
+    /*
+     * Nothing came back for a whole timeout while commands were waiting:
+     * the server is stuck or the path is black-holed.  Replies are in
+     * order, so a later one cannot overtake: drop and reconnect.
+     */
+
+    if (rc->pending
+        && ngx_current_msec - rc->last_reply >= rc->fmcf->timeout)
+    {
+        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                      "fwgate: redis %V timed out, reconnecting",
+                      &((ngx_http_fwgate_server_t *)
+                        rc->fmcf->servers.elts)[rc->server].name);
+
+        ngx_http_fwgate_redis_drop();
+        ngx_http_fwgate_redis_schedule(1);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_fwgate_redis_connect(void)
+{
+    ngx_int_t                      rv;
+    ngx_connection_t              *c;
+    redisAsyncContext             *ac;
+    ngx_http_fwgate_server_t      *srv;
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = &ngx_http_fwgate_redis;
+    srv = rc->fmcf->servers.elts;
+    srv = &srv[rc->server];
+
+    rc->connected = 0;
+    rc->pending = 0;
+
+    /* addresses are IPs or unix paths: hiredis resolves nothing here */
+
+    if (srv->port == 0) {
+        ac = redisAsyncConnectUnix((const char *) srv->host.data);
+
+    } else {
+        ac = redisAsyncConnect((const char *) srv->host.data,
+                               (int) srv->port);
+    }
+
+    if (ac == NULL) {
+        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                      "fwgate: cannot allocate a redis context");
+        ngx_http_fwgate_redis_schedule(0);
+        return NGX_ERROR;
+    }
+
+    if (ac->err) {
+        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                      "fwgate: redis %V connect failed: %s",
+                      &srv->name, ac->errstr);
+        redisAsyncFree(ac);
+        ngx_http_fwgate_redis_schedule(1);
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(ac->c.fd, rc->log);
+    if (c == NULL) {
+        redisAsyncFree(ac);
+        ngx_http_fwgate_redis_schedule(0);
+        return NGX_ERROR;
+    }
+
+    c->data = rc;
+    c->read->handler = ngx_http_fwgate_redis_read_handler;
+    c->write->handler = ngx_http_fwgate_redis_write_handler;
+    c->read->log = rc->log;
+    c->write->log = rc->log;
+
+    rc->ac = ac;
+    rc->conn = c;
+
+    /* the adapter first: setting the connect callback asks for write */
+
+    ac->ev.data = rc;
+    ac->ev.addRead = ngx_http_fwgate_redis_add_read;
+    ac->ev.delRead = ngx_http_fwgate_redis_del_read;
+    ac->ev.addWrite = ngx_http_fwgate_redis_add_write;
+    ac->ev.delWrite = ngx_http_fwgate_redis_del_write;
+    ac->ev.cleanup = ngx_http_fwgate_redis_cleanup;
+
+    redisAsyncSetConnectCallback(ac, ngx_http_fwgate_redis_connected);
+    redisAsyncSetDisconnectCallback(ac, ngx_http_fwgate_redis_disconnected);
+
+    ngx_add_timer(c->write, rc->fmcf->connect_timeout);
+
+    (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_connects, 1);
+
+    /* AUTH and SELECT are queued first, so they precede every command */
+
+    rv = NGX_OK;
+
+    if (rc->fmcf->password.len) {
+        const char  *argv[3];
+        size_t       argvlen[3];
+        int          argc;
+
+        argc = 0;
+        argv[argc] = "AUTH"; argvlen[argc++] = 4;
+
+        if (rc->fmcf->user.len) {
+            argv[argc] = (const char *) rc->fmcf->user.data;
+            argvlen[argc++] = rc->fmcf->user.len;
+        }
+
+        argv[argc] = (const char *) rc->fmcf->password.data;
+        argvlen[argc++] = rc->fmcf->password.len;
+
+        if (redisAsyncCommandArgv(ac, ngx_http_fwgate_redis_setup_reply,
+                                  NULL, argc, argv, argvlen)
+            != REDIS_OK)
+        {
+            rv = NGX_ERROR;
+        }
+    }
+
+    if (rv == NGX_OK && rc->fmcf->db > 0) {
+        const char  *argv[2];
+        size_t       argvlen[2];
+        u_char       db[NGX_INT_T_LEN];
+
+        argv[0] = "SELECT"; argvlen[0] = 6;
+        argv[1] = (const char *) db;
+        argvlen[1] = ngx_sprintf(db, "%i", rc->fmcf->db) - db;
+
+        if (redisAsyncCommandArgv(ac, ngx_http_fwgate_redis_setup_reply,
+                                  NULL, 2, argv, argvlen)
+            != REDIS_OK)
+        {
+            rv = NGX_ERROR;
+        }
+    }
+
+    if (rv != NGX_OK) {
+        ngx_http_fwgate_redis_drop();
+        ngx_http_fwgate_redis_schedule(1);
+    }
+
+    return rv;
+}
+
+
+/* free the context: pending callbacks get NULL, cleanup releases conn */
+
+static void
+ngx_http_fwgate_redis_drop(void)
+{
+    redisAsyncContext             *ac;
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = &ngx_http_fwgate_redis;
+    ac = rc->ac;
+
+    if (ac == NULL) {
+        return;
+    }
+
+    /*
+     * Forget the context first: the disconnect callback then ignores it
+     * (it is not called at all for a context that never connected), and
+     * the caller schedules the reconnect.  hiredis defers the free when
+     * this runs inside one of its callbacks.
+     */
+
+    rc->ac = NULL;
+    rc->connected = 0;
+
+    redisAsyncFree(ac);
+
+    rc->pending = 0;
+}
+
+
+static void
+ngx_http_fwgate_redis_schedule(ngx_uint_t next_server)
+{
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = &ngx_http_fwgate_redis;
+
+    if (rc->exiting || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    if (next_server) {
+        rc->server = (rc->server + 1) % rc->fmcf->servers.nelts;
+
+        /* a full round of failures: back off before trying the list again */
+
+        if (rc->server != 0) {
+            if (!rc->reconnect.timer_set) {
+                ngx_add_timer(&rc->reconnect, 1);
+            }
+            return;
+        }
+    }
+
+    if (!rc->reconnect.timer_set) {
+        ngx_add_timer(&rc->reconnect, rc->backoff);
+    }
+
+    rc->backoff *= 2;
+    if (rc->backoff > NGX_HTTP_FWGATE_BACKOFF_MAX) {
+        rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MAX;
+    }
+}
+
+
+static void
+ngx_http_fwgate_redis_reconnect_handler(ngx_event_t *ev)
+{
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = ev->data;
+
+    if (rc->ac || rc->exiting || ngx_exiting) {
+        return;
+    }
+
+    (void) ngx_http_fwgate_redis_connect();
+}
+
+
+static void
+ngx_http_fwgate_redis_connected(const redisAsyncContext *ac, int status)
+{
+    ngx_http_fwgate_server_t      *srv;
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = ac->ev.data;
+    srv = rc->fmcf->servers.elts;
+
+    if (status != REDIS_OK) {
+        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                      "fwgate: redis %V connect failed: %s",
+                      &srv[rc->server].name,
+                      ac->errstr ? ac->errstr : "error");
+
+        (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_errors, 1);
+
+        /* hiredis frees the context after this returns */
+        rc->ac = NULL;
+        rc->connected = 0;
+        ngx_http_fwgate_redis_schedule(1);
+        return;
+    }
+
+    if (rc->conn && rc->conn->write->timer_set) {
+        ngx_del_timer(rc->conn->write);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, rc->log, 0,
+                  "fwgate: connected to redis %V", &srv[rc->server].name);
+
+    rc->connected = 1;
+    rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
+    rc->last_reply = ngx_current_msec;
+}
+
+
+static void
+ngx_http_fwgate_redis_disconnected(const redisAsyncContext *ac, int status)
+{
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = ac->ev.data;
+
+    if (rc->ac == ac) {
+        rc->ac = NULL;
+        rc->connected = 0;
+        rc->pending = 0;
+
+        if (status != REDIS_OK) {
+            ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                          "fwgate: redis connection lost: %s",
+                          ac->errstr ? ac->errstr : "closed");
+            (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_errors, 1);
+        }
+
+        ngx_http_fwgate_redis_schedule(status != REDIS_OK);
+    }
+}
+
+
+static void
+ngx_http_fwgate_redis_read_handler(ngx_event_t *ev)
+{
+    ngx_connection_t              *c;
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    c = ev->data;
+    rc = c->data;
+
+    if (rc->ac == NULL) {
+        return;
+    }
+
+    /* the context may be gone when this returns: touch nothing after */
+    redisAsyncHandleRead(rc->ac);
+}
+
+
+static void
+ngx_http_fwgate_redis_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t              *c;
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    c = ev->data;
+    rc = c->data;
+
+    if (rc->ac == NULL) {
+        return;
+    }
+
+    if (ev->timedout) {
+        ev->timedout = 0;
+
+        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                      "fwgate: redis %V connect timed out",
+                      &((ngx_http_fwgate_server_t *)
+                        rc->fmcf->servers.elts)[rc->server].name);
+
+        (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_timeouts, 1);
+
+        ngx_http_fwgate_redis_drop();
+        ngx_http_fwgate_redis_schedule(1);
+        return;
+    }
+
+    redisAsyncHandleWrite(rc->ac);
+}
+
+
+/* adapter hooks: idempotent, level-triggered */
+
+static void
+ngx_http_fwgate_redis_add_read(void *data)
+{
+    ngx_http_fwgate_redis_conn_t  *rc = data;
+
+    if (rc->conn && !rc->conn->read->active) {
+        if (ngx_add_event(rc->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ALERT, rc->log, 0,
+                          "fwgate: cannot add redis read event");
+        }
+    }
+}
+
+
+static void
+ngx_http_fwgate_redis_del_read(void *data)
+{
+    ngx_http_fwgate_redis_conn_t  *rc = data;
+
+    if (rc->conn && rc->conn->read->active) {
+        (void) ngx_del_event(rc->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_http_fwgate_redis_add_write(void *data)
+{
+    ngx_http_fwgate_redis_conn_t  *rc = data;
+
+    if (rc->conn && !rc->conn->write->active) {
+        if (ngx_add_event(rc->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ALERT, rc->log, 0,
+                          "fwgate: cannot add redis write event");
+        }
+    }
+}
+
+
+static void
+ngx_http_fwgate_redis_del_write(void *data)
+{
+    ngx_http_fwgate_redis_conn_t  *rc = data;
+
+    if (rc->conn && rc->conn->write->active) {
+        (void) ngx_del_event(rc->conn->write, NGX_WRITE_EVENT,
+                             NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_http_fwgate_redis_cleanup(void *data)
+{
+    ngx_connection_t              *c;
+    ngx_http_fwgate_redis_conn_t  *rc = data;
+
+    c = rc->conn;
+    if (c == NULL) {
+        return;
+    }
+
+    rc->conn = NULL;
+
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    if (c->read->active) {
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
+    }
+
+    if (c->write->active) {
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+    }
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    /* hiredis closes the socket itself */
+    c->fd = (ngx_socket_t) -1;
+    ngx_free_connection(c);
+}
+
+
+static void
+ngx_http_fwgate_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    ngx_uint_t                     i;
+    ngx_msec_t                     ms;
+    redisReply                    *reply;
+    ngx_http_fwgate_stats_t       *st;
+    ngx_http_fwgate_redis_cb_t    *cb;
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    static ngx_msec_t  bounds[NGX_HTTP_FWGATE_LAT_BUCKETS] = {
+        1, 2, 5, 10, 25, 50, 100, 250
+    };
+
+    rc = &ngx_http_fwgate_redis;
+    cb = privdata;
+    reply = r;
+    st = rc->fmcf->stats;
+
+    if (reply) {
+        rc->last_reply = ngx_current_msec;
+
+        if (rc->pending) {
+            rc->pending--;
+        }
+
+        ms = ngx_current_msec - cb->sent;
+
+        for (i = 0; i < NGX_HTTP_FWGATE_LAT_BUCKETS; i++) {
+            if (ms <= bounds[i]) {
+                break;
+            }
+        }
+
+        (void) ngx_atomic_fetch_add(&st->redis_lat[i], 1);
+        (void) ngx_atomic_fetch_add(&st->redis_lat_sum_us, ms * 1000);
+
+        if (reply->type == REDIS_REPLY_ERROR) {
+            (void) ngx_atomic_fetch_add(&st->redis_errors, 1);
+            ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                          "fwgate: redis error: %*s",
+                          (size_t) ngx_min(reply->len, 200), reply->str);
+        }
+    }
+
+    cb->handler(cb, reply);
+}
+
+
+static void
+ngx_http_fwgate_redis_setup_reply(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    redisReply                    *reply;
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = &ngx_http_fwgate_redis;
+    reply = r;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ERROR) {
+        return;
+    }
+
+    /* the password itself never reaches the log */
+    ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                  "fwgate: redis AUTH/SELECT refused: %*s",
+                  (size_t) ngx_min(reply->len, 200), reply->str);
+
+    (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_errors, 1);
+
+    /* deferred by hiredis until this callback returns */
+    redisAsyncFree(ac);
+}

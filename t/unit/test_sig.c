@@ -1,0 +1,9 @@
+/* placeholder: replaced by the signature/decision helper */
+
+#include "unit.h"
+
+
+void
+suite_sig(void)
+{
+}
