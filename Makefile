@@ -70,17 +70,8 @@ module: $(MODULE)
 # Configure as Debian builds its libnginx-mod packages: nginx-dev's
 # configure with Debian's conf_flags, in a copy inside build/ so nothing
 # is written under /usr.  NGINX_SRC=DIR builds against an upstream tree.
-$(BUILD)/nginx/objs/Makefile: config
-	rm -rf $(BUILD)/nginx && mkdir -p $(BUILD)
-	cp -a $(NGINX_SRC) $(BUILD)/nginx
-	cd $(BUILD)/nginx && \
-	    if [ -f conf_flags ]; then . ./conf_flags; else NGX_CONF_FLAGS=(--with-compat); fi; \
-	    bash -c '. ./conf_flags 2>/dev/null || NGX_CONF_FLAGS=(--with-compat); \
-	      ./configure "$${NGX_CONF_FLAGS[@]}" \
-	        --with-cc-opt="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -D_FORTIFY_SOURCE=2" \
-	        --with-ld-opt="-Wl,-z,relro -Wl,-z,now -fPIC" \
-	        --add-dynamic-module=$(CURDIR)' > configure.log 2>&1 || \
-	    { tail -30 configure.log; exit 1; }
+$(BUILD)/nginx/objs/Makefile: config scripts/configure-module.sh
+	bash scripts/configure-module.sh $(NGINX_SRC) $(BUILD)/nginx $(CURDIR)
 
 $(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(NGX_SRCS)
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules

@@ -194,15 +194,20 @@ sub requests_of ($) {
 }
 
 sub send_request ($$$) {
-    my ($packets, $timeout, $name) = @_;
+    my ($packets, $timeout, $block) = @_;
+    my $name = $block->name;
     my ($sock, $sel, $resp, $deadline, $timed_out);
 
-    $sock = IO::Socket::INET->new(PeerAddr => $ServerAddr,
-                                  PeerPort => $ServerPortForClient,
-                                  Proto => 'tcp', Timeout => $timeout);
+    for my $try (1 .. 5) {
+        $sock = IO::Socket::INET->new(PeerAddr => $ServerAddr,
+                                      PeerPort => $ServerPortForClient,
+                                      Proto => 'tcp', Timeout => $timeout);
+        last if $sock;
+        sleep 0.2;
+    }
     if (!$sock) {
-        warn "WARNING: $name - cannot connect to "
-             . "$ServerAddr:$ServerPortForClient: $!\n";
+        Test::More::fail("$name - Can't connect to "
+                         . "$ServerAddr:$ServerPortForClient: $! (aborted)\n");
         return undef;
     }
     binmode $sock;
@@ -236,8 +241,9 @@ sub send_request ($$$) {
     }
     close $sock;
 
-    if ($timed_out) {
-        warn "ERROR: client socket timed out - $name\n";
+    # a counted failure, as in the real module, unless --- abort
+    if ($timed_out && !defined $block->abort) {
+        Test::More::fail("ERROR: client socket timed out - $name\n");
     }
     return $resp;
 }
@@ -578,8 +584,10 @@ sub check_error_log ($$) {
         }
     }
 
-    # like the real module: unexpected alerts only warn
+    # like the real module: unexpected alerts only warn (a must_die
+    # block expects its [emerg])
     for my $lvl (qw(alert crit emerg)) {
+        next if $lvl eq 'emerg' && defined $block->must_die;
         next if contains_level($block->error_log, $lvl)
              || contains_level($block->no_error_log, $lvl);
         for my $l (grep { /\[$lvl\]/ } @$lines) {
@@ -639,7 +647,7 @@ sub run_requests ($$) {
         my $packets = $reqs[$k];
         my $first = ref $packets->[0] ? $packets->[0]{value} : $packets->[0];
         my $head = defined $first && $first =~ /^\s*HEAD\b/;
-        my $raw = send_request($packets, $timeout, $name);
+        my $raw = send_request($packets, $timeout, $block);
         my $count = $n_pipe || 1;
 
         $raw = '' unless defined $raw;

@@ -1,0 +1,341 @@
+/*
+ * fwgatectl explain: the decision of SPEC section 4 for a device and an
+ * artifact, step by step, from the registry, with the same core code the
+ * module runs (fwg_decide_registry).  There is no signed request, so the
+ * request steps (1-5, 7, 8) are shown as skipped.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwg_decide.h"
+#include "fwg_semver.h"
+#include "fwgatectl.h"
+#include "fwgctl_redis.h"
+
+
+static const char explain_usage[] =
+"usage: fwgatectl explain --device ID --artifact NAME [--version V]\n"
+"                         [--model M] [--hw H] [--json]\n"
+"\n"
+"Prints every step of the edge's decision for device ID asking for\n"
+"artifact NAME, from the registry, and the final `=> STATUS reason`.\n"
+"--version: the firmware the device runs (steps 15 and 16 are skipped\n"
+"without it).  --model / --hw: what the device claims (default: its\n"
+"record); the rollout read is the one of --model, else of the device's\n"
+"registered model.  Signature steps are skipped (no signed request).\n"
+"\n"
+"exit status: 0 allowed, 3 refused, 1 error (registry unreachable, bad\n"
+"arguments).\n";
+
+
+#define EXPLAIN_MAX_STEPS  20
+
+typedef struct {
+    int             step;
+    const char     *check;
+    fwg_reason_t    failed;
+    char            detail[160];
+} step_t;
+
+typedef struct {
+    step_t          s[EXPLAIN_MAX_STEPS];
+    int             n;
+} trace_t;
+
+
+static void
+explain_trace(void *data, int step, const char *check, fwg_reason_t failed,
+    const char *detail)
+{
+    trace_t  *t;
+
+    t = data;
+
+    if (t->n == EXPLAIN_MAX_STEPS) {
+        return;
+    }
+
+    t->s[t->n].step = step;
+    t->s[t->n].check = check;
+    t->s[t->n].failed = failed;
+    snprintf(t->s[t->n].detail, sizeof(t->s[t->n].detail), "%s",
+             detail ? detail : "");
+    t->n++;
+}
+
+
+static int
+is_member(redisContext *c, const char *model, const char *set,
+    const char *id, int *member)
+{
+    fwgctl_av_t   av;
+    redisReply   *r;
+
+    av.n = 0;
+    fwgctl_av_add(&av, "SISMEMBER");
+    fwgctl_av_key(&av, "rollout:", model, ":", set, NULL);
+    fwgctl_av_add(&av, id);
+
+    r = fwgctl_run(c, &av);
+    if (r == NULL) {
+        return 1;
+    }
+
+    *member = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+
+    return 0;
+}
+
+
+static fwg_str_t
+str_of(const char *s)
+{
+    fwg_str_t  v;
+
+    v.data = s;
+    v.len = s ? strlen(s) : 0;
+
+    return v;
+}
+
+
+static const char *
+result_word(const step_t *s)
+{
+    if (s->failed != FWG_R_OK) {
+        return "FAIL";
+    }
+
+    return strncmp(s->detail, "skipped", 7) == 0 ? "skip" : "pass";
+}
+
+
+int
+cmd_explain(int argc, char **argv)
+{
+    redisContext        *c;
+    redisReply          *dr, *ar, *rr;
+    fwg_device_rec_t     dev;
+    fwg_artifact_rec_t   art;
+    fwg_rollout_rec_t    ro;
+    fwg_decide_in_t      in;
+    fwg_verdict_t        v;
+    fwg_semver_t         ver;
+    trace_t              t;
+    fwg_reason_t         reason;
+    fwg_str_t            model;
+    const char          *device, *artifact, *version, *omodel, *hw, *arg;
+    char                *rmodel;
+    int                  i, json, canary, excluded;
+
+    device = NULL;
+    artifact = NULL;
+    version = NULL;
+    omodel = NULL;
+    hw = NULL;
+    json = fwgctl_opt_json();
+
+    for (i = 1; i < argc; i++) {
+        arg = argv[i];
+
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            fputs(explain_usage, stdout);
+            return 0;
+        }
+
+        if (strcmp(arg, "--json") == 0) {
+            json = 1;
+            continue;
+        }
+
+        if (i + 1 >= argc) {
+            fwgctl_err("explain: %s: unknown option or missing value "
+                       "(see --help)", arg);
+            return 1;
+        }
+
+        if (strcmp(arg, "--device") == 0) {
+            device = argv[++i];
+        } else if (strcmp(arg, "--artifact") == 0) {
+            artifact = argv[++i];
+        } else if (strcmp(arg, "--version") == 0) {
+            version = argv[++i];
+        } else if (strcmp(arg, "--model") == 0) {
+            omodel = argv[++i];
+        } else if (strcmp(arg, "--hw") == 0) {
+            hw = argv[++i];
+        } else {
+            fwgctl_err("explain: unknown option %s (see --help)", arg);
+            return 1;
+        }
+    }
+
+    if (device == NULL || artifact == NULL) {
+        fwgctl_err("explain: --device and --artifact are required");
+        return 1;
+    }
+
+    if (!fwgctl_id_valid(device, strlen(device))) {
+        fwgctl_err("explain: bad device id '%s'", device);
+        return 1;
+    }
+
+    if (version != NULL
+        && fwg_semver_parse(&ver, version, strlen(version)) != 0)
+    {
+        fwgctl_err("explain: --version '%s' is not SemVer 2.0.0", version);
+        return 1;
+    }
+
+    if (omodel != NULL && !fwg_model_valid(str_of(omodel))) {
+        fwgctl_err("explain: bad --model '%s'", omodel);
+        return 1;
+    }
+
+    if (hw != NULL && !fwg_model_valid(str_of(hw))) {
+        fwgctl_err("explain: bad --hw '%s'", hw);
+        return 1;
+    }
+
+    c = fwgctl_connect();
+    if (c == NULL) {
+        return 1;
+    }
+
+    dr = fwgctl_hgetall(c, "device:", device);
+    ar = dr ? fwgctl_hgetall(c, "artifact:", artifact) : NULL;
+
+    if (dr == NULL || ar == NULL) {
+        if (dr) {
+            freeReplyObject(dr);
+        }
+        redisFree(c);
+        return 1;
+    }
+
+    memset(&dev, 0, sizeof(dev));
+    dev.found = fwgctl_hfound(dr);
+    dev.model = fwgctl_hfield(dr, "model");
+    dev.hw = fwgctl_hfield(dr, "hw");
+    dev.alg = fwgctl_hfield(dr, "alg");
+    dev.key = fwgctl_hfield(dr, "key");
+    dev.status = fwgctl_hfield(dr, "status");
+
+    memset(&art, 0, sizeof(art));
+    art.found = fwgctl_hfound(ar);
+    art.version = fwgctl_hfield(ar, "version");
+    art.models = fwgctl_hfield(ar, "models");
+    art.sha256 = fwgctl_hfield(ar, "sha256");
+    art.size = fwgctl_hfield(ar, "size");
+    art.path = fwgctl_hfield(ar, "path");
+
+    /* the rollout of the claimed model, else of the registered one */
+
+    model = omodel ? str_of(omodel) : dev.model;
+    rmodel = NULL;
+    rr = NULL;
+    canary = 0;
+    excluded = 0;
+
+    memset(&ro, 0, sizeof(ro));
+
+    if (model.len && fwg_model_valid(model)) {
+        rmodel = strndup(model.data, model.len);
+
+        if (rmodel == NULL
+            || (rr = fwgctl_hgetall(c, "rollout:", rmodel)) == NULL
+            || is_member(c, rmodel, "canary", device, &canary) != 0
+            || is_member(c, rmodel, "exclude", device, &excluded) != 0)
+        {
+            if (rr) {
+                freeReplyObject(rr);
+            }
+            free(rmodel);
+            freeReplyObject(dr);
+            freeReplyObject(ar);
+            redisFree(c);
+            return 1;
+        }
+
+        ro.found = fwgctl_hfound(rr);
+        ro.artifact = fwgctl_hfield(rr, "artifact");
+        ro.percent = fwgctl_hfield(rr, "percent");
+        ro.salt = fwgctl_hfield(rr, "salt");
+        ro.state = fwgctl_hfield(rr, "state");
+        ro.from = fwgctl_hfield(rr, "from");
+        ro.downgrade = fwgctl_hfield(rr, "downgrade");
+        ro.canary = canary;
+        ro.excluded = excluded;
+    }
+
+    memset(&in, 0, sizeof(in));
+    in.claims = NULL;
+    in.device = str_of(device);
+    in.model = model;
+    in.hw = hw ? str_of(hw) : dev.hw;
+    in.version = version ? &ver : NULL;
+    in.artifact = str_of(artifact);
+    in.device_rec = &dev;
+    in.artifact_rec = &art;
+    in.rollout_rec = &ro;
+
+    t.n = 0;
+    reason = fwg_decide_registry(&in, &v, explain_trace, &t);
+
+    if (json) {
+        printf("{\"device\":");
+        fwgctl_json_str(stdout, device, strlen(device));
+        printf(",\"artifact\":");
+        fwgctl_json_str(stdout, artifact, strlen(artifact));
+        printf(",\"model\":");
+        fwgctl_json_str(stdout, model.data, model.len);
+        printf(",\"decision\":\"%s\",\"status\":%d,\"reason\":\"%s\"",
+               reason == FWG_R_OK ? "allow" : "deny",
+               fwg_reason_status(reason), fwg_reason_name(reason));
+        printf(",\"step\":%d", reason == FWG_R_OK ? 0 : v.step);
+        if (v.detail) {
+            printf(",\"detail\":");
+            fwgctl_json_str(stdout, v.detail, strlen(v.detail));
+        }
+        if (v.has_bucket) {
+            printf(",\"bucket\":%u", (unsigned) v.bucket);
+        }
+        if (v.target_version.len) {
+            fwgctl_json_kv(stdout, "target_version", v.target_version, 1);
+        }
+        printf(",\"steps\":[");
+        for (i = 0; i < t.n; i++) {
+            printf("%s{\"step\":%d,\"check\":", i ? "," : "", t.s[i].step);
+            fwgctl_json_str(stdout, t.s[i].check, strlen(t.s[i].check));
+            printf(",\"result\":\"%s\",\"detail\":", result_word(&t.s[i]));
+            fwgctl_json_str(stdout, t.s[i].detail, strlen(t.s[i].detail));
+            if (t.s[i].failed != FWG_R_OK) {
+                printf(",\"reason\":\"%s\"", fwg_reason_name(t.s[i].failed));
+            }
+            printf("}");
+        }
+        printf("]}\n");
+
+    } else {
+        printf("explain: device %s, artifact %s\n", device, artifact);
+        for (i = 0; i < t.n; i++) {
+            printf("%3d  %-28s %-5s %s\n", t.s[i].step, t.s[i].check,
+                   result_word(&t.s[i]), t.s[i].detail);
+        }
+        printf("=> %d %s\n", fwg_reason_status(reason),
+               fwg_reason_name(reason));
+    }
+
+    if (rr) {
+        freeReplyObject(rr);
+    }
+    free(rmodel);
+    freeReplyObject(dr);
+    freeReplyObject(ar);
+    redisFree(c);
+
+    return reason == FWG_R_OK ? 0 : 3;
+}

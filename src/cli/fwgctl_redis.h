@@ -1,0 +1,64 @@
+/*
+ * fwgatectl: helpers shared by the registry commands and explain
+ * (defined in cmd_registry.c): the synchronous Redis connection made from
+ * the global options, binary-safe argument vectors, hash replies, JSON.
+ */
+
+#ifndef FWGCTL_REDIS_H
+#define FWGCTL_REDIS_H
+
+#include <stdio.h>
+
+#include <hiredis/hiredis.h>
+
+#include "fwg_types.h"
+
+/* global options, read from fwgatectl.h's fwg_cli_t */
+const char *fwgctl_opt_redis(void);
+const char *fwgctl_opt_password(void);
+int fwgctl_opt_db(void);
+const char *fwgctl_opt_prefix(void);
+int fwgctl_opt_json(void);
+
+/* prints "fwgatectl: <message>" on stderr; returns 1 */
+int fwgctl_err(const char *fmt, ...);
+
+/* --help or -h among the arguments */
+int fwgctl_wants_help(int argc, char **argv);
+
+/* connects, AUTHs, SELECTs; NULL after printing the error */
+redisContext *fwgctl_connect(void);
+
+#define FWGCTL_AV_MAX  1024
+
+/* an argument vector for redisCommandArgv: never a format string */
+typedef struct {
+    int          n;
+    const char  *v[FWGCTL_AV_MAX];
+    size_t       l[FWGCTL_AV_MAX];
+    char        *own[FWGCTL_AV_MAX];
+} fwgctl_av_t;
+
+void fwgctl_av_add(fwgctl_av_t *av, const char *s);
+void fwgctl_av_addn(fwgctl_av_t *av, const char *s, size_t len);
+/* the option prefix followed by the NULL-terminated parts */
+void fwgctl_av_key(fwgctl_av_t *av, ...);
+void fwgctl_av_reset(fwgctl_av_t *av);
+
+/* runs and resets av; NULL (error printed) on failure or error reply */
+redisReply *fwgctl_run(redisContext *c, fwgctl_av_t *av);
+/* pipelines av (resets it); 0 or 1 */
+int fwgctl_append(redisContext *c, fwgctl_av_t *av);
+
+/* HGETALL prefix+a+b: an empty array when the key is absent */
+redisReply *fwgctl_hgetall(redisContext *c, const char *a, const char *b);
+int fwgctl_hfound(const redisReply *r);
+fwg_str_t fwgctl_hfield(const redisReply *r, const char *field);
+
+void fwgctl_json_str(FILE *f, const char *s, size_t len);
+void fwgctl_json_kv(FILE *f, const char *key, fwg_str_t v, int comma);
+
+/* device ids: 1..128 of [A-Za-z0-9._:@-] */
+int fwgctl_id_valid(const char *s, size_t len);
+
+#endif /* FWGCTL_REDIS_H */

@@ -1,0 +1,180 @@
+
+/*
+ * fwgate: `fwgate_status`, the counters in Prometheus text format.
+ *
+ * Every worker adds to the same counters in the cache zone, so one answer
+ * covers the node.  Names follow Prometheus conventions.
+ */
+
+#include "ngx_http_fwgate_module.h"
+
+
+#define NGX_HTTP_FWGATE_STATUS_MAX  (24 * 1024)
+
+
+ngx_int_t
+ngx_http_fwgate_status_handler(ngx_http_request_t *r)
+{
+    u_char                       *p, *last;
+    ngx_int_t                     rc;
+    ngx_buf_t                    *b;
+    ngx_uint_t                    i, a;
+    ngx_chain_t                   out;
+    ngx_http_fwgate_stats_t      *st;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    static ngx_msec_t  bounds[NGX_HTTP_FWGATE_LAT_BUCKETS] = {
+        1, 2, 5, 10, 25, 50, 100, 250
+    };
+
+    static const char  *manifest[] = { "200", "204", "error" };
+    static const char  *reports[] = { "success", "failure", "rejected" };
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+    st = fmcf->stats;
+
+    b = ngx_create_temp_buf(r->pool, NGX_HTTP_FWGATE_STATUS_MAX);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = b->pos;
+    last = b->end;
+
+    p = ngx_slprintf(p, last,
+            "# HELP fwgate_requests_total Gate decisions by outcome.\n"
+            "# TYPE fwgate_requests_total counter\n");
+
+    for (a = 0; a < 2; a++) {
+        for (i = 0; i < FWG_R__COUNT; i++) {
+            if ((a == 1) != (i == FWG_R_OK)) {
+                continue;
+            }
+
+            p = ngx_slprintf(p, last,
+                    "fwgate_requests_total{decision=\"%s\",reason=\"%s\"} "
+                    "%uA\n", a ? "allow" : "deny",
+                    fwg_reason_name((fwg_reason_t) i),
+                    st->requests[a][i]);
+        }
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP fwgate_manifest_total Update check answers.\n"
+            "# TYPE fwgate_manifest_total counter\n");
+
+    for (i = 0; i < 3; i++) {
+        p = ngx_slprintf(p, last,
+                         "fwgate_manifest_total{status=\"%s\"} %uA\n",
+                         manifest[i], st->manifest[i]);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP fwgate_reports_total Install reports received.\n"
+            "# TYPE fwgate_reports_total counter\n");
+
+    for (i = 0; i < 3; i++) {
+        p = ngx_slprintf(p, last,
+                         "fwgate_reports_total{status=\"%s\"} %uA\n",
+                         reports[i], st->reports[i]);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP fwgate_auto_halts_total Rollouts halted by thresholds.\n"
+            "# TYPE fwgate_auto_halts_total counter\n"
+            "fwgate_auto_halts_total %uA\n"
+            "# HELP fwgate_redis_commands_total Redis commands sent.\n"
+            "# TYPE fwgate_redis_commands_total counter\n"
+            "fwgate_redis_commands_total %uA\n"
+            "# HELP fwgate_redis_errors_total Redis errors and lost "
+            "connections.\n"
+            "# TYPE fwgate_redis_errors_total counter\n"
+            "fwgate_redis_errors_total %uA\n"
+            "# HELP fwgate_redis_timeouts_total Redis waits that timed "
+            "out.\n"
+            "# TYPE fwgate_redis_timeouts_total counter\n"
+            "fwgate_redis_timeouts_total %uA\n"
+            "# HELP fwgate_redis_connects_total Redis connection attempts.\n"
+            "# TYPE fwgate_redis_connects_total counter\n"
+            "fwgate_redis_connects_total %uA\n",
+            st->halts, st->redis_commands, st->redis_errors,
+            st->redis_timeouts, st->redis_connects);
+
+    p = ngx_slprintf(p, last,
+            "# HELP fwgate_redis_latency_seconds Redis round trip time.\n"
+            "# TYPE fwgate_redis_latency_seconds histogram\n");
+
+    a = 0;
+
+    for (i = 0; i < NGX_HTTP_FWGATE_LAT_BUCKETS; i++) {
+        a += st->redis_lat[i];
+        p = ngx_slprintf(p, last,
+                "fwgate_redis_latency_seconds_bucket{le=\"%.3f\"} %ui\n",
+                (double) bounds[i] / 1000, a);
+    }
+
+    a += st->redis_lat[NGX_HTTP_FWGATE_LAT_BUCKETS];
+
+    p = ngx_slprintf(p, last,
+            "fwgate_redis_latency_seconds_bucket{le=\"+Inf\"} %ui\n"
+            "fwgate_redis_latency_seconds_sum %.6f\n"
+            "fwgate_redis_latency_seconds_count %ui\n",
+            a, (double) st->redis_lat_sum_us / 1000000, a);
+
+    p = ngx_slprintf(p, last,
+            "# HELP fwgate_cache_hits_total Registry records found fresh in "
+            "the cache.\n"
+            "# TYPE fwgate_cache_hits_total counter\n"
+            "fwgate_cache_hits_total %uA\n"
+            "# HELP fwgate_cache_misses_total Registry records not fresh in "
+            "the cache.\n"
+            "# TYPE fwgate_cache_misses_total counter\n"
+            "fwgate_cache_misses_total %uA\n"
+            "# HELP fwgate_cache_stale_total Stale records used while Redis "
+            "failed.\n"
+            "# TYPE fwgate_cache_stale_total counter\n"
+            "fwgate_cache_stale_total %uA\n"
+            "# HELP fwgate_cache_evictions_total Records evicted from a full "
+            "cache.\n"
+            "# TYPE fwgate_cache_evictions_total counter\n"
+            "fwgate_cache_evictions_total %uA\n"
+            "# HELP fwgate_replay_rejects_total Replayed nonces refused.\n"
+            "# TYPE fwgate_replay_rejects_total counter\n"
+            "fwgate_replay_rejects_total %uA\n"
+            "# HELP fwgate_replay_evictions_total Unexpired nonces "
+            "forgotten because the zone was full.\n"
+            "# TYPE fwgate_replay_evictions_total counter\n"
+            "fwgate_replay_evictions_total %uA\n",
+            st->cache_hits, st->cache_misses, st->cache_stale,
+            st->cache_evictions, st->replay_rejects, st->replay_evictions);
+
+    b->last = p;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type,
+                "text/plain; version=0.0.4; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("text/plain") - 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
