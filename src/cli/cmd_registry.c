@@ -16,6 +16,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,41 @@
 
 
 /* shared helpers (declared in fwgctl_redis.h) ------------------------- */
+
+const char *
+fwgctl_opt_redis(void)
+{
+    return fwg_cli.redis ? fwg_cli.redis : "127.0.0.1:6379";
+}
+
+
+const char *
+fwgctl_opt_password(void)
+{
+    return fwg_cli.password;
+}
+
+
+int
+fwgctl_opt_db(void)
+{
+    return fwg_cli.db;
+}
+
+
+const char *
+fwgctl_opt_prefix(void)
+{
+    return fwg_cli.prefix ? fwg_cli.prefix : "fwgate:";
+}
+
+
+int
+fwgctl_opt_json(void)
+{
+    return fwg_cli.json;
+}
+
 
 int
 fwgctl_err(const char *fmt, ...)
@@ -852,8 +888,8 @@ device_add(redisContext *c, int argc, char **argv)
     const char  *id, *model, *hw, *algs, *keyf, *gen, *err;
     char        *rec, *genpath;
     fwg_alg_t    alg;
-    fwgctl_av_t  av, cmds[4];
-    redisReply  *r, *old;
+    fwgctl_av_t  cmds[4];
+    redisReply  *old;
     fwg_str_t    oldmodel;
     int          rc, n;
 
@@ -1014,7 +1050,6 @@ device_add(redisContext *c, int argc, char **argv)
     }
 
     free(genpath);
-    av.n = 0;
 
     return rc;
 }
@@ -2039,11 +2074,6 @@ artifact_add(redisContext *c, int argc, char **argv)
 
     seg = strrchr(path, '/') + 1;
 
-    if (strcmp(seg, name) != 0) {
-        fprintf(stderr, "fwgatectl: warning: last segment of --path is not "
-                "the artifact name; configure fwgate_artifact to match\n");
-    }
-
     if (watch(c, "artifact:", name) != 0) {
         return 1;
     }
@@ -2086,6 +2116,11 @@ artifact_add(redisContext *c, int argc, char **argv)
 
     if (rc != 0) {
         return rc;
+    }
+
+    if (strcmp(seg, name) != 0) {
+        fprintf(stderr, "fwgatectl: warning: the last segment of --path is "
+                "not the artifact name; set fwgate_artifact to match\n");
     }
 
     if (a.json) {
