@@ -26,8 +26,8 @@ static const char explain_usage[] =
 "record); the rollout read is the one of --model, else of the device's\n"
 "registered model.  Signature steps are skipped (no signed request).\n"
 "\n"
-"exit status: 0 allowed, 3 refused, 1 error (registry unreachable, bad\n"
-"arguments).\n";
+"exit status: 0 allowed, 3 refused, 1 error (registry unreachable),\n"
+"2 bad arguments.\n";
 
 
 #define EXPLAIN_MAX_STEPS  20
@@ -154,7 +154,7 @@ cmd_explain(int argc, char **argv)
         if (i + 1 >= argc) {
             fwgctl_err("explain: %s: unknown option or missing value "
                        "(see --help)", arg);
-            return 1;
+            return 2;
         }
 
         if (strcmp(arg, "--device") == 0) {
@@ -169,35 +169,35 @@ cmd_explain(int argc, char **argv)
             hw = argv[++i];
         } else {
             fwgctl_err("explain: unknown option %s (see --help)", arg);
-            return 1;
+            return 2;
         }
     }
 
     if (device == NULL || artifact == NULL) {
         fwgctl_err("explain: --device and --artifact are required");
-        return 1;
+        return 2;
     }
 
     if (!fwgctl_id_valid(device, strlen(device))) {
         fwgctl_err("explain: bad device id '%s'", device);
-        return 1;
+        return 2;
     }
 
     if (version != NULL
         && fwg_semver_parse(&ver, version, strlen(version)) != 0)
     {
         fwgctl_err("explain: --version '%s' is not SemVer 2.0.0", version);
-        return 1;
+        return 2;
     }
 
     if (omodel != NULL && !fwg_model_valid(str_of(omodel))) {
         fwgctl_err("explain: bad --model '%s'", omodel);
-        return 1;
+        return 2;
     }
 
     if (hw != NULL && !fwg_model_valid(str_of(hw))) {
         fwgctl_err("explain: bad --hw '%s'", hw);
-        return 1;
+        return 2;
     }
 
     c = fwgctl_connect();

@@ -95,6 +95,21 @@ fwgctl_err(const char *fmt, ...)
 }
 
 
+int
+fwgctl_usage(const char *fmt, ...)
+{
+    va_list  ap;
+
+    fputs("fwgatectl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+
+    return 2;
+}
+
+
 redisContext *
 fwgctl_connect(void)
 {
@@ -894,7 +909,7 @@ device_add(redisContext *c, int argc, char **argv)
     int          rc, n;
 
     if (parse_args(argc, argv, opts, &a) != 0) {
-        return 1;
+        return 2;
     }
 
     if (a.help) {
@@ -910,36 +925,56 @@ device_add(redisContext *c, int argc, char **argv)
     gen = opt(opts, "gen-key");
 
     if (id == NULL) {
-        return fwgctl_err("device add: one device ID expected (see --help)");
+        return fwgctl_usage("device add: one device ID expected (see --help)");
     }
 
     if (!fwgctl_id_valid(id, strlen(id))) {
-        return fwgctl_err("device add: bad device id '%s' (1-128 of "
+        return fwgctl_usage("device add: bad device id '%s' (1-128 of "
                           "A-Z a-z 0-9 . _ - : @)", id);
     }
 
     if (model == NULL || !fwg_model_valid(cstr(model))) {
-        return fwgctl_err("device add: --model missing or not a model name "
+        return fwgctl_usage("device add: --model missing or not a model name "
                           "(1-64 of A-Z a-z 0-9 . _ -)");
     }
 
     if (hw != NULL && !fwg_model_valid(cstr(hw))) {
-        return fwgctl_err("device add: bad --hw '%s'", hw);
+        return fwgctl_usage("device add: bad --hw '%s'", hw);
     }
 
     if (algs == NULL) {
-        return fwgctl_err("device add: --alg missing (ed25519, "
+        return fwgctl_usage("device add: --alg missing (ed25519, "
                           "ecdsa-p256-sha256, hmac-sha256)");
     }
 
     alg = fwg_alg_parse(algs, strlen(algs));
     if (alg == FWG_ALG_NONE) {
-        return fwgctl_err("device add: unknown --alg '%s'", algs);
+        return fwgctl_usage("device add: unknown --alg '%s'", algs);
     }
 
     if ((keyf == NULL) == (gen == NULL)) {
-        return fwgctl_err("device add: give exactly one of --key FILE and "
+        return fwgctl_usage("device add: give exactly one of --key FILE and "
                           "--gen-key PREFIX");
+    }
+
+    /*
+     * WATCH, read the existing record, then write: no lost update.  The
+     * check comes before --gen-key so a refusal leaves no key files.
+     */
+
+    if (watch(c, "device:", id) != 0) {
+        return 1;
+    }
+
+    old = fwgctl_hgetall(c, "device:", id);
+    if (old == NULL) {
+        return 1;
+    }
+
+    if (fwgctl_hfound(old) && opt(opts, "replace") == NULL) {
+        freeReplyObject(old);
+        return fwgctl_err("device add: device %s exists (use --replace)",
+                          id);
     }
 
     genpath = NULL;
@@ -947,6 +982,7 @@ device_add(redisContext *c, int argc, char **argv)
     if (gen) {
         genpath = gen_key(alg, gen);
         if (genpath == NULL) {
+            freeReplyObject(old);
             return 1;
         }
         keyf = genpath;
@@ -957,31 +993,9 @@ device_add(redisContext *c, int argc, char **argv)
 
     if (rec == NULL) {
         fwgctl_err("device add: %s: %s", keyf, err);
-        free(genpath);
-        return 1;
-    }
-
-    /* WATCH, then read the existing record, then write: no lost update */
-
-    if (watch(c, "device:", id) != 0) {
-        free(rec);
-        free(genpath);
-        return 1;
-    }
-
-    old = fwgctl_hgetall(c, "device:", id);
-    if (old == NULL) {
-        free(rec);
-        free(genpath);
-        return 1;
-    }
-
-    if (fwgctl_hfound(old) && opt(opts, "replace") == NULL) {
         freeReplyObject(old);
-        free(rec);
         free(genpath);
-        return fwgctl_err("device add: device %s exists (use --replace)",
-                          id);
+        return 1;
     }
 
     oldmodel = fwgctl_hfield(old, "model");
@@ -1066,7 +1080,7 @@ device_show(redisContext *c, int argc, char **argv)
     int          secret;
 
     if (parse_args(argc, argv, NULL, &a) != 0) {
-        return 1;
+        return 2;
     }
 
     if (a.help) {
@@ -1075,7 +1089,7 @@ device_show(redisContext *c, int argc, char **argv)
     }
 
     if (a.npos != 1) {
-        return fwgctl_err("device show: one device ID expected");
+        return fwgctl_usage("device show: one device ID expected");
     }
 
     id = a.pos[0];
@@ -1147,7 +1161,7 @@ device_revoke(redisContext *c, int argc, char **argv)
     int          rc;
 
     if (parse_args(argc, argv, NULL, &a) != 0) {
-        return 1;
+        return 2;
     }
 
     if (a.help) {
@@ -1156,7 +1170,7 @@ device_revoke(redisContext *c, int argc, char **argv)
     }
 
     if (a.npos != 1) {
-        return fwgctl_err("device revoke: one device ID expected");
+        return fwgctl_usage("device revoke: one device ID expected");
     }
 
     id = a.pos[0];
@@ -1487,7 +1501,7 @@ device_import(redisContext *c, int argc, char **argv)
     struct timeval  t0, t1;
 
     if (parse_args(argc, argv, opts, &a) != 0) {
-        return 1;
+        return 2;
     }
 
     if (a.help) {
@@ -1496,7 +1510,7 @@ device_import(redisContext *c, int argc, char **argv)
     }
 
     if (a.npos != 1) {
-        return fwgctl_err("device import: one CSV file expected");
+        return fwgctl_usage("device import: one CSV file expected");
     }
 
     f = strcmp(a.pos[0], "-") == 0 ? stdin : fopen(a.pos[0], "r");
@@ -1750,6 +1764,7 @@ fwgctl_wants_help(int argc, char **argv)
 static const char artifact_usage[] =
 "usage: fwgatectl artifact add NAME --version V --models 'M1 M2:HW'\n"
 "                              --file F --path URI [--json]\n"
+"       fwgatectl artifact show NAME [--json]\n"
 "\n"
 "Registers a firmware artifact: computes the file's sha256 and size.\n"
 "NAME: 1-128 of A-Z a-z 0-9 . _ - (by default the edge takes the\n"
@@ -2026,11 +2041,11 @@ artifact_add(redisContext *c, int argc, char **argv)
     int                 rc;
 
     if (parse_args(argc, argv, opts, &a) != 0) {
-        return 1;
+        return 2;
     }
 
     if (a.npos != 1) {
-        return fwgctl_err("artifact add: one artifact NAME expected "
+        return fwgctl_usage("artifact add: one artifact NAME expected "
                           "(see --help)");
     }
 
@@ -2041,32 +2056,34 @@ artifact_add(redisContext *c, int argc, char **argv)
     path = opt(opts, "path");
 
     if (!artifact_name_valid(name)) {
-        return fwgctl_err("artifact add: bad name '%s' (1-128 of A-Z a-z "
+        return fwgctl_usage("artifact add: bad name '%s' (1-128 of A-Z a-z "
                           "0-9 . _ -)", name);
     }
 
     if (version == NULL || !is_semver(version)) {
-        return fwgctl_err("artifact add: --version missing or not SemVer "
+        return fwgctl_usage("artifact add: --version missing or not SemVer "
                           "2.0.0");
     }
 
     if (models == NULL) {
-        return fwgctl_err("artifact add: --models missing");
+        return fwgctl_usage("artifact add: --models missing");
     }
 
     why = models_check(models);
     if (why) {
-        return fwgctl_err("artifact add: %s", why);
+        return fwgctl_usage("artifact add: %s", why);
     }
 
     if (path == NULL || !path_valid(path)) {
-        return fwgctl_err("artifact add: --path missing or not an absolute "
+        return fwgctl_usage("artifact add: --path missing or not an absolute "
                           "URI path");
     }
 
     if (file == NULL) {
-        return fwgctl_err("artifact add: --file missing");
+        return fwgctl_usage("artifact add: --file missing");
     }
+
+    size = 0;
 
     if (file_digest(file, hex, &size) != 0) {
         return 1;
@@ -2143,6 +2160,68 @@ artifact_add(redisContext *c, int argc, char **argv)
 }
 
 
+static int
+artifact_show(redisContext *c, int argc, char **argv)
+{
+    static const char  *fields[] = {
+        "version", "models", "sha256", "size", "path", NULL
+    };
+
+    args_t       a;
+    redisReply  *r;
+    fwg_str_t    v;
+    int          i;
+
+    if (parse_args(argc, argv, NULL, &a) != 0) {
+        return 2;
+    }
+
+    if (a.npos != 1) {
+        return fwgctl_usage("artifact show: one artifact NAME expected");
+    }
+
+    r = fwgctl_hgetall(c, "artifact:", a.pos[0]);
+    if (r == NULL) {
+        return 1;
+    }
+
+    if (!fwgctl_hfound(r)) {
+        freeReplyObject(r);
+        return fwgctl_err("artifact %s: not found", a.pos[0]);
+    }
+
+    if (a.json) {
+        printf("{\"artifact\":");
+        fwgctl_json_str(stdout, a.pos[0], strlen(a.pos[0]));
+    } else {
+        printf("artifact: %s\n", a.pos[0]);
+    }
+
+    for (i = 0; fields[i]; i++) {
+        v = fwgctl_hfield(r, fields[i]);
+
+        if (a.json && strcmp(fields[i], "size") == 0 && v.len
+            && strspn(v.data, "0123456789") == v.len && v.len < 20)
+        {
+            printf(",\"size\":%.*s", (int) v.len, v.data);
+        } else if (a.json) {
+            fwgctl_json_kv(stdout, fields[i], v, 1);
+        } else {
+            printf("%-9s %.*s\n", fields[i], (int) v.len,
+                   v.data ? v.data : "");
+        }
+    }
+
+    if (a.json) {
+        printf("}\n");
+    }
+
+    freeReplyObject(r);
+
+    return 0;
+}
+
+
 int
 cmd_artifact(int argc, char **argv)
 {
@@ -2154,9 +2233,9 @@ cmd_artifact(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
 
-    if (strcmp(argv[1], "add") != 0) {
-        fwgctl_err("artifact: unknown subcommand '%s' (add)", argv[1]);
-        return 2;
+    if (strcmp(argv[1], "add") != 0 && strcmp(argv[1], "show") != 0) {
+        return fwgctl_usage("artifact: unknown subcommand '%s' (add, show)",
+                            argv[1]);
     }
 
     c = fwgctl_connect();
@@ -2164,7 +2243,8 @@ cmd_artifact(int argc, char **argv)
         return 1;
     }
 
-    rc = artifact_add(c, argc - 2, argv + 2);
+    rc = argv[1][0] == 'a' ? artifact_add(c, argc - 2, argv + 2)
+                           : artifact_show(c, argc - 2, argv + 2);
     redisFree(c);
 
     return rc;
@@ -2277,11 +2357,11 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
     int            rc, down;
 
     if (parse_args(argc, argv, opts, &a) != 0) {
-        return 1;
+        return 2;
     }
 
     if (a.npos != 0) {
-        return fwgctl_err("rollout start: unexpected argument '%s'",
+        return fwgctl_usage("rollout start: unexpected argument '%s'",
                           a.pos[0]);
     }
 
@@ -2295,40 +2375,40 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
     down = opt(opts, "allow-downgrade") != NULL;
 
     if (name == NULL || !artifact_name_valid(name)) {
-        return fwgctl_err("rollout start: --artifact missing or not an "
+        return fwgctl_usage("rollout start: --artifact missing or not an "
                           "artifact name");
     }
 
     if (pct == NULL || fwg_percent_parse(pct, strlen(pct)) < 0) {
-        return fwgctl_err("rollout start: --percent missing or not 0-100 "
+        return fwgctl_usage("rollout start: --percent missing or not 0-100 "
                           "with at most two decimals");
     }
 
     if (from != NULL && fwg_range_valid(from, strlen(from)) != 0) {
-        return fwgctl_err("rollout start: --from '%s' is not a SemVer range",
+        return fwgctl_usage("rollout start: --from '%s' is not a SemVer range",
                           from);
     }
 
     if (salt != NULL && (salt[0] == '\0' || strlen(salt) > 256)) {
-        return fwgctl_err("rollout start: --salt must be 1-256 bytes");
+        return fwgctl_usage("rollout start: --salt must be 1-256 bytes");
     }
 
     if ((hf == NULL) != (hr == NULL)) {
-        return fwgctl_err("rollout start: --halt-failures and --halt-ratio "
+        return fwgctl_usage("rollout start: --halt-failures and --halt-ratio "
                           "go together (both thresholds must be reached)");
     }
 
     if (hf != NULL && !uint_valid(hf)) {
-        return fwgctl_err("rollout start: --halt-failures must be a "
+        return fwgctl_usage("rollout start: --halt-failures must be a "
                           "positive integer");
     }
 
     if (hr != NULL && !ratio_valid(hr)) {
-        return fwgctl_err("rollout start: --halt-ratio must be in (0, 1]");
+        return fwgctl_usage("rollout start: --halt-ratio must be in (0, 1]");
     }
 
     if (hs != NULL && !uint_valid(hs)) {
-        return fwgctl_err("rollout start: --halt-silence must be a "
+        return fwgctl_usage("rollout start: --halt-silence must be a "
                           "positive number of seconds");
     }
 
@@ -2481,11 +2561,11 @@ rollout_field(redisContext *c, const char *sub, const char *model,
     if (parse_args(argc, argv, strcmp(sub, "set") == 0 ? opts : NULL, &a)
         != 0)
     {
-        return 1;
+        return 2;
     }
 
     if (a.npos != 0) {
-        return fwgctl_err("rollout %s: unexpected argument '%s'", sub,
+        return fwgctl_usage("rollout %s: unexpected argument '%s'", sub,
                           a.pos[0]);
     }
 
@@ -2494,7 +2574,7 @@ rollout_field(redisContext *c, const char *sub, const char *model,
         value = opt(opts, "percent");
 
         if (value == NULL || fwg_percent_parse(value, strlen(value)) < 0) {
-            return fwgctl_err("rollout set: --percent missing or not 0-100 "
+            return fwgctl_usage("rollout set: --percent missing or not 0-100 "
                               "with at most two decimals");
         }
 
@@ -2603,6 +2683,23 @@ print_hash(const redisReply *r, int json)
 }
 
 
+static void
+free_replies(redisReply *a, redisReply *b, redisReply *c, redisReply *d,
+    redisReply *e, redisReply *f)
+{
+    redisReply  *all[6];
+    int          i;
+
+    all[0] = a; all[1] = b; all[2] = c; all[3] = d; all[4] = e; all[5] = f;
+
+    for (i = 0; i < 6; i++) {
+        if (all[i] != NULL) {
+            freeReplyObject(all[i]);
+        }
+    }
+}
+
+
 static int
 rollout_status(redisContext *c, const char *model, int argc, char **argv)
 {
@@ -2612,12 +2709,12 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
     fwgctl_av_t   av;
     char         *n;
     long          hund;
-    size_t        i, incohort, ncan, nexc;
+    size_t        i, incohort;
     uint32_t      bucket;
     int           bar, j, canon, exon;
 
     if (parse_args(argc, argv, NULL, &a) != 0) {
-        return 1;
+        return 2;
     }
 
     ro = fwgctl_hgetall(c, "rollout:", model);
@@ -2666,12 +2763,7 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
     if (art == NULL || devs == NULL || canary == NULL || excl == NULL
         || stats == NULL || pend == NULL)
     {
-        if (art) freeReplyObject(art);
-        if (devs) freeReplyObject(devs);
-        if (canary) freeReplyObject(canary);
-        if (excl) freeReplyObject(excl);
-        if (stats) freeReplyObject(stats);
-        if (pend) freeReplyObject(pend);
+        free_replies(art, devs, canary, excl, stats, pend);
         freeReplyObject(ro);
         return 1;
     }
@@ -2682,8 +2774,6 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
     /* the same cohort rule as the edge, over the registered devices */
 
     incohort = 0;
-    ncan = 0;
-    nexc = 0;
 
     for (i = 0; i < devs->elements; i++) {
         s.data = devs->element[i]->str;
@@ -2691,8 +2781,6 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
 
         canon = in_set(canary, s.data, s.len);
         exon = in_set(excl, s.data, s.len);
-        ncan += canon;
-        nexc += exon && !canon;
 
         bucket = fwg_cohort_bucket(salt, s);
 
@@ -2779,16 +2867,8 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
                pend->type == REDIS_REPLY_INTEGER ? pend->integer : 0LL);
     }
 
-    freeReplyObject(art);
-    freeReplyObject(devs);
-    freeReplyObject(canary);
-    freeReplyObject(excl);
-    freeReplyObject(stats);
-    freeReplyObject(pend);
+    free_replies(art, devs, canary, excl, stats, pend);
     freeReplyObject(ro);
-
-    (void) ncan;
-    (void) nexc;
 
     return 0;
 }
@@ -2825,7 +2905,7 @@ cmd_rollout(int argc, char **argv)
     model = argv[2];
 
     if (!fwg_model_valid(cstr(model))) {
-        return fwgctl_err("rollout %s: bad model name '%s'", sub, model);
+        return fwgctl_usage("rollout %s: bad model name '%s'", sub, model);
     }
 
     c = fwgctl_connect();
@@ -2881,28 +2961,28 @@ members_cmd(const char *set, int argc, char **argv)
     add = sub[0] == 'a';
 
     if (parse_args(argc - 2, argv + 2, NULL, &a) != 0) {
-        return 1;
+        return 2;
     }
 
     if (a.npos < 2) {
-        return fwgctl_err("%s %s: MODEL and at least one ID expected", set,
+        return fwgctl_usage("%s %s: MODEL and at least one ID expected", set,
                           sub);
     }
 
     model = a.pos[0];
 
     if (!fwg_model_valid(cstr(model))) {
-        return fwgctl_err("%s %s: bad model name '%s'", set, sub, model);
+        return fwgctl_usage("%s %s: bad model name '%s'", set, sub, model);
     }
 
     if (a.npos - 1 > FWGCTL_AV_MAX - 4) {
-        return fwgctl_err("%s %s: at most %d ids at a time", set, sub,
+        return fwgctl_usage("%s %s: at most %d ids at a time", set, sub,
                           FWGCTL_AV_MAX - 4);
     }
 
     for (i = 1; i < a.npos; i++) {
         if (!fwgctl_id_valid(a.pos[i], strlen(a.pos[i]))) {
-            return fwgctl_err("%s %s: bad device id '%s'", set, sub,
+            return fwgctl_usage("%s %s: bad device id '%s'", set, sub,
                               a.pos[i]);
         }
     }

@@ -20,8 +20,10 @@ int fwgctl_opt_db(void);
 const char *fwgctl_opt_prefix(void);
 int fwgctl_opt_json(void);
 
-/* prints "fwgatectl: <message>" on stderr; returns 1 */
+/* print "fwgatectl: <message>" on stderr; return 1 (failure) / 2 (bad
+   arguments), the exit codes of fwgatectl.h */
 int fwgctl_err(const char *fmt, ...);
+int fwgctl_usage(const char *fmt, ...);
 
 /* --help or -h among the arguments */
 int fwgctl_wants_help(int argc, char **argv);

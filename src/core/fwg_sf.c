@@ -142,6 +142,8 @@ fwg_sf_grow(fwg_sf_in_t *in, void *arr, size_t *cap, size_t n, size_t size)
     void    *p;
     size_t   ncap;
 
+    fwg_arena_t  *a;
+
     if (n < *cap) {
         return arr;
     }
@@ -150,6 +152,21 @@ fwg_sf_grow(fwg_sf_in_t *in, void *arr, size_t *cap, size_t n, size_t size)
 
     if (ncap > SIZE_MAX / size) {
         return NULL;
+    }
+
+    /*
+     * When the array is the arena's last allocation (a list of plain
+     * items: nothing else was allocated since), it grows in place by just
+     * the one element, wasting nothing.
+     */
+    a = in->arena;
+
+    if (arr != NULL && (char *) arr + *cap * size == a->buf + a->used
+        && size <= a->size - a->used)
+    {
+        a->used += size;
+        *cap += 1;
+        return arr;
     }
 
     p = fwg_arena_alloc(in->arena, ncap * size);

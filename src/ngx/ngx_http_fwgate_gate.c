@@ -116,7 +116,7 @@ static ngx_int_t
 ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_http_fwgate_loc_conf_t *lcf)
 {
-    ngx_int_t   rc;
+    ngx_int_t   rc, err;
     ngx_str_t   key, model, device;
 
     model.data = (u_char *) ctx->claims.model.data;
@@ -126,7 +126,7 @@ ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 
     /* every key the decision needs, pipelined in one round trip */
 
-    rc = NGX_OK;
+    err = 0;
 
     if (ngx_http_fwgate_registry_key(r, &key, "device:", &device, NULL, NULL)
         != NGX_OK)
@@ -134,8 +134,9 @@ ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc |= ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_DEVICE,
+    rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_DEVICE,
                                NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
+    err |= (rc == NGX_ERROR);
 
     if (ngx_http_fwgate_registry_key(r, &key, "artifact:", &ctx->artifact,
                                      NULL, NULL)
@@ -144,8 +145,9 @@ ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc |= ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_ARTIFACT,
+    rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_ARTIFACT,
                                NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
+    err |= (rc == NGX_ERROR);
 
     if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL, NULL)
         != NGX_OK)
@@ -153,8 +155,9 @@ ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc |= ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_ROLLOUT,
+    rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_ROLLOUT,
                                NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
+    err |= (rc == NGX_ERROR);
 
     if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL,
                                      ":canary")
@@ -163,8 +166,9 @@ ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc |= ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_CANARY,
+    rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_CANARY,
                                NGX_HTTP_FWGATE_KIND_MEMBER, &key, &device);
+    err |= (rc == NGX_ERROR);
 
     if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL,
                                      ":exclude")
@@ -173,10 +177,11 @@ ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc |= ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_EXCLUDE,
+    rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_EXCLUDE,
                                NGX_HTTP_FWGATE_KIND_MEMBER, &key, &device);
+    err |= (rc == NGX_ERROR);
 
-    if (rc & NGX_ERROR) {
+    if (err) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -306,13 +311,10 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
     end = r->unparsed_uri.data + r->unparsed_uri.len;
 
     if (r->unparsed_uri.len && q[0] != '/') {
-        /* absolute-form: skip "scheme://authority" */
-        q = ngx_strlchr(q, end, '/');
-        if (q == NULL) {
-            q = end;
-        }
-        q = ngx_strlchr(q + (q < end && q[0] == '/' && q + 1 < end
-                             && q[1] == '/' ? 2 : 0), end, '/');
+        /* absolute-form "scheme://authority/path": skip to the path */
+        buf = ngx_strlcasestrn(q, end, (u_char *) "://", 3 - 1);
+        q = buf ? ngx_strlchr(buf + 3, end, '/') : NULL;
+
         if (q == NULL) {
             q = end;
         }

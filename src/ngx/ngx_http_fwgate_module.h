@@ -224,6 +224,7 @@ struct ngx_http_fwgate_ctx_s {
 
     ngx_str_t                   body;       /* report body */
     ngx_uint_t                  stage;      /* handler-specific progress */
+    void                       *data;       /* handler-specific state */
 };
 
 ngx_int_t ngx_http_fwgate_access_handler(ngx_http_request_t *r);
@@ -255,12 +256,31 @@ ngx_int_t ngx_http_fwgate_registry_key(ngx_http_request_t *r,
 void ngx_http_fwgate_publish(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
 
+/* silence.c: downloads, their clearing, the silence evaluation -------- */
+
+extern ngx_str_t  ngx_http_fwgate_report_lua;
+
+/* a command whose reply nobody waits for: NGX_OK queued */
+ngx_int_t ngx_http_fwgate_redis_forget(int argc, const char **argv,
+    const size_t *argvlen);
+/* an allowed download of the rollout's target: ZADD NX, fire and forget */
+void ngx_http_fwgate_record_download(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx);
+/* an update check from a device on the target version: ZREM */
+void ngx_http_fwgate_clear_download(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx);
+/* from the epoch poll: halts rollouts whose silent devices cross limits */
+void ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf);
+
 ngx_int_t ngx_http_fwgate_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_fwgate_index_variables(ngx_conf_t *cf);
 void ngx_http_fwgate_set_variables(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
 
 ngx_int_t ngx_http_fwgate_manifest_handler(ngx_http_request_t *r);
+/* adds a response header (name static, value kept by the caller) */
+ngx_int_t ngx_http_fwgate_header_out(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
 ngx_int_t ngx_http_fwgate_report_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_fwgate_status_handler(ngx_http_request_t *r);
 

@@ -140,7 +140,8 @@ req_sign(req_t *r, const char *params, const char *key_b64)
 }
 
 
-#define COVER  "(\"@method\" \"@path\" \"x-device-model\" \"x-firmware-version\")"
+#define COVER                                                                 \
+    "(\"@method\" \"@path\" \"x-device-model\" \"x-firmware-version\")"
 
 static char  params_buf[1024];
 

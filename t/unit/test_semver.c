@@ -56,14 +56,16 @@ suite_semver(void)
         "1.0.0-alpha-a.b-c-somethinglong+build.1-aef.1-its-okay",
         "1.0.0-rc.1+build.1", "2.0.0-rc.1+build.123", "1.2.3-beta",
         "10.2.3-DEV-SNAPSHOT", "1.2.3-SNAPSHOT-123", "2.0.0+build.1848",
-        "2.0.1-alpha.1227", "1.0.0-alpha+beta", "1.2.3----RC-SNAPSHOT.12.9.1--.12+788",
+        "2.0.1-alpha.1227", "1.0.0-alpha+beta",
+        "1.2.3----RC-SNAPSHOT.12.9.1--.12+788",
         "1.2.3----R-S.12.9.1--.12+meta", "1.2.3----RC-SNAPSHOT.12.9.1--.12",
         "1.0.0+0.build.1-rc.10000aaa-kk-0.1", "1.0.0-0A.is.legal",
         "1.0.0+001", "18446744073709551615.0.0"
     };
 
     static const char  *bad[] = {
-        "", "1", "1.2", "1.2.3-0123", "1.2.3-0123.0123", "1.1.2+.123", "+invalid",
+        "", "1", "1.2", "1.2.3-0123", "1.2.3-0123.0123", "1.1.2+.123",
+        "+invalid",
         "-invalid", "-invalid+invalid", "-invalid.01", "alpha", "alpha.beta",
         "alpha.beta.1", "alpha.1", "alpha+beta", "alpha_beta", "alpha.",
         "alpha..", "beta", "1.0.0-alpha_beta", "-alpha.", "1.0.0-alpha..",

@@ -1221,7 +1221,7 @@ sfj_file(sfj_ctx_t *c, const char *dir, const char *name)
 {
     char         path[4096];
     char        *text;
-    size_t       len, i;
+    size_t       len = 0, i;
     jparser_t    jp;
     jv_t        *root;
     const jv_t  *tc, *nm;

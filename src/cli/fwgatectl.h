@@ -1,0 +1,38 @@
+/*
+ * fwgatectl: the global options and the command groups.
+ *
+ * Every command group takes the arguments from its own name on (argv[0]
+ * is "sig", "device", ...) and returns the process exit code: 0 success,
+ * 1 failure, 2 bad arguments.  The global options are in fwg_cli, set by
+ * main() before any command runs.
+ */
+
+#ifndef FWGATECTL_H
+#define FWGATECTL_H
+
+typedef struct {
+    const char  *redis;         /* HOST:PORT or a unix socket path */
+    const char  *password;      /* NULL: no AUTH */
+    int          db;            /* SELECT, 0 by default */
+    const char  *prefix;        /* key prefix, "fwgate:" by default */
+    int          json;          /* --json: machine-readable output */
+} fwg_cli_t;
+
+extern fwg_cli_t  fwg_cli;
+
+/* prints "fwgatectl: <message>" on stderr as one line and exits 2 */
+void fwg_cli_die(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2), noreturn))
+#endif
+    ;
+
+int cmd_sig(int argc, char **argv);
+int cmd_device(int argc, char **argv);
+int cmd_artifact(int argc, char **argv);
+int cmd_rollout(int argc, char **argv);
+int cmd_canary(int argc, char **argv);
+int cmd_exclude(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+
+#endif /* FWGATECTL_H */

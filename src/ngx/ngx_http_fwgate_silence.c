@@ -1,0 +1,413 @@
+
+/*
+ * fwgate: the registry writes of SPEC section 6 that are not a reply to
+ * anyone: download records, clearing them, and the silence evaluation.
+ *
+ * All of them are fire and forget: a callback record allocated outside
+ * any pool that frees itself, so a download is never delayed by Redis and
+ * a request that ends early leaves nothing dangling.  The thresholds are
+ * evaluated inside Redis, by one Lua function shared by the report script
+ * (report.c) and the silence script here, so a rollout halts atomically
+ * and at most once however many edges evaluate it at the same moment.
+ *
+ * Keys (prefix omitted):
+ *
+ *   downloads:<model>:<artifact>        zset  device -> first download time
+ *   stats:<model>:<artifact>            hash  success, failure (counts)
+ *   stats:<model>:<artifact>:devices    hash  device -> its last report
+ *   rollouts:watch                      set   models whose rollouts the
+ *                                             silence poll evaluates
+ */
+
+#include "ngx_http_fwgate_module.h"
+
+
+typedef struct {
+    ngx_http_fwgate_redis_cb_t      cb;         /* first: see redis.c */
+} ngx_http_fwgate_forget_t;
+
+
+static void ngx_http_fwgate_forget_done(ngx_http_fwgate_redis_cb_t *cb,
+    redisReply *reply);
+static void ngx_http_fwgate_silence_done(ngx_http_fwgate_redis_cb_t *cb,
+    redisReply *reply);
+
+
+/*
+ * fwg_halt(rollout, stats, downloads, epoch, artifact, now): the threshold
+ * rule.  Only an active rollout that still targets the artifact and names
+ * both halt_failures and halt_ratio halts.  Silent devices (downloaded at
+ * least halt_silence seconds ago, never heard from since) count as
+ * failures.  Returns halted (0/1), successes, failures, silent.
+ */
+
+#define NGX_HTTP_FWGATE_LUA_HALT                                              \
+    "local function fwg_halt(rk, sk, dk, ek, art, now)\n"                     \
+    "  local r = redis.call('HMGET', rk, 'artifact', 'state',\n"              \
+    "    'halt_failures', 'halt_ratio', 'halt_silence')\n"                    \
+    "  if r[1] ~= art or r[2] ~= 'active' then return 0, 0, 0, 0 end\n"       \
+    "  local hf, hr = tonumber(r[3]), tonumber(r[4])\n"                       \
+    "  if not hf or not hr then return 0, 0, 0, 0 end\n"                      \
+    "  local s = tonumber(redis.call('HGET', sk, 'success')) or 0\n"          \
+    "  local f = tonumber(redis.call('HGET', sk, 'failure')) or 0\n"          \
+    "  local q = 0\n"                                                         \
+    "  local hs = tonumber(r[5])\n"                                           \
+    "  if hs and hs > 0 then\n"                                               \
+    "    q = redis.call('ZCOUNT', dk, '-inf', now - hs)\n"                    \
+    "  end\n"                                                                 \
+    "  local fe = f + q\n"                                                    \
+    "  if fe < 1 or fe < hf or fe + 1e-9 < hr * (s + fe) then\n"              \
+    "    return 0, s, f, q\n"                                                 \
+    "  end\n"                                                                 \
+    "  redis.call('HSET', rk, 'state', 'halted', 'halted_reason',\n"          \
+    "    string.format('auto: %d failures + %d silent of %d reports,'\n"      \
+    "      .. ' thresholds %s and %s', f, q, s + f, r[3], r[4]),\n"           \
+    "    'halted_at', tostring(now))\n"                                       \
+    "  redis.call('INCR', ek)\n"                                              \
+    "  return 1, s, f, q\n"                                                   \
+    "end\n"
+
+
+/*
+ * The report: KEYS stats, devices, downloads, rollout, epoch, watch;
+ * ARGV device, status, artifact, now, model.  A device counts once per
+ * artifact, under its latest status: a failure followed by a success
+ * moves it from one count to the other.  Any report means the device is
+ * alive, so it leaves the downloads set (a failure already counts).
+ * Replies {counted, halted, successes, failures, silent}.
+ */
+
+ngx_str_t  ngx_http_fwgate_report_lua = ngx_string(
+    NGX_HTTP_FWGATE_LUA_HALT
+    "local prev = redis.call('HGET', KEYS[2], ARGV[1])\n"
+    "local counted = 0\n"
+    "if prev ~= ARGV[2] then\n"
+    "  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
+    "  if prev == 'success' or prev == 'failure' then\n"
+    "    redis.call('HINCRBY', KEYS[1], prev, -1)\n"
+    "  end\n"
+    "  redis.call('HINCRBY', KEYS[1], ARGV[2], 1)\n"
+    "  counted = 1\n"
+    "end\n"
+    "redis.call('ZREM', KEYS[3], ARGV[1])\n"
+    "redis.call('SADD', KEYS[6], ARGV[5])\n"
+    "local h, s, f, q = fwg_halt(KEYS[4], KEYS[1], KEYS[3], KEYS[5],\n"
+    "  ARGV[3], tonumber(ARGV[4]))\n"
+    "return {counted, h, s, f, q}\n");
+
+
+/*
+ * A download: KEYS downloads, devices, watch; ARGV device, now, model.
+ * The first download only (NX), and not for a device that has already
+ * reported on this artifact: it was heard from.
+ */
+
+static ngx_str_t  ngx_http_fwgate_download_lua = ngx_string(
+    "if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end\n"
+    "redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])\n"
+    "redis.call('SADD', KEYS[3], ARGV[3])\n"
+    "return 1\n");
+
+
+/*
+ * The silence poll: KEYS watch, epoch; ARGV prefix, now.  Every watched
+ * model's current rollout goes through the same rule; a model whose
+ * rollout is gone leaves the watch set.  The keys it builds from the
+ * prefix are not declared: this needs a standalone Redis (or a replica
+ * set), not Redis Cluster.  Replies {model, artifact, successes,
+ * failures, silent} for each rollout it halted.
+ */
+
+static ngx_str_t  ngx_http_fwgate_silence_lua = ngx_string(
+    NGX_HTTP_FWGATE_LUA_HALT
+    "local out = {}\n"
+    "local now = tonumber(ARGV[2])\n"
+    "for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    "  local rk = ARGV[1] .. 'rollout:' .. m\n"
+    "  local a = redis.call('HGET', rk, 'artifact')\n"
+    "  if not a then\n"
+    "    redis.call('SREM', KEYS[1], m)\n"
+    "  else\n"
+    "    local h, s, f, q = fwg_halt(rk,\n"
+    "      ARGV[1] .. 'stats:' .. m .. ':' .. a,\n"
+    "      ARGV[1] .. 'downloads:' .. m .. ':' .. a, KEYS[2], a, now)\n"
+    "    if h == 1 then\n"
+    "      out[#out + 1] = m\n"
+    "      out[#out + 1] = a\n"
+    "      out[#out + 1] = s\n"
+    "      out[#out + 1] = f\n"
+    "      out[#out + 1] = q\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return out\n");
+
+
+static ngx_http_fwgate_redis_cb_t    ngx_http_fwgate_silence_cb;
+static ngx_uint_t                    ngx_http_fwgate_silence_busy;
+static ngx_http_fwgate_main_conf_t  *ngx_http_fwgate_silence_mcf;
+
+
+ngx_int_t
+ngx_http_fwgate_redis_forget(int argc, const char **argv,
+    const size_t *argvlen)
+{
+    ngx_http_fwgate_forget_t  *f;
+
+    if (!ngx_http_fwgate_redis_ready()) {
+        return NGX_DECLINED;
+    }
+
+    f = ngx_alloc(sizeof(ngx_http_fwgate_forget_t), ngx_cycle->log);
+    if (f == NULL) {
+        return NGX_ERROR;
+    }
+
+    f->cb.handler = ngx_http_fwgate_forget_done;
+
+    if (ngx_http_fwgate_redis_command(&f->cb, argc, argv, argvlen)
+        != NGX_OK)
+    {
+        ngx_free(f);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_fwgate_forget_done(ngx_http_fwgate_redis_cb_t *cb,
+    redisReply *reply)
+{
+    /* errors were logged and counted by redis.c */
+    ngx_free(cb);
+}
+
+
+/*
+ * Called by the gate for an allowed download: only the rollout's target
+ * is recorded (the decision's step 13 guarantees it on allow), and not
+ * for a device that already runs the target (a re-download after the
+ * install: it has been heard from).
+ */
+
+void
+ngx_http_fwgate_record_download(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx)
+{
+    ngx_str_t           model, device, dkey, skey, wkey, now;
+    fwg_semver_t        target;
+    const char         *argv[9];
+    size_t              argvlen[9];
+    fwg_rollout_rec_t  *ro;
+    u_char              buf[NGX_TIME_T_LEN];
+
+    ro = &ctx->rollout_rec;
+
+    if (ctx->reason != FWG_R_OK || !ro->found
+        || ro->artifact.len != ctx->artifact.len
+        || ngx_memcmp(ro->artifact.data, ctx->artifact.data,
+                      ctx->artifact.len) != 0)
+    {
+        return;
+    }
+
+    if (fwg_semver_parse(&target, ctx->artifact_rec.version.data
+                                  ? ctx->artifact_rec.version.data : "",
+                         ctx->artifact_rec.version.len) == 0
+        && fwg_semver_cmp(&target, &ctx->claims.version) == 0)
+    {
+        return;
+    }
+
+    if (!ngx_http_fwgate_redis_ready()) {
+        return;
+    }
+
+    /* the record's model: step 10 made it equal to the claimed one */
+
+    model.data = (u_char *) ctx->device_rec.model.data;
+    model.len = ctx->device_rec.model.len;
+    device.data = (u_char *) ctx->claims.device.data;
+    device.len = ctx->claims.device.len;
+
+    if (ngx_http_fwgate_registry_key(r, &dkey, "downloads:", &model,
+                                     &ctx->artifact, NULL)
+        != NGX_OK
+        || ngx_http_fwgate_registry_key(r, &skey, "stats:", &model,
+                                        &ctx->artifact, ":devices")
+           != NGX_OK)
+    {
+        return;
+    }
+
+    ngx_str_set(&now, "");     /* no model part: a fixed key */
+
+    if (ngx_http_fwgate_registry_key(r, &wkey, "rollouts:watch", &now, NULL,
+                                     NULL)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    now.data = buf;
+    now.len = ngx_sprintf(buf, "%T", ngx_time()) - buf;
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = (const char *) ngx_http_fwgate_download_lua.data;
+    argvlen[1] = ngx_http_fwgate_download_lua.len;
+    argv[2] = "3";
+    argvlen[2] = 1;
+    argv[3] = (const char *) dkey.data;
+    argvlen[3] = dkey.len;
+    argv[4] = (const char *) skey.data;
+    argvlen[4] = skey.len;
+    argv[5] = (const char *) wkey.data;
+    argvlen[5] = wkey.len;
+    argv[6] = (const char *) device.data;
+    argvlen[6] = device.len;
+    argv[7] = (const char *) now.data;
+    argvlen[7] = now.len;
+    argv[8] = (const char *) model.data;
+    argvlen[8] = model.len;
+
+    (void) ngx_http_fwgate_redis_forget(9, argv, argvlen);
+}
+
+
+/* an update check from a device that runs the target: it is alive */
+
+void
+ngx_http_fwgate_clear_download(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx)
+{
+    ngx_str_t    model, key;
+    const char  *argv[3];
+    size_t       argvlen[3];
+
+    model.data = (u_char *) ctx->device_rec.model.data;
+    model.len = ctx->device_rec.model.len;
+
+    if (model.len == 0 || ctx->artifact.len == 0) {
+        return;
+    }
+
+    if (ngx_http_fwgate_registry_key(r, &key, "downloads:", &model,
+                                     &ctx->artifact, NULL)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    argv[0] = "ZREM";
+    argvlen[0] = 4;
+    argv[1] = (const char *) key.data;
+    argvlen[1] = key.len;
+    argv[2] = ctx->claims.device.data;
+    argvlen[2] = ctx->claims.device.len;
+
+    (void) ngx_http_fwgate_redis_forget(3, argv, argvlen);
+}
+
+
+/*
+ * Run from the epoch poll, by one worker per node and interval: edges
+ * evaluate silence themselves, so no extra service is needed, and the
+ * script makes several edges doing it at once harmless.
+ */
+
+void
+ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf)
+{
+    u_char      *p;
+    const char  *argv[7];
+    size_t       argvlen[7];
+    u_char       wkey[NGX_HTTP_FWGATE_MAX_KEY];
+    u_char       ekey[NGX_HTTP_FWGATE_MAX_KEY];
+    u_char       now[NGX_TIME_T_LEN];
+
+    if (ngx_http_fwgate_silence_busy || !ngx_http_fwgate_redis_ready()) {
+        return;
+    }
+
+    if (fmcf->prefix.len + sizeof("rollouts:watch") > sizeof(wkey)) {
+        return;
+    }
+
+    ngx_http_fwgate_silence_mcf = fmcf;
+    ngx_http_fwgate_silence_cb.handler = ngx_http_fwgate_silence_done;
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = (const char *) ngx_http_fwgate_silence_lua.data;
+    argvlen[1] = ngx_http_fwgate_silence_lua.len;
+    argv[2] = "2";
+    argvlen[2] = 1;
+
+    p = ngx_cpymem(wkey, fmcf->prefix.data, fmcf->prefix.len);
+    p = ngx_cpymem(p, "rollouts:watch", sizeof("rollouts:watch") - 1);
+    argv[3] = (const char *) wkey;
+    argvlen[3] = p - wkey;
+
+    p = ngx_cpymem(ekey, fmcf->prefix.data, fmcf->prefix.len);
+    p = ngx_cpymem(p, "epoch", sizeof("epoch") - 1);
+    argv[4] = (const char *) ekey;
+    argvlen[4] = p - ekey;
+
+    argv[5] = (const char *) fmcf->prefix.data;
+    argvlen[5] = fmcf->prefix.len;
+
+    argv[6] = (const char *) now;
+    argvlen[6] = ngx_sprintf(now, "%T", ngx_time()) - now;
+
+    if (ngx_http_fwgate_redis_command(&ngx_http_fwgate_silence_cb, 7, argv,
+                                      argvlen)
+        == NGX_OK)
+    {
+        ngx_http_fwgate_silence_busy = 1;
+    }
+}
+
+
+static void
+ngx_http_fwgate_silence_done(ngx_http_fwgate_redis_cb_t *cb,
+    redisReply *reply)
+{
+    size_t                        i;
+    redisReply                  **e;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    ngx_http_fwgate_silence_busy = 0;
+    fmcf = ngx_http_fwgate_silence_mcf;
+
+    if (reply == NULL || fmcf == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        return;
+    }
+
+    e = reply->element;
+
+    for (i = 0; i + 5 <= reply->elements; i += 5) {
+        if (e[i]->type != REDIS_REPLY_STRING
+            || e[i + 1]->type != REDIS_REPLY_STRING
+            || e[i + 2]->type != REDIS_REPLY_INTEGER
+            || e[i + 3]->type != REDIS_REPLY_INTEGER
+            || e[i + 4]->type != REDIS_REPLY_INTEGER)
+        {
+            continue;
+        }
+
+        (void) ngx_atomic_fetch_add(&fmcf->stats->halts, 1);
+
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "fwgate: rollout %*s halted: artifact \"%*s\", "
+                      "%L failures and %L silent devices against "
+                      "%L successes (silence evaluation)",
+                      (size_t) ngx_min(e[i]->len, 64), e[i]->str,
+                      (size_t) ngx_min(e[i + 1]->len, 256), e[i + 1]->str,
+                      (int64_t) e[i + 3]->integer,
+                      (int64_t) e[i + 4]->integer,
+                      (int64_t) e[i + 2]->integer);
+    }
+}

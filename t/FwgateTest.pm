@@ -1,0 +1,630 @@
+package t::FwgateTest;
+
+# Shared helpers for the fwgate Test::Nginx::Socket suites (t/1*.t):
+# registry seeding with redis-cli (SPEC section 3), device keys, an
+# RFC 9421 signer of our own (so the suites do not trust the code under
+# test to sign), cohort buckets computed here in Perl, and the common
+# http_config.  Usage, from the repository root with `prove -I.`:
+#
+#     use t::FwgateTest;
+#     fw_setup('fwt10:');       # this suite's key prefix, flushed
+#
+# Functions are exported into main.  Section code evaluated by the
+# runners (`--- more_headers eval`, `--- init`) runs in other packages,
+# so call them there as ::sign(...), ::http_config(...) and so on.
+#
+# Keys: Ed25519 and ECDSA P-256 keys are made and used with the openssl
+# command (OpenSSL 3); HMAC secrets are random bytes.  fwgatectl is only
+# used where a suite says so (ctl(), ctl_sign()), so the suites run
+# before, and check, the CLI.
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use Digest::SHA qw(sha256 sha256_hex hmac_sha256);
+use MIME::Base64 qw(encode_base64 decode_base64);
+use File::Temp qw(tempdir);
+use File::Path qw(make_path);
+use IPC::Open3;
+use Time::HiRes ();
+use POSIX ();
+
+our @EXPORT = qw(
+    fw_setup fw_prefix redis redis_cmds flush_prefix
+    keygen device artifact fw_file rollout canary exclude bump_epoch
+    sign sig_parts base_for
+    bucket in_cohort pick_devices
+    http_config ctl ctl_ok ctl_sign
+    fw_root redis_port start_extra_redis stop_extra_redis
+    after_log_line wait_for
+);
+
+our $PREFIX = 'fwgate:';
+our %KEYS;                  # device id => { alg, secret | pem }
+our $SEQ = 0;
+
+my $TMP = tempdir('fwgate-t-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $FWROOT = "$TMP/www";
+make_path("$FWROOT/firmware");
+
+# config sections may name it: root $TEST_NGINX_FW_ROOT;
+$ENV{TEST_NGINX_FW_ROOT} = $FWROOT;
+
+sub fw_root { $FWROOT }
+
+sub redis_port {
+    my $p = $ENV{TEST_NGINX_REDIS_PORT}
+        or die "TEST_NGINX_REDIS_PORT is not set: run t/run-suites.sh\n";
+    return $p;
+}
+
+sub fw_prefix { $PREFIX }
+
+sub fw_setup {
+    my ($prefix) = @_;
+    $PREFIX = $prefix if defined $prefix;
+    flush_prefix($PREFIX);
+    return $PREFIX;
+}
+
+
+# --- Redis ---------------------------------------------------------------
+
+# one command, arguments passed as they are (no shell); returns the reply
+# text as redis-cli prints it without a tty (raw), chomped
+sub redis {
+    my (@args) = @_;
+    my %o;
+    %o = %{ shift @args } if ref $args[0] eq 'HASH';
+    my $port = $o{port} || redis_port();
+    my $pid = open3(my $in, my $out, undef,
+                    'redis-cli', '-h', '127.0.0.1', '-p', $port, @args);
+    close $in;
+    local $/;
+    my $r = <$out>;
+    waitpid $pid, 0;
+    $r = '' unless defined $r;
+    chomp $r;
+    return $r;
+}
+
+sub _resp {
+    my @a = @_;
+    my $s = '*' . scalar(@a) . "\r\n";
+    for my $x (@a) {
+        $s .= '$' . length($x) . "\r\n$x\r\n";
+    }
+    return $s;
+}
+
+# many commands in one go: redis_cmds([...], [...]); dies on an error
+sub redis_cmds {
+    my (@cmds) = @_;
+    my %o;
+    %o = %{ shift @cmds } if ref $cmds[0] eq 'HASH';
+    return unless @cmds;
+    my $port = $o{port} || redis_port();
+    my $pid = open3(my $in, my $out, undef,
+                    'redis-cli', '-h', '127.0.0.1', '-p', $port, '--pipe');
+    binmode $in;
+    print $in _resp(@$_) for @cmds;
+    close $in;
+    local $/;
+    my $r = <$out>;
+    waitpid $pid, 0;
+    die "redis --pipe failed: $r\n" unless defined $r && $r =~ /errors: 0,/;
+    return $r;
+}
+
+sub flush_prefix {
+    my ($prefix) = @_;
+    my @keys = grep { length } split /\n/,
+               redis('--scan', '--pattern', "$prefix*");
+    while (my @chunk = splice @keys, 0, 200) {
+        redis_cmds(['DEL', @chunk]);
+    }
+}
+
+sub bump_epoch {
+    return redis('INCR', "${PREFIX}epoch");
+}
+
+
+# --- keys and registry records ---------------------------------------------
+
+sub _run {
+    my (@cmd) = @_;
+    my $pid = open3(my $in, my $out, undef, @cmd);
+    close $in;
+    binmode $out;
+    local $/;
+    my $r = <$out>;
+    waitpid $pid, 0;
+    die "@cmd: exit " . ($? >> 8) . "\n" if $?;
+    return defined $r ? $r : '';
+}
+
+# returns { alg, key_b64 (what the registry holds), ... private part }
+sub keygen {
+    my ($alg, %o) = @_;
+    my $n = ++$SEQ;
+
+    if ($alg eq 'hmac-sha256') {
+        my $secret = $o{secret};
+        unless (defined $secret) {
+            open my $r, '<', '/dev/urandom' or die "urandom: $!";
+            read $r, $secret, 32;
+            close $r;
+        }
+        return { alg => $alg, secret => $secret,
+                 key_b64 => encode_base64($secret, '') };
+    }
+
+    my $pem = "$TMP/key$n.pem";
+
+    if ($alg eq 'ed25519') {
+        _run('openssl', 'genpkey', '-algorithm', 'ed25519', '-out', $pem);
+        my $der = _run('openssl', 'pkey', '-in', $pem, '-pubout',
+                       '-outform', 'DER');
+        return { alg => $alg, pem => $pem,
+                 key_b64 => encode_base64(substr($der, -32), '') };
+    }
+
+    if ($alg eq 'ecdsa-p256-sha256') {
+        _run('openssl', 'genpkey', '-algorithm', 'EC', '-pkeyopt',
+             'ec_paramgen_curve:P-256', '-out', $pem);
+        my $der = _run('openssl', 'pkey', '-in', $pem, '-pubout',
+                       '-outform', 'DER');
+        # SPKI by default; sec1 => 1 gives the 65-byte uncompressed point
+        my $k = $o{sec1} ? substr($der, -65) : $der;
+        return { alg => $alg, pem => $pem,
+                 key_b64 => encode_base64($k, '') };
+    }
+
+    die "keygen: unknown alg $alg\n";
+}
+
+# device('LS6-000123', model => 'LS-6000i', alg => 'ed25519', hw => 'B',
+#        status => 'active', no_alg => 1, key => $keygen_result)
+sub device {
+    my ($id, %o) = @_;
+    my $alg = $o{alg} || 'ed25519';
+    my $k = $o{key} || keygen($alg, %o);
+    $KEYS{$id} = $k;
+    my @f = (model => $o{model} || 'LS-6000i',
+             key => $k->{key_b64},
+             status => $o{status} || 'active');
+    push @f, alg => $k->{alg} unless $o{no_alg};
+    push @f, hw => $o{hw} if defined $o{hw};
+    redis_cmds(['DEL', "${PREFIX}device:$id"],
+               ['HSET', "${PREFIX}device:$id", @f]);
+    return $id;
+}
+
+# a firmware file under $TEST_NGINX_FW_ROOT/firmware; returns (sha256 hex,
+# size); content is deterministic in name and size
+sub fw_file {
+    my ($name, $size) = @_;
+    $size = 4096 + length($name) * 37 unless defined $size;
+    my $data = '';
+    my $blk = sha256($name);
+    while (length $data < $size) {
+        $blk = sha256($blk);
+        $data .= $blk;
+    }
+    $data = substr($data, 0, $size);
+    open my $f, '>', "$FWROOT/firmware/$name" or die "$name: $!";
+    binmode $f;
+    print $f $data;
+    close $f;
+    return (sha256_hex($data), $size);
+}
+
+# artifact('ls6000i-2.5.0.bin', version => '2.5.0', models => 'LS-6000i')
+# writes the file too unless no_file => 1
+sub artifact {
+    my ($name, %o) = @_;
+    my ($sha, $size) = ($o{sha256}, $o{size});
+    unless ($o{no_file}) {
+        my ($s, $z) = fw_file($name, $o{file_size});
+        $sha = $s unless defined $sha;
+        $size = $z unless defined $size;
+    }
+    $sha = '0' x 64 unless defined $sha;
+    $size = 0 unless defined $size;
+    redis_cmds(['DEL', "${PREFIX}artifact:$name"],
+               ['HSET', "${PREFIX}artifact:$name",
+                version => $o{version}, models => $o{models},
+                sha256 => $sha, size => $size,
+                path => $o{path} || "/firmware/$name"]);
+    return $sha;
+}
+
+# rollout('LS-6000i', artifact => ..., percent => 100, state => 'active',
+#         from => '>=2.0.0', downgrade => 0, salt => ...)
+sub rollout {
+    my ($model, %o) = @_;
+    my @f = (artifact => $o{artifact},
+             percent => defined $o{percent} ? $o{percent} : 100,
+             state => $o{state} || 'active');
+    for my $k (qw(salt from downgrade halt_failures halt_ratio
+                  halt_silence)) {
+        push @f, $k => $o{$k} if defined $o{$k};
+    }
+    redis_cmds(['DEL', "${PREFIX}rollout:$model"],
+               ['HSET', "${PREFIX}rollout:$model", @f]);
+}
+
+sub canary {
+    my ($model, @ids) = @_;
+    redis_cmds(['DEL', "${PREFIX}rollout:$model:canary"],
+               @ids ? ['SADD', "${PREFIX}rollout:$model:canary", @ids] : ());
+}
+
+sub exclude {
+    my ($model, @ids) = @_;
+    redis_cmds(['DEL', "${PREFIX}rollout:$model:exclude"],
+               @ids ? ['SADD', "${PREFIX}rollout:$model:exclude", @ids] : ());
+}
+
+
+# --- cohorts, computed here independently of the C code --------------------
+
+sub bucket {
+    my ($salt, $device) = @_;
+    return unpack('N', substr(sha256("$salt:$device"), 0, 4)) % 10000;
+}
+
+# SPEC 3: canary, else not excluded and bucket < round(percent * 100)
+sub in_cohort {
+    my ($salt, $device, $percent, %o) = @_;
+    return 1 if $o{canary} && $o{canary}{$device};
+    return 0 if $o{exclude} && $o{exclude}{$device};
+    my $limit = POSIX::floor($percent * 100 + 0.5);
+    return bucket($salt, $device) < $limit ? 1 : 0;
+}
+
+# pick_devices('fmt-%05d', sub { bucket(...) < 2500 }, 3): the first ids of
+# the pattern whose bucket satisfies the test
+sub pick_devices {
+    my ($fmt, $test, $n) = @_;
+    my @ids;
+    for (my $i = 0; @ids < $n && $i < 1000000; $i++) {
+        my $id = sprintf $fmt, $i;
+        push @ids, $id if $test->($id);
+    }
+    return @ids;
+}
+
+
+# --- RFC 9421 signing --------------------------------------------------------
+
+sub _sf_string {
+    my ($s) = @_;
+    $s =~ s/([\\"])/\\$1/g;
+    return qq{"$s"};
+}
+
+sub _random_nonce {
+    open my $r, '<', '/dev/urandom' or die "urandom: $!";
+    read $r, my $b, 12;
+    close $r;
+    (my $n = encode_base64($b, '')) =~ tr{+/=}{-_}d;
+    return $n;
+}
+
+# the value of one component, from the request description of sign()
+sub _component_value {
+    my ($c, $req) = @_;
+    my ($name, $params) = $c =~ /^"([^"]*)"(.*)$/
+        or die "bad component $c\n";
+
+    my $q = defined $req->{query} ? $req->{query} : undef;
+
+    return $req->{method} if $name eq '@method';
+    return $req->{path} if $name eq '@path';
+    return lc $req->{authority} if $name eq '@authority';
+    return 'http' if $name eq '@scheme';
+    return $req->{path} . (defined $q ? "?$q" : '')
+        if $name eq '@request-target';
+    return 'http://' . lc($req->{authority}) . $req->{path}
+           . (defined $q ? "?$q" : '') if $name eq '@target-uri';
+    return '?' . (defined $q ? $q : '') if $name eq '@query';
+
+    if ($name eq '@query-param') {
+        my ($pn) = $params =~ /;name="([^"]*)"/;
+        for my $kv (split /&/, defined $q ? $q : '') {
+            my ($k, $v) = split /=/, $kv, 2;
+            return defined $v ? $v : '' if $k eq $pn;
+        }
+        die "no query param $pn\n";
+    }
+
+    my $h = $req->{headers}{lc $name};
+    die "component $name: no such header\n" unless defined $h;
+    my @v = ref $h ? @$h : ($h);
+    s/^\s+|\s+$//g for @v;
+    return join ', ', @v;
+}
+
+# The signature base, RFC 9421 section 2.5.  $components: list of
+# serialized component identifiers ('"@method"', '"@query-param";name="a"')
+sub base_for {
+    my ($req, $components, $params) = @_;
+    my $base = '';
+    for my $c (@$components) {
+        $base .= "$c: " . _component_value($c, $req) . "\n";
+    }
+    $base .= qq{"\@signature-params": $params};
+    return $base;
+}
+
+sub _der_to_rs {
+    my ($der) = @_;
+    my $p = 2;
+    $p++ if ord(substr($der, 1, 1)) & 0x80;     # never for P-256, but
+    my @ints;
+    for (1, 2) {
+        die "bad DER\n" unless substr($der, $p, 1) eq "\x02";
+        my $len = ord substr($der, $p + 1, 1);
+        my $v = substr($der, $p + 2, $len);
+        $v =~ s/^\x00+//;
+        push @ints, ("\x00" x (32 - length $v)) . $v;
+        $p += 2 + $len;
+    }
+    return join '', @ints;
+}
+
+sub _sign_bytes {
+    my ($k, $base) = @_;
+
+    return hmac_sha256($base, $k->{secret}) if $k->{alg} eq 'hmac-sha256';
+
+    my $bf = "$TMP/base." . $$ . '.' . (++$SEQ);
+    open my $f, '>', $bf or die "$bf: $!";
+    binmode $f;
+    print $f $base;
+    close $f;
+
+    my $sig;
+    if ($k->{alg} eq 'ed25519') {
+        $sig = _run('openssl', 'pkeyutl', '-sign', '-inkey', $k->{pem},
+                    '-rawin', '-in', $bf);
+    } else {
+        $sig = _der_to_rs(_run('openssl', 'dgst', '-sha256', '-sign',
+                               $k->{pem}, $bf));
+    }
+    unlink $bf;
+    return $sig;
+}
+
+# sig_parts(%o): everything sign() computes, as a hash:
+#   { headers => 'Name: value\n...', input => Signature-Input value,
+#     signature => Signature value, base => signature base, params => ..}
+#
+# Options (defaults in brackets):
+#   device [LS6-000001]   keyid and whose key signs
+#   signer                sign with another device's key instead
+#   model [LS-6000i], version [2.4.1], hw   the claim headers
+#   method [GET], path [/firmware/x.bin], query, authority [localhost]
+#   components [@method @path @authority x-device-model
+#               x-firmware-version] (+ "x-device-hw" when hw is given)
+#   created [now], expires, nonce (1: random), alg [the key's],
+#   no_alg, no_created, keyid (override), label [fw]
+#   headers {name => value}   extra request headers (signed if covered)
+#   omit [names]              claim headers not to send
+#   tamper => sub { $_[0] }   changes the request after signing
+#   sig_b64                   replaces the signature
+sub sig_parts {
+    my (%o) = @_;
+    my $dev = defined $o{device} ? $o{device} : 'LS6-000001';
+    my $signer = defined $o{signer} ? $o{signer} : $dev;
+    my $k = $o{key} || $KEYS{$signer}
+        or die "sign: no key for $signer\n";
+
+    my %h = (
+        'x-device-model' => defined $o{model} ? $o{model} : 'LS-6000i',
+        'x-firmware-version' => defined $o{version} ? $o{version} : '2.4.1',
+    );
+    $h{'x-device-hw'} = $o{hw} if defined $o{hw};
+    if ($o{headers}) {
+        $h{lc $_} = $o{headers}{$_} for keys %{ $o{headers} };
+    }
+
+    my $req = {
+        method => $o{method} || 'GET',
+        path => defined $o{path} ? $o{path} : '/firmware/x.bin',
+        query => $o{query},
+        authority => $o{authority} || 'localhost',
+        headers => \%h,
+    };
+
+    my @comp = $o{components}
+        ? @{ $o{components} }
+        : ('@method', '@path', '@authority', 'x-device-model',
+           'x-firmware-version', defined $o{hw} ? ('x-device-hw') : ());
+    @comp = map { /^"/ ? $_ : _sf_string($_) } @comp;
+
+    my $params = '(' . join(' ', @comp) . ')';
+    my $created = defined $o{created} ? $o{created} : time;
+    $params .= ";created=$created" unless $o{no_created};
+    $params .= ";expires=$o{expires}" if defined $o{expires};
+    $params .= ';keyid=' . _sf_string(defined $o{keyid} ? $o{keyid} : $dev);
+    my $alg = defined $o{alg} ? $o{alg} : $k->{alg};
+    $params .= ';alg=' . _sf_string($alg) unless $o{no_alg};
+    if ($o{nonce}) {
+        my $n = $o{nonce} eq '1' ? _random_nonce() : $o{nonce};
+        $params .= ';nonce=' . _sf_string($n);
+    }
+
+    my $base = base_for($req, \@comp, $params);
+    my $sig = defined $o{sig_b64} ? $o{sig_b64}
+                                  : encode_base64(_sign_bytes($k, $base), '');
+    my $label = defined $o{label} ? $o{label} : 'fw';
+
+    $o{tamper}->($req) if $o{tamper};
+
+    my %omit = map { lc($_) => 1 } @{ $o{omit} || [] };
+    my $hdrs = '';
+    for my $name (sort keys %{ $req->{headers} }) {
+        next if $omit{$name};
+        my $v = $req->{headers}{$name};
+        $hdrs .= "$name: $_\n" for ref $v ? @$v : ($v);
+    }
+
+    my $input = "$label=$params";
+    my $signature = "$label=:$sig:";
+
+    return {
+        headers => $hdrs,
+        input => $input,
+        signature => $signature,
+        base => $base,
+        params => $params,
+        sig_b64 => $sig,
+    };
+}
+
+# the header lines for `--- more_headers eval`
+sub sign {
+    my $p = sig_parts(@_);
+    return $p->{headers} . "Signature-Input: $p->{input}\n"
+           . "Signature: $p->{signature}\n";
+}
+
+
+# --- nginx configuration -----------------------------------------------------
+
+# http_config(prefix => ..., redis => 'extra args', cache => 'ttl=... ',
+#             port => N, replay => 1, extra => '...')
+sub http_config {
+    my (%o) = @_;
+    my $port = $o{port} || redis_port();
+    my $prefix = defined $o{prefix} ? $o{prefix} : $PREFIX;
+    my $ra = defined $o{redis} ? " $o{redis}" : '';
+    my $ca = defined $o{cache} ? " $o{cache}" : '';
+    my $addr = $o{addr} || "127.0.0.1:$port";
+    my $c = "    fwgate_redis $addr prefix=$prefix$ra;\n"
+          . "    fwgate_cache fwgate_cache:1m$ca;\n";
+    $c .= "    fwgate_replay_zone fwgate_replay:1m;\n"
+        unless defined $o{replay} && !$o{replay};
+    $c .= $o{extra} if defined $o{extra};
+    return $c;
+}
+
+
+# --- fwgatectl -----------------------------------------------------------------
+
+sub ctl {
+    my (@args) = @_;
+    my $bin = $ENV{FWGATECTL} or die "FWGATECTL is not set\n";
+    my $pid = open3(my $in, my $out, undef, $bin,
+                    '--redis', '127.0.0.1:' . redis_port(),
+                    '--prefix', $PREFIX, @args);
+    close $in;
+    local $/;
+    my $r = <$out>;
+    waitpid $pid, 0;
+    return wantarray ? ($?, defined $r ? $r : '') : $r;
+}
+
+# whether fwgatectl is built and answers `sig --help`-like calls
+sub ctl_ok {
+    my $bin = $ENV{FWGATECTL};
+    return 0 unless $bin && -x $bin;
+    return 1;
+}
+
+# `fwgatectl sig sign`: the header lines it prints, for more_headers
+sub ctl_sign {
+    my (@args) = @_;
+    my ($rc, $out) = ctl('sig', 'sign', @args);
+    die "fwgatectl sig sign @args: exit " . ($rc >> 8) . ": $out\n" if $rc;
+    return $out;
+}
+
+
+# --- a second redis-server for fault injection -----------------------------------
+
+my %EXTRA;      # port => pid
+
+sub _free_port {
+    require IO::Socket::INET;
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 1) or die "no free port: $!";
+    return $s->sockport;
+}
+
+# start_extra_redis(): a private redis-server; returns its port
+# (start_extra_redis($port) restarts one on a given port)
+sub start_extra_redis {
+    my ($port) = @_;
+    $port ||= _free_port();
+    my $dir = "$TMP/redis-$port";
+    make_path($dir);
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        no warnings 'exec';
+        exec 'redis-server', '--port', $port, '--bind', '127.0.0.1',
+             '--save', '', '--appendonly', 'no', '--dir', $dir,
+             '--daemonize', 'no', '--logfile', "$dir/redis.log";
+        POSIX::_exit(127);
+    }
+    $EXTRA{$port} = $pid;
+    for (1 .. 100) {
+        return $port if redis({ port => $port }, 'PING') eq 'PONG';
+        Time::HiRes::sleep(0.05);
+    }
+    die "extra redis-server on $port did not start\n";
+}
+
+sub stop_extra_redis {
+    my ($port) = @_;
+    my $pid = delete $EXTRA{$port} or return;
+    kill 'TERM', $pid;
+    waitpid $pid, 0;
+}
+
+END {
+    for my $port (keys %EXTRA) {
+        stop_extra_redis($port);
+    }
+}
+
+
+# --- waiting on the server's log ---------------------------------------------------
+
+# polls until $cond->() is true or $timeout seconds pass; returns the result
+sub wait_for {
+    my ($cond, $timeout) = @_;
+    my $end = Time::HiRes::time() + ($timeout || 5);
+    while (Time::HiRes::time() < $end) {
+        my $r = $cond->();
+        return $r if $r;
+        Time::HiRes::sleep(0.02);
+    }
+    return 0;
+}
+
+# after_log_line($file, $re, $code): in a child process, waits (up to
+# 10 s) for a line matching $re in $file, then runs $code; for changes
+# made "between" the requests of one block
+sub after_log_line {
+    my ($file, $re, $code) = @_;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    return $pid if $pid;
+    my $ok = wait_for(sub {
+        open my $f, '<', $file or return 0;
+        while (<$f>) { return 1 if $_ =~ $re }
+        return 0;
+    }, 10);
+    eval { $code->() if $ok; 1 } or warn "after_log_line: $@";
+    POSIX::_exit(0);
+}
+
+1;
