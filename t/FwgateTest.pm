@@ -38,6 +38,8 @@ our @EXPORT = qw(
     http_config ctl ctl_ok ctl_sign
     fw_root redis_port start_extra_redis stop_extra_redis
     after_log_line wait_for
+    http_req http_send http_read preprocess default_config fw_bytes
+    ensure_extra_redis
 );
 
 our $PREFIX = 'fwgate:';
@@ -416,6 +418,7 @@ sub _sign_bytes {
 #   omit [names]              claim headers not to send
 #   tamper => sub { $_[0] }   changes the request after signing
 #   sig_b64                   replaces the signature
+#   params                    more serialized parameters (';tag="x"')
 sub sig_parts {
     my (%o) = @_;
     my $dev = defined $o{device} ? $o{device} : 'LS6-000001';
@@ -457,6 +460,7 @@ sub sig_parts {
         my $n = $o{nonce} eq '1' ? _random_nonce() : $o{nonce};
         $params .= ';nonce=' . _sf_string($n);
     }
+    $params .= $o{params} if defined $o{params};
 
     my $base = base_for($req, \@comp, $params);
     my $sig = defined $o{sig_b64} ? $o{sig_b64}
@@ -570,7 +574,7 @@ sub start_extra_redis {
         open STDERR, '>', '/dev/null';
         no warnings 'exec';
         exec 'redis-server', '--port', $port, '--bind', '127.0.0.1',
-             '--save', '', '--appendonly', 'no', '--dir', $dir,
+             '--enable-debug-command', 'yes', '--save', '', '--appendonly', 'no', '--dir', $dir,
              '--daemonize', 'no', '--logfile', "$dir/redis.log";
         POSIX::_exit(127);
     }
@@ -625,6 +629,118 @@ sub after_log_line {
     }, 10);
     eval { $code->() if $ok; 1 } or warn "after_log_line: $@";
     POSIX::_exit(0);
+}
+
+
+# ensure_extra_redis($port): (re)starts the extra server if it does not
+# answer; returns its port
+sub ensure_extra_redis {
+    my ($port) = @_;
+    return $port if $port && redis({ port => $port }, 'PING') eq 'PONG';
+    stop_extra_redis($port) if $port;
+    return start_extra_redis($port);
+}
+
+
+# --- a plain HTTP client, for requests made from `--- init` code -------------
+
+sub _server_port { $ENV{TEST_NGINX_SERVER_PORT} || 1984 }
+
+# http_send($method_path, $header_lines): sends a request, returns the
+# socket and the time it was sent
+sub http_send {
+    my ($req, $hdrs) = @_;
+    require IO::Socket::INET;
+    $req = "GET $req" unless $req =~ /^[A-Z]+ /;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => _server_port(),
+                                  Proto => 'tcp')
+        or die "connect: $!";
+    $hdrs = '' unless defined $hdrs;
+    $hdrs =~ s/\n+\z//;
+    $hdrs =~ s/\n/\r\n/g;
+    $hdrs .= "\r\n" if length $hdrs;
+    $s->autoflush(1);
+    print $s "$req HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+             . "$hdrs\r\n";
+    return ($s, Time::HiRes::time());
+}
+
+# http_read($sock, $t0, $timeout): { status, headers => {lc name => value},
+# body, elapsed }; status 0 on a timeout or a closed connection
+sub http_read {
+    my ($s, $t0, $timeout) = @_;
+    $timeout ||= 5;
+    my $buf = '';
+    my $end = Time::HiRes::time() + $timeout;
+    require IO::Select;
+    my $sel = IO::Select->new($s);
+    while (Time::HiRes::time() < $end) {
+        last unless $sel->can_read($end - Time::HiRes::time());
+        my $n = sysread $s, my $chunk, 65536;
+        last unless $n;
+        $buf .= $chunk;
+    }
+    close $s;
+    my %r = (status => 0, headers => {}, body => '',
+             elapsed => Time::HiRes::time() - $t0, raw => $buf);
+    my ($head, $body) = split /\r\n\r\n/, $buf, 2;
+    return \%r unless defined $head && $head =~ m{^HTTP/1\.\d (\d+)};
+    $r{status} = $1;
+    for my $l (split /\r\n/, $head) {
+        $r{headers}{lc $1} = $2 if $l =~ /^([^:]+):\s*(.*)$/;
+    }
+    $r{body} = defined $body ? $body : '';
+    return \%r;
+}
+
+sub http_req {
+    my ($req, $hdrs, $timeout) = @_;
+    my ($s, $t0) = http_send($req, $hdrs);
+    return http_read($s, $t0, $timeout);
+}
+
+# bytes $off .. $off+$len-1 of a firmware file (undef $len: to the end)
+sub fw_bytes {
+    my ($name, $off, $len) = @_;
+    open my $f, '<', "$FWROOT/firmware/$name" or die "$name: $!";
+    binmode $f;
+    local $/;
+    my $d = <$f>;
+    close $f;
+    return defined $len ? substr($d, $off, $len) : substr($d, $off);
+}
+
+
+# --- block defaults ---------------------------------------------------------------
+
+sub default_config {
+    return <<'_EOC_';
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /plain {
+        return 200 "plain\n";
+    }
+_EOC_
+}
+
+# add_block_preprocessor(\&t::FwgateTest::preprocess): the suite's
+# http_config and the gated location unless a block has its own, and no
+# [alert]/[crit]/[emerg]/[error] unless it checks the error log itself
+sub preprocess {
+    my ($block) = @_;
+    $block->set_value('http_config', http_config())
+        unless defined $block->http_config;
+    $block->set_value('config', default_config())
+        unless defined $block->config;
+    unless (defined $block->no_error_log || defined $block->error_log
+            || defined $block->must_die)
+    {
+        $block->set_value('no_error_log', "[alert]\n[crit]\n[emerg]\n[error]");
+    }
 }
 
 1;

@@ -949,7 +949,11 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         return ctx->rc;
     }
 
-    /* allowed: name the version and digest of what is being served */
+    /* allowed: the first download of the target counts for silence */
+
+    ngx_http_fwgate_record_download(r, ctx);
+
+    /* name the version and digest of what is being served */
 
     v.data = (u_char *) ctx->artifact_rec.version.data;
     v.len = ctx->artifact_rec.version.len;

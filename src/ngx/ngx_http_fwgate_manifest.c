@@ -1,11 +1,573 @@
 
-/* placeholder until the manifest handler lands: answers 501 */
+/*
+ * fwgate: `fwgate_manifest`, the update check of SPEC section 6.
+ *
+ * A device asks with the same signed headers as a download; the answer is
+ * the download gate's own decision (steps 1-16) for the target of the
+ * device's model's rollout: 200 with the artifact's description when the
+ * gate would serve it and it is not the version the device already runs,
+ * 204 when the rollout offers nothing, and the gate's 4xx/503 when the
+ * device itself or the registry fails (steps 1-10, registry_unavailable).
+ *
+ * Records come in two round trips, because the artifact to look up is
+ * only known from the rollout: device, rollout, canary and exclude first,
+ * then the rollout's artifact.  Both go through the gate's shared cache
+ * and coalesced fetches.
+ */
 
 #include "ngx_http_fwgate_module.h"
+
+
+#define NGX_HTTP_FWGATE_MAX_ARTIFACT  256
+
+
+static ngx_int_t ngx_http_fwgate_manifest_run(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
+static void ngx_http_fwgate_manifest_resume(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx);
+static ngx_int_t ngx_http_fwgate_manifest_answer(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
+static ngx_int_t ngx_http_fwgate_manifest_none(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf,
+    const char *why);
+static ngx_int_t ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
+static size_t ngx_http_fwgate_json_len(const u_char *s, size_t n);
+static u_char *ngx_http_fwgate_json_copy(u_char *p, const u_char *s,
+    size_t n);
+
+
+static ngx_str_t  ngx_http_fwgate_no_store = ngx_string("no-store");
 
 
 ngx_int_t
 ngx_http_fwgate_manifest_handler(ngx_http_request_t *r)
 {
-    return NGX_HTTP_NOT_IMPLEMENTED;
+    ngx_int_t                    rc;
+    ngx_http_fwgate_ctx_t       *ctx;
+    ngx_http_fwgate_loc_conf_t  *lcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_fwgate_module);
+
+    ctx = ngx_http_fwgate_ctx_create(r, ngx_http_fwgate_manifest_resume);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* an answer about one device at one moment: never cached anywhere */
+
+    if (ngx_http_fwgate_header_out(r, "Cache-Control",
+                                   &ngx_http_fwgate_no_store)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_fwgate_check_request(r, ctx, lcf);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_fwgate_manifest_answer(r, ctx, lcf);
+    }
+
+    rc = ngx_http_fwgate_manifest_run(r, ctx, lcf);
+
+    if (rc == NGX_AGAIN) {
+        /* the resume handler finalizes */
+        r->main->count++;
+        return NGX_DONE;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_fwgate_manifest_resume(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx)
+{
+    ngx_int_t                    rc;
+    ngx_http_fwgate_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_fwgate_module);
+
+    if (r == r->main) {
+        r->read_event_handler = ngx_http_block_reading;
+    }
+
+    rc = ngx_http_fwgate_manifest_run(r, ctx, lcf);
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* re-entered after each wait: records already in make need() a no-op */
+
+static ngx_int_t
+ngx_http_fwgate_manifest_run(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf)
+{
+    ngx_int_t           rc;
+    ngx_str_t           key, model, device;
+    ngx_uint_t          err;
+    fwg_rollout_rec_t  *ro;
+
+    model.data = (u_char *) ctx->claims.model.data;
+    model.len = ctx->claims.model.len;
+    device.data = (u_char *) ctx->claims.device.data;
+    device.len = ctx->claims.device.len;
+
+    if (ctx->stage == 0) {
+
+        /* round trip 1: the device and its model's rollout */
+
+        err = 0;
+
+        if (ngx_http_fwgate_registry_key(r, &key, "device:", &device, NULL,
+                                         NULL)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_DEVICE,
+                                  NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
+        err |= (rc == NGX_ERROR);
+
+        if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL,
+                                         NULL)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_ROLLOUT,
+                                  NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
+        err |= (rc == NGX_ERROR);
+
+        if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL,
+                                         ":canary")
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_CANARY,
+                                  NGX_HTTP_FWGATE_KIND_MEMBER, &key, &device);
+        err |= (rc == NGX_ERROR);
+
+        if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL,
+                                         ":exclude")
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_EXCLUDE,
+                                  NGX_HTTP_FWGATE_KIND_MEMBER, &key, &device);
+        err |= (rc == NGX_ERROR);
+
+        if (err) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ctx->pending) {
+            return ngx_http_fwgate_wait(r, ctx);
+        }
+
+        if (ngx_http_fwgate_records(r, ctx) != NGX_OK) {
+            ctx->reason = FWG_R_REGISTRY_UNAVAILABLE;
+            return ngx_http_fwgate_manifest_answer(r, ctx, lcf);
+        }
+
+        ctx->stage = 1;
+
+        /*
+         * The artifact in question is the rollout's target.  Without one
+         * the artifact slot stays empty and the decision stops at step
+         * 11 (after the device's own steps), which answer() reports as
+         * not_released.
+         */
+
+        ro = &ctx->rollout_rec;
+
+        if (ro->found && ro->artifact.len
+            && ro->artifact.len <= NGX_HTTP_FWGATE_MAX_ARTIFACT)
+        {
+            ctx->artifact.data = (u_char *) ro->artifact.data;
+            ctx->artifact.len = ro->artifact.len;
+        }
+    }
+
+    if (ctx->stage == 1 && ctx->artifact.len) {
+
+        /* round trip 2: the rollout's artifact */
+
+        if (ngx_http_fwgate_registry_key(r, &key, "artifact:",
+                                         &ctx->artifact, NULL, NULL)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_ARTIFACT,
+                                  NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ctx->pending) {
+            return ngx_http_fwgate_wait(r, ctx);
+        }
+
+        if (ngx_http_fwgate_records(r, ctx) != NGX_OK) {
+            ctx->reason = FWG_R_REGISTRY_UNAVAILABLE;
+            return ngx_http_fwgate_manifest_answer(r, ctx, lcf);
+        }
+    }
+
+    ctx->stage = 2;
+
+    ngx_http_fwgate_decide(r, ctx, lcf);
+
+    if (ctx->reason == FWG_R_UNKNOWN_ARTIFACT && !ctx->rollout_rec.found) {
+        ctx->reason = FWG_R_NOT_RELEASED;
+    }
+
+    return ngx_http_fwgate_manifest_answer(r, ctx, lcf);
+}
+
+
+static ngx_int_t
+ngx_http_fwgate_manifest_answer(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf)
+{
+    int                           step, cmp;
+    fwg_semver_t                  target;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+
+    step = fwg_reason_step(ctx->reason);
+
+    /* the device or the registry failed: the gate's own answer */
+
+    if (ctx->reason == FWG_R_REGISTRY_UNAVAILABLE
+        || (step >= 1 && step <= 10))
+    {
+        (void) ngx_atomic_fetch_add(&fmcf->stats->manifest[2], 1);
+        return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+    }
+
+    /*
+     * A known device.  One that already runs the rollout's target has
+     * been heard from after its download (SPEC section 6): clear it,
+     * whether or not the rollout still offers the artifact.
+     */
+
+    cmp = 1;
+
+    if (ctx->artifact_rec.found
+        && fwg_semver_parse(&target, ctx->artifact_rec.version.data
+                                     ? ctx->artifact_rec.version.data : "",
+                            ctx->artifact_rec.version.len)
+           == 0)
+    {
+        cmp = fwg_semver_cmp(&target, &ctx->claims.version);
+
+        if (cmp == 0) {
+            ngx_http_fwgate_clear_download(r, ctx);
+        }
+    }
+
+    ctx->done = 1;
+    ngx_http_fwgate_set_variables(r, ctx);
+
+    if (ctx->reason != FWG_R_OK) {
+        return ngx_http_fwgate_manifest_none(r, ctx, lcf,
+                                             fwg_reason_name(ctx->reason));
+    }
+
+    if (cmp == 0) {
+        return ngx_http_fwgate_manifest_none(r, ctx, lcf, "up_to_date");
+    }
+
+    /*
+     * Step 12 already refused an artifact that does not list the model;
+     * the manifest is where a wrong image would be named, so check again
+     * rather than depend on it.
+     */
+
+    if (!fwg_models_lists(ctx->artifact_rec.models, ctx->device_rec.model,
+                          ctx->device_rec.hw)
+        || ctx->device_rec.model.len != ctx->claims.model.len
+        || ngx_memcmp(ctx->device_rec.model.data, ctx->claims.model.data,
+                      ctx->claims.model.len) != 0)
+    {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "fwgate: manifest refused an artifact that does not "
+                      "list the device's model");
+        return ngx_http_fwgate_manifest_none(r, ctx, lcf, "incompatible");
+    }
+
+    return ngx_http_fwgate_manifest_offer(r, ctx, lcf);
+}
+
+
+/* 204: nothing to install; the reason when the operator exposes it */
+
+static ngx_int_t
+ngx_http_fwgate_manifest_none(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf,
+    const char *why)
+{
+    ngx_str_t                     v;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+
+    (void) ngx_atomic_fetch_add(&fmcf->stats->manifest[1], 1);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "fwgate manifest: nothing for \"%*s\": %s",
+                   ctx->claims.device.len, ctx->claims.device.data, why);
+
+    if (lcf->expose_reason) {
+        v.data = (u_char *) why;
+        v.len = ngx_strlen(why);
+
+        if (ngx_http_fwgate_header_out(r, "X-Fwgate-Reason", &v) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    /* finalized as a special response: the headers above are kept */
+
+    return NGX_HTTP_NO_CONTENT;
+}
+
+
+/* 200: {"artifact","version","url","sha256","size"} */
+
+static ngx_int_t
+ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf)
+{
+    u_char                       *p;
+    size_t                        len, i;
+    ngx_int_t                     rc;
+    ngx_str_t                     base, path, v;
+    ngx_buf_t                    *b;
+    ngx_uint_t                    size_ok;
+    ngx_chain_t                   out;
+    fwg_artifact_rec_t           *a;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+    a = &ctx->artifact_rec;
+
+    path.data = (u_char *) a->path.data;
+    path.len = a->path.len;
+    base = lcf->base_url;
+
+    /* a path that is already a URL stands alone; one slash at the join */
+
+    if (path.len == 0
+        || ngx_strlcasestrn(path.data, path.data + path.len,
+                            (u_char *) "://", 3 - 1)
+           != NULL)
+    {
+        base.len = 0;
+
+    } else if (base.len && base.data[base.len - 1] == '/'
+               && path.data[0] == '/')
+    {
+        base.len--;
+    }
+
+    /* a size is digits only, or it is not a size */
+
+    size_ok = (a->size.len > 0 && a->size.len <= 19);
+
+    for (i = 0; size_ok && i < a->size.len; i++) {
+        if (a->size.data[i] < '0' || a->size.data[i] > '9'
+            || (i == 0 && a->size.data[0] == '0' && a->size.len > 1))
+        {
+            size_ok = 0;
+        }
+    }
+
+    len = sizeof("{\"artifact\":,\"version\":,\"url\":,\"sha256\":,"
+                 "\"size\":}\n") - 1
+          + ngx_http_fwgate_json_len(ctx->artifact.data, ctx->artifact.len)
+          + ngx_http_fwgate_json_len((u_char *) a->version.data,
+                                     a->version.len)
+          + ngx_http_fwgate_json_len(base.data, base.len)
+          + ngx_http_fwgate_json_len(path.data, path.len)
+          + ngx_http_fwgate_json_len((u_char *) a->sha256.data,
+                                     a->sha256.len)
+          + sizeof("null") + a->size.len;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = b->pos;
+
+    p = ngx_cpymem(p, "{\"artifact\":\"", sizeof("{\"artifact\":\"") - 1);
+    p = ngx_http_fwgate_json_copy(p, ctx->artifact.data, ctx->artifact.len);
+    p = ngx_cpymem(p, "\",\"version\":\"", sizeof("\",\"version\":\"") - 1);
+    p = ngx_http_fwgate_json_copy(p, (u_char *) a->version.data,
+                                  a->version.len);
+
+    if (path.len) {
+        p = ngx_cpymem(p, "\",\"url\":\"", sizeof("\",\"url\":\"") - 1);
+        p = ngx_http_fwgate_json_copy(p, base.data, base.len);
+        p = ngx_http_fwgate_json_copy(p, path.data, path.len);
+        p = ngx_cpymem(p, "\",\"sha256\":\"",
+                       sizeof("\",\"sha256\":\"") - 1);
+
+    } else {
+        p = ngx_cpymem(p, "\",\"url\":null,\"sha256\":\"",
+                       sizeof("\",\"url\":null,\"sha256\":\"") - 1);
+    }
+
+    p = ngx_http_fwgate_json_copy(p, (u_char *) a->sha256.data,
+                                  a->sha256.len);
+    p = ngx_cpymem(p, "\",\"size\":", sizeof("\",\"size\":") - 1);
+
+    if (size_ok) {
+        p = ngx_cpymem(p, a->size.data, a->size.len);
+
+    } else {
+        p = ngx_cpymem(p, "null", 4);
+    }
+
+    *p++ = '}';
+    *p++ = '\n';
+
+    b->last = p;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    (void) ngx_atomic_fetch_add(&fmcf->stats->manifest[0], 1);
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    if (lcf->expose_reason) {
+        ngx_str_set(&v, "ok");
+
+        if (ngx_http_fwgate_header_out(r, "X-Fwgate-Reason", &v) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * JSON string contents: '"' and '\\' escaped, control characters as
+ * \u00XX; other bytes (UTF-8 included) as they are.
+ */
+
+static size_t
+ngx_http_fwgate_json_len(const u_char *s, size_t n)
+{
+    size_t  i, len;
+
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\') {
+            len += 2;
+
+        } else if (s[i] < 0x20 || s[i] == 0x7f) {
+            len += 6;
+
+        } else {
+            len++;
+        }
+    }
+
+    return len;
+}
+
+
+static u_char *
+ngx_http_fwgate_json_copy(u_char *p, const u_char *s, size_t n)
+{
+    size_t  i;
+
+    static u_char  hex[] = "0123456789abcdef";
+
+    for (i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\') {
+            *p++ = '\\';
+            *p++ = s[i];
+
+        } else if (s[i] < 0x20 || s[i] == 0x7f) {
+            *p++ = '\\';
+            *p++ = 'u';
+            *p++ = '0';
+            *p++ = '0';
+            *p++ = hex[s[i] >> 4];
+            *p++ = hex[s[i] & 0xf];
+
+        } else {
+            *p++ = s[i];
+        }
+    }
+
+    return p;
+}
+
+
+ngx_int_t
+ngx_http_fwgate_header_out(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
+
+    return NGX_OK;
 }

@@ -522,6 +522,8 @@ ngx_http_fwgate_poll_handler(ngx_event_t *ev)
         return;
     }
 
+    ngx_http_fwgate_silence_poll(fmcf);
+
     if (fmcf->prefix.len + sizeof("epoch") > sizeof(key)) {
         return;
     }

@@ -1,11 +1,1120 @@
 
-/* placeholder until the report handler lands: answers 501 */
+/*
+ * fwgate: `fwgate_report`, install reports (SPEC section 6).
+ *
+ * A signed POST whose body is {"artifact":..,"status":"success"|"failure",
+ * "version":..}.  The device is checked as for a download (steps 1-10);
+ * the artifact must exist and list the device's model; the rollout's
+ * state does not matter (reports about a halted rollout still count).
+ * Then one Lua script records the report and evaluates the rollout's
+ * thresholds atomically in Redis (the script is in silence.c, next to the
+ * silence evaluation that shares its rule).
+ *
+ * The script's reply is waited for: a report the registry refused (a
+ * read-only replica, Redis down) is answered 503 so the device retries,
+ * rather than lost.
+ */
 
 #include "ngx_http_fwgate_module.h"
+
+
+#define NGX_HTTP_FWGATE_MAX_ARTIFACT  256
+
+
+typedef struct ngx_http_fwgate_report_s  ngx_http_fwgate_report_t;
+
+typedef struct {
+    ngx_http_fwgate_redis_cb_t      cb;         /* first: see redis.c */
+    ngx_http_fwgate_report_t       *rep;        /* NULL once detached */
+} ngx_http_fwgate_report_cmd_t;
+
+
+struct ngx_http_fwgate_report_s {
+    ngx_http_fwgate_ctx_t          *ctx;
+    ngx_http_fwgate_report_cmd_t   *cmd;        /* while the script runs */
+
+    ngx_str_t                       artifact;
+    ngx_str_t                       status;     /* "success", "failure" */
+    ngx_str_t                       version;
+    ngx_uint_t                      failure;
+
+    ngx_uint_t                      replied;
+    ngx_uint_t                      readonly;
+    ngx_int_t                       result;     /* NGX_OK, NGX_ERROR */
+    int64_t                         counted;
+    int64_t                         halted;
+    int64_t                         successes;
+    int64_t                         failures;
+    int64_t                         silent;
+};
+
+
+static void ngx_http_fwgate_report_body(ngx_http_request_t *r);
+static void ngx_http_fwgate_report_resume(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx);
+static ngx_int_t ngx_http_fwgate_report_run(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
+static ngx_int_t ngx_http_fwgate_report_send(ngx_http_request_t *r,
+    ngx_http_fwgate_report_t *rep);
+static void ngx_http_fwgate_report_done(ngx_http_fwgate_redis_cb_t *cb,
+    redisReply *reply);
+static ngx_int_t ngx_http_fwgate_report_answer(ngx_http_request_t *r,
+    ngx_http_fwgate_report_t *rep, ngx_http_fwgate_loc_conf_t *lcf);
+static ngx_int_t ngx_http_fwgate_report_reject(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf,
+    ngx_int_t status, const char *why, const char *detail);
+static void ngx_http_fwgate_report_cleanup(void *data);
+static ngx_int_t ngx_http_fwgate_report_read(ngx_http_request_t *r,
+    ngx_http_fwgate_loc_conf_t *lcf, ngx_str_t *body);
+static const char *ngx_http_fwgate_report_parse(ngx_pool_t *pool,
+    ngx_str_t *body, ngx_http_fwgate_report_t *rep);
+static const char *ngx_http_fwgate_json_string(ngx_pool_t *pool,
+    u_char **pp, u_char *end, ngx_str_t *out);
+static const char *ngx_http_fwgate_json_scalar(u_char **pp, u_char *end);
+static ngx_uint_t ngx_http_fwgate_utf8_ok(u_char *p, size_t n);
+
+
+static ngx_str_t  ngx_http_fwgate_no_store = ngx_string("no-store");
 
 
 ngx_int_t
 ngx_http_fwgate_report_handler(ngx_http_request_t *r)
 {
-    return NGX_HTTP_NOT_IMPLEMENTED;
+    ngx_int_t                     rc;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_fwgate_ctx_t        *ctx;
+    ngx_http_fwgate_report_t     *rep;
+    ngx_http_fwgate_loc_conf_t   *lcf;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    if (!(r->method & NGX_HTTP_POST)) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_fwgate_module);
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+
+    if (r->headers_in.content_length_n > (off_t) lcf->report_max_body) {
+        (void) ngx_atomic_fetch_add(&fmcf->stats->reports[2], 1);
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    ctx = ngx_http_fwgate_ctx_create(r, ngx_http_fwgate_report_resume);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rep = ngx_pcalloc(r->pool, sizeof(ngx_http_fwgate_report_t));
+    if (rep == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rep->ctx = ctx;
+    ctx->data = rep;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_fwgate_report_cleanup;
+    cln->data = rep;
+
+    if (ngx_http_fwgate_header_out(r, "Cache-Control",
+                                   &ngx_http_fwgate_no_store)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* steps 1-5 need no body: refuse what is not signed before reading */
+
+    rc = ngx_http_fwgate_check_request(r, ctx, lcf);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        (void) ngx_atomic_fetch_add(&fmcf->stats->reports[2], 1);
+        return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_fwgate_report_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The body is in.  ngx_http_read_client_request_body() took a reference
+ * on the request for us: finalizing (now or after the Redis wait) drops
+ * it.
+ */
+
+static void
+ngx_http_fwgate_report_body(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc;
+    ngx_str_t                     body;
+    const char                   *err;
+    ngx_http_fwgate_ctx_t        *ctx;
+    ngx_http_fwgate_report_t     *rep;
+    ngx_http_fwgate_loc_conf_t   *lcf;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_fwgate_module);
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_fwgate_module);
+
+    if (ctx == NULL || ctx->data == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rep = ctx->data;
+
+    rc = ngx_http_fwgate_report_read(r, lcf, &body);
+
+    if (rc != NGX_OK) {
+        (void) ngx_atomic_fetch_add(&fmcf->stats->reports[2], 1);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    ctx->body = body;
+
+    err = ngx_http_fwgate_report_parse(r->pool, &body, rep);
+
+    if (err) {
+        rc = ngx_http_fwgate_report_reject(r, ctx, lcf,
+                                           NGX_HTTP_BAD_REQUEST,
+                                           "bad_report", err);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    rc = ngx_http_fwgate_report_run(r, ctx, lcf);
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static void
+ngx_http_fwgate_report_resume(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx)
+{
+    ngx_int_t                    rc;
+    ngx_http_fwgate_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_fwgate_module);
+
+    if (r == r->main) {
+        r->read_event_handler = ngx_http_block_reading;
+    }
+
+    rc = ngx_http_fwgate_report_run(r, ctx, lcf);
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_fwgate_report_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
+    ngx_http_fwgate_loc_conf_t *lcf)
+{
+    int                           step;
+    ngx_int_t                     rc;
+    ngx_str_t                     key, device;
+    ngx_uint_t                    err;
+    ngx_http_fwgate_report_t     *rep;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+    rep = ctx->data;
+
+    if (ctx->stage == 1) {
+        return ngx_http_fwgate_report_answer(r, rep, lcf);
+    }
+
+    /* the device and the reported artifact, in one round trip */
+
+    device.data = (u_char *) ctx->claims.device.data;
+    device.len = ctx->claims.device.len;
+
+    err = 0;
+
+    if (ngx_http_fwgate_registry_key(r, &key, "device:", &device, NULL, NULL)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_DEVICE,
+                              NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
+    err |= (rc == NGX_ERROR);
+
+    if (ngx_http_fwgate_registry_key(r, &key, "artifact:", &rep->artifact,
+                                     NULL, NULL)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_ARTIFACT,
+                              NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
+    err |= (rc == NGX_ERROR);
+
+    if (err) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->pending) {
+        return ngx_http_fwgate_wait(r, ctx);
+    }
+
+    ctx->artifact = rep->artifact;
+
+    if (ngx_http_fwgate_records(r, ctx) != NGX_OK) {
+        ctx->reason = FWG_R_REGISTRY_UNAVAILABLE;
+        (void) ngx_atomic_fetch_add(&fmcf->stats->reports[2], 1);
+        return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+    }
+
+    /*
+     * Steps 6-12 decide; the rollout slot is left empty, so the decision
+     * goes on to not_released, which a report ignores: whatever the
+     * rollout's state, the device installed this artifact.
+     */
+
+    ngx_http_fwgate_decide(r, ctx, lcf);
+
+    step = fwg_reason_step(ctx->reason);
+
+    if (ctx->reason == FWG_R_REGISTRY_UNAVAILABLE
+        || (step >= 1 && step <= 10))
+    {
+        (void) ngx_atomic_fetch_add(&fmcf->stats->reports[2], 1);
+        return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+    }
+
+    if (ctx->reason == FWG_R_UNKNOWN_ARTIFACT
+        || ctx->reason == FWG_R_INCOMPATIBLE)
+    {
+        return ngx_http_fwgate_report_reject(r, ctx, lcf,
+                                             NGX_HTTP_BAD_REQUEST,
+                                             fwg_reason_name(ctx->reason),
+                                             ctx->verdict.detail);
+    }
+
+    ctx->reason = FWG_R_OK;
+    ctx->stage = 1;
+
+    if (ngx_http_fwgate_report_send(r, rep) != NGX_OK) {
+        ctx->reason = FWG_R_REGISTRY_UNAVAILABLE;
+        (void) ngx_atomic_fetch_add(&fmcf->stats->reports[2], 1);
+        return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+    }
+
+    return ngx_http_fwgate_wait(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_fwgate_report_send(ngx_http_request_t *r,
+    ngx_http_fwgate_report_t *rep)
+{
+    ngx_str_t                      model, empty, keys[6];
+    ngx_uint_t                     i;
+    const char                    *argv[14];
+    size_t                         argvlen[14];
+    ngx_http_fwgate_ctx_t         *ctx;
+    ngx_http_fwgate_report_cmd_t  *cmd;
+    u_char                         now[NGX_TIME_T_LEN];
+
+    ctx = rep->ctx;
+
+    model.data = (u_char *) ctx->device_rec.model.data;
+    model.len = ctx->device_rec.model.len;
+    ngx_str_set(&empty, "");
+
+    if (ngx_http_fwgate_registry_key(r, &keys[0], "stats:", &model,
+                                     &rep->artifact, NULL) != NGX_OK
+        || ngx_http_fwgate_registry_key(r, &keys[1], "stats:", &model,
+                                        &rep->artifact, ":devices") != NGX_OK
+        || ngx_http_fwgate_registry_key(r, &keys[2], "downloads:", &model,
+                                        &rep->artifact, NULL) != NGX_OK
+        || ngx_http_fwgate_registry_key(r, &keys[3], "rollout:", &model,
+                                        NULL, NULL) != NGX_OK
+        || ngx_http_fwgate_registry_key(r, &keys[4], "epoch", &empty,
+                                        NULL, NULL) != NGX_OK
+        || ngx_http_fwgate_registry_key(r, &keys[5], "rollouts:watch",
+                                        &empty, NULL, NULL) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = (const char *) ngx_http_fwgate_report_lua.data;
+    argvlen[1] = ngx_http_fwgate_report_lua.len;
+    argv[2] = "6";
+    argvlen[2] = 1;
+
+    for (i = 0; i < 6; i++) {
+        argv[3 + i] = (const char *) keys[i].data;
+        argvlen[3 + i] = keys[i].len;
+    }
+
+    argv[9] = ctx->claims.device.data;
+    argvlen[9] = ctx->claims.device.len;
+    argv[10] = (const char *) rep->status.data;
+    argvlen[10] = rep->status.len;
+    argv[11] = (const char *) rep->artifact.data;
+    argvlen[11] = rep->artifact.len;
+    argv[12] = (const char *) now;
+    argvlen[12] = ngx_sprintf(now, "%T", ngx_time()) - now;
+    argv[13] = (const char *) model.data;
+    argvlen[13] = model.len;
+
+    cmd = ngx_alloc(sizeof(ngx_http_fwgate_report_cmd_t),
+                    r->connection->log);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd->cb.handler = ngx_http_fwgate_report_done;
+    cmd->rep = rep;
+
+    if (ngx_http_fwgate_redis_command(&cmd->cb, 14, argv, argvlen)
+        != NGX_OK)
+    {
+        ngx_free(cmd);
+        return NGX_DECLINED;
+    }
+
+    rep->cmd = cmd;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_fwgate_report_done(ngx_http_fwgate_redis_cb_t *cb,
+    redisReply *reply)
+{
+    ngx_uint_t                     i;
+    redisReply                    *e;
+    ngx_http_fwgate_ctx_t         *ctx;
+    ngx_http_fwgate_report_t      *rep;
+    ngx_http_fwgate_report_cmd_t  *cmd;
+    int64_t                        v[5];
+
+    cmd = (ngx_http_fwgate_report_cmd_t *) cb;
+    rep = cmd->rep;
+
+    ngx_free(cmd);
+
+    if (rep == NULL) {
+        /* the request is gone; the report was recorded or not, as Redis
+         * decided: the device will repeat it and count once */
+        return;
+    }
+
+    rep->cmd = NULL;
+    rep->replied = 1;
+    rep->result = NGX_ERROR;
+
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        rep->readonly = (reply->len >= 8
+                         && ngx_strncmp(reply->str, "READONLY", 8) == 0);
+
+    } else if (reply && reply->type == REDIS_REPLY_ARRAY
+               && reply->elements == 5)
+    {
+        for (i = 0; i < 5; i++) {
+            e = reply->element[i];
+
+            if (e == NULL || e->type != REDIS_REPLY_INTEGER) {
+                break;
+            }
+
+            v[i] = (int64_t) e->integer;
+        }
+
+        if (i == 5) {
+            rep->counted = v[0];
+            rep->halted = v[1];
+            rep->successes = v[2];
+            rep->failures = v[3];
+            rep->silent = v[4];
+            rep->result = NGX_OK;
+        }
+    }
+
+    ctx = rep->ctx;
+
+    if (ctx->waiting && !ctx->resume_ev.posted) {
+        ngx_post_event(&ctx->resume_ev, &ngx_posted_events);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_fwgate_report_answer(ngx_http_request_t *r,
+    ngx_http_fwgate_report_t *rep, ngx_http_fwgate_loc_conf_t *lcf)
+{
+    ngx_str_t                     v;
+    ngx_http_fwgate_ctx_t        *ctx;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+    ctx = rep->ctx;
+
+    if (!rep->replied) {
+        /* timed out: the reply, if it ever comes, finds nobody */
+        if (rep->cmd) {
+            rep->cmd->rep = NULL;
+            rep->cmd = NULL;
+        }
+    }
+
+    if (!rep->replied || rep->result != NGX_OK) {
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fwgate: report from \"%*s\" not recorded: %s",
+                      ctx->claims.device.len, ctx->claims.device.data,
+                      !rep->replied ? "timed out"
+                      : rep->readonly ? "redis is a read-only replica"
+                      : "redis error");
+
+        ctx->reason = FWG_R_REGISTRY_UNAVAILABLE;
+        (void) ngx_atomic_fetch_add(&fmcf->stats->reports[2], 1);
+
+        return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+    }
+
+    (void) ngx_atomic_fetch_add(&fmcf->stats->reports[rep->failure ? 1 : 0],
+                                1);
+
+    if (rep->halted) {
+        (void) ngx_atomic_fetch_add(&fmcf->stats->halts, 1);
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "fwgate: rollout %*s halted: artifact \"%V\", "
+                      "%L failures and %L silent devices against %L "
+                      "successes (report from \"%*s\")",
+                      ctx->device_rec.model.len, ctx->device_rec.model.data,
+                      &rep->artifact, rep->failures, rep->silent,
+                      rep->successes,
+                      ctx->claims.device.len, ctx->claims.device.data);
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "fwgate report: %V %V counted:%L",
+                   &rep->artifact, &rep->status, rep->counted);
+
+    ctx->done = 1;
+    ngx_http_fwgate_set_variables(r, ctx);
+
+    if (lcf->expose_reason) {
+        ngx_str_set(&v, "ok");
+
+        if (ngx_http_fwgate_header_out(r, "X-Fwgate-Reason", &v) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return NGX_HTTP_NO_CONTENT;
+}
+
+
+/* a refusal about the report itself, not the device: 400 and its reason */
+
+static ngx_int_t
+ngx_http_fwgate_report_reject(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf,
+    ngx_int_t status, const char *why, const char *detail)
+{
+    ngx_str_t                     v;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+
+    (void) ngx_atomic_fetch_add(&fmcf->stats->reports[2], 1);
+
+    /* details are fixed strings, never request bytes */
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "fwgate: report refused reason=%s device=\"%*s\"%s%s",
+                  why, ctx->claims.device.len, ctx->claims.device.data,
+                  detail ? " detail: " : "", detail ? detail : "");
+
+    ctx->done = 1;
+
+    if (ngx_strcmp(why, "bad_report") == 0) {
+        /* not a reason of the decision: leave $fwgate_* undecided */
+        ctx->reason = FWG_R__COUNT;
+
+    } else {
+        ngx_http_fwgate_set_variables(r, ctx);
+    }
+
+    if (lcf->expose_reason) {
+        v.data = (u_char *) why;
+        v.len = ngx_strlen(why);
+
+        if (ngx_http_fwgate_header_out(r, "X-Fwgate-Reason", &v) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return status;
+}
+
+
+static void
+ngx_http_fwgate_report_cleanup(void *data)
+{
+    ngx_http_fwgate_report_t *rep = data;
+
+    if (rep->cmd) {
+        rep->cmd->rep = NULL;
+        rep->cmd = NULL;
+    }
+}
+
+
+/* the body in one piece; a large client_body_buffer_size aside, small */
+
+static ngx_int_t
+ngx_http_fwgate_report_read(ngx_http_request_t *r,
+    ngx_http_fwgate_loc_conf_t *lcf, ngx_str_t *body)
+{
+    u_char       *p;
+    size_t        len, size;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_str_null(body);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+
+        if (len > lcf->report_max_body) {
+            return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body->data = p;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        size = ngx_buf_size(b);
+
+        if (ngx_buf_in_memory(b)) {
+            p = ngx_cpymem(p, b->pos, size);
+            continue;
+        }
+
+        if (b->in_file && b->file) {
+            n = ngx_read_file(b->file, p, size, b->file_pos);
+
+            if (n != (ssize_t) size) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            p += size;
+        }
+    }
+
+    body->len = p - body->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A small strict JSON reader for one flat object.  Known members must be
+ * strings and appear once; unknown members may be any scalar (room for
+ * devices newer than this edge); nested values, trailing bytes, invalid
+ * UTF-8, control characters and \u0000 are errors.  Returns NULL or what
+ * is wrong, a fixed string for the log.
+ */
+
+static const char *
+ngx_http_fwgate_report_parse(ngx_pool_t *pool, ngx_str_t *body,
+    ngx_http_fwgate_report_t *rep)
+{
+    u_char       *p, *end;
+    size_t        i;
+    ngx_str_t     name, value, *slot;
+    const char   *err;
+    fwg_semver_t  v;
+    ngx_uint_t    have;
+
+#define ws()                                                                  \
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) \
+        p++
+
+    if (body->len == 0) {
+        return "empty body";
+    }
+
+    if (!ngx_http_fwgate_utf8_ok(body->data, body->len)) {
+        return "body is not UTF-8";
+    }
+
+    p = body->data;
+    end = body->data + body->len;
+    have = 0;
+
+    ws();
+
+    if (p == end || *p++ != '{') {
+        return "not a JSON object";
+    }
+
+    ws();
+
+    if (p < end && *p == '}') {
+        p++;
+        goto done;
+    }
+
+    for ( ;; ) {
+        ws();
+
+        if (p == end || *p != '"') {
+            return "member name expected";
+        }
+
+        err = ngx_http_fwgate_json_string(pool, &p, end, &name);
+        if (err) {
+            return err;
+        }
+
+        ws();
+
+        if (p == end || *p++ != ':') {
+            return "':' expected";
+        }
+
+        ws();
+
+        slot = NULL;
+
+        if (name.len == 8 && ngx_strncmp(name.data, "artifact", 8) == 0) {
+            slot = &rep->artifact;
+            i = 1;
+
+        } else if (name.len == 6 && ngx_strncmp(name.data, "status", 6) == 0)
+        {
+            slot = &rep->status;
+            i = 2;
+
+        } else if (name.len == 7
+                   && ngx_strncmp(name.data, "version", 7) == 0)
+        {
+            slot = &rep->version;
+            i = 4;
+
+        } else {
+            i = 0;
+        }
+
+        if (slot) {
+            if (have & i) {
+                return "duplicate member";
+            }
+
+            have |= i;
+
+            if (p == end || *p != '"') {
+                return "member must be a string";
+            }
+
+            err = ngx_http_fwgate_json_string(pool, &p, end, &value);
+            if (err) {
+                return err;
+            }
+
+            *slot = value;
+
+        } else if (p < end && *p == '"') {
+            err = ngx_http_fwgate_json_string(pool, &p, end, &value);
+            if (err) {
+                return err;
+            }
+
+        } else {
+            err = ngx_http_fwgate_json_scalar(&p, end);
+            if (err) {
+                return err;
+            }
+        }
+
+        ws();
+
+        if (p == end) {
+            return "unterminated object";
+        }
+
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+
+        if (*p == '}') {
+            p++;
+            break;
+        }
+
+        return "',' or '}' expected";
+    }
+
+done:
+
+    ws();
+
+    if (p != end) {
+        return "bytes after the object";
+    }
+
+#undef ws
+
+    if (!(have & 1)) {
+        return "no artifact";
+    }
+
+    if (!(have & 2)) {
+        return "no status";
+    }
+
+    if (rep->artifact.len == 0
+        || rep->artifact.len > NGX_HTTP_FWGATE_MAX_ARTIFACT)
+    {
+        return "bad artifact name";
+    }
+
+    for (i = 0; i < rep->artifact.len; i++) {
+        if (rep->artifact.data[i] <= 0x20 || rep->artifact.data[i] >= 0x7f) {
+            return "bad artifact name";
+        }
+    }
+
+    if (rep->status.len == 7
+        && ngx_strncmp(rep->status.data, "success", 7) == 0)
+    {
+        rep->failure = 0;
+
+    } else if (rep->status.len == 7
+               && ngx_strncmp(rep->status.data, "failure", 7) == 0)
+    {
+        rep->failure = 1;
+
+    } else {
+        return "status is neither success nor failure";
+    }
+
+    if ((have & 4)
+        && fwg_semver_parse(&v, (const char *) rep->version.data,
+                            rep->version.len)
+           != 0)
+    {
+        return "version is not SemVer";
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_http_fwgate_hex4(u_char *p, uint32_t *out)
+{
+    ngx_uint_t  i;
+    uint32_t    v;
+    u_char      c;
+
+    v = 0;
+
+    for (i = 0; i < 4; i++) {
+        c = p[i];
+
+        if (c >= '0' && c <= '9') {
+            v = v * 16 + (c - '0');
+
+        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+            v = v * 16 + ((c | 0x20) - 'a' + 10);
+
+        } else {
+            return NGX_ERROR;
+        }
+    }
+
+    *out = v;
+
+    return NGX_OK;
+}
+
+
+/* *pp at the opening quote; the decoded string is never longer */
+
+static const char *
+ngx_http_fwgate_json_string(ngx_pool_t *pool, u_char **pp, u_char *end,
+    ngx_str_t *out)
+{
+    u_char    *p, *d;
+    uint32_t   cp, lo;
+
+    p = *pp + 1;
+
+    d = ngx_pnalloc(pool, (end - p) + 1);
+    if (d == NULL) {
+        return "out of memory";
+    }
+
+    out->data = d;
+
+    for ( ;; ) {
+        if (p == end) {
+            return "unterminated string";
+        }
+
+        if (*p == '"') {
+            p++;
+            break;
+        }
+
+        if (*p < 0x20) {
+            return "control character in string";
+        }
+
+        if (*p != '\\') {
+            *d++ = *p++;
+            continue;
+        }
+
+        if (end - p < 2) {
+            return "unterminated string";
+        }
+
+        p++;
+
+        switch (*p++) {
+        case '"':  *d++ = '"';  continue;
+        case '\\': *d++ = '\\'; continue;
+        case '/':  *d++ = '/';  continue;
+        case 'b':  *d++ = '\b'; continue;
+        case 'f':  *d++ = '\f'; continue;
+        case 'n':  *d++ = '\n'; continue;
+        case 'r':  *d++ = '\r'; continue;
+        case 't':  *d++ = '\t'; continue;
+        case 'u':  break;
+        default:   return "bad escape";
+        }
+
+        if (end - p < 4 || ngx_http_fwgate_hex4(p, &cp) != NGX_OK) {
+            return "bad \\u escape";
+        }
+
+        p += 4;
+
+        if (cp >= 0xdc00 && cp <= 0xdfff) {
+            return "lone surrogate";
+        }
+
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            if (end - p < 6 || p[0] != '\\' || p[1] != 'u'
+                || ngx_http_fwgate_hex4(p + 2, &lo) != NGX_OK
+                || lo < 0xdc00 || lo > 0xdfff)
+            {
+                return "lone surrogate";
+            }
+
+            p += 6;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        }
+
+        if (cp == 0) {
+            return "\\u0000 in string";
+        }
+
+        if (cp < 0x80) {
+            *d++ = (u_char) cp;
+
+        } else if (cp < 0x800) {
+            *d++ = (u_char) (0xc0 | (cp >> 6));
+            *d++ = (u_char) (0x80 | (cp & 0x3f));
+
+        } else if (cp < 0x10000) {
+            *d++ = (u_char) (0xe0 | (cp >> 12));
+            *d++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+            *d++ = (u_char) (0x80 | (cp & 0x3f));
+
+        } else {
+            *d++ = (u_char) (0xf0 | (cp >> 18));
+            *d++ = (u_char) (0x80 | ((cp >> 12) & 0x3f));
+            *d++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+            *d++ = (u_char) (0x80 | (cp & 0x3f));
+        }
+    }
+
+    out->len = d - out->data;
+    *pp = p;
+
+    return NULL;
+}
+
+
+/* a number, true, false or null (RFC 8259 grammar) */
+
+static const char *
+ngx_http_fwgate_json_scalar(u_char **pp, u_char *end)
+{
+    u_char      *p;
+    size_t       n;
+    ngx_uint_t   i;
+
+    static const char  *words[] = { "true", "false", "null", NULL };
+
+    p = *pp;
+
+    for (i = 0; words[i]; i++) {
+        n = ngx_strlen(words[i]);
+
+        if ((size_t) (end - p) >= n
+            && ngx_strncmp(p, words[i], n) == 0)
+        {
+            *pp = p + n;
+            return NULL;
+        }
+    }
+
+    if (p < end && *p == '-') {
+        p++;
+    }
+
+    if (p == end || *p < '0' || *p > '9') {
+        return (p < end && (*p == '{' || *p == '['))
+               ? "nested value" : "value expected";
+    }
+
+    if (*p == '0') {
+        p++;
+
+    } else {
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < end && *p == '.') {
+        p++;
+
+        if (p == end || *p < '0' || *p > '9') {
+            return "bad number";
+        }
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+
+        if (p < end && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        if (p == end || *p < '0' || *p > '9') {
+            return "bad number";
+        }
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    *pp = p;
+
+    return NULL;
+}
+
+
+/* well-formed UTF-8: no overlongs, no surrogates, nothing past U+10FFFF */
+
+static ngx_uint_t
+ngx_http_fwgate_utf8_ok(u_char *p, size_t n)
+{
+    u_char   *end;
+    size_t    len;
+    uint32_t  cp, min;
+
+    end = p + n;
+
+    while (p < end) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+
+        if ((*p & 0xe0) == 0xc0) {
+            len = 2; cp = *p & 0x1f; min = 0x80;
+
+        } else if ((*p & 0xf0) == 0xe0) {
+            len = 3; cp = *p & 0x0f; min = 0x800;
+
+        } else if ((*p & 0xf8) == 0xf0) {
+            len = 4; cp = *p & 0x07; min = 0x10000;
+
+        } else {
+            return 0;
+        }
+
+        if ((size_t) (end - p) < len) {
+            return 0;
+        }
+
+        for (n = 1; n < len; n++) {
+            if ((p[n] & 0xc0) != 0x80) {
+                return 0;
+            }
+
+            cp = (cp << 6) | (p[n] & 0x3f);
+        }
+
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            return 0;
+        }
+
+        p += len;
+    }
+
+    return 1;
 }
