@@ -84,7 +84,7 @@ test: all test-unit test-nginx
 test-nginx: all
 	bash t/run-suites.sh
 
-demo: all
+demo: deps all
 	bash scripts/demo.sh
 
 deps:

@@ -36,7 +36,7 @@ our @EXPORT = qw(
     sign sig_parts base_for
     bucket in_cohort pick_devices
     http_config ctl ctl_ok ctl_sign
-    fw_root redis_port start_extra_redis stop_extra_redis
+    fw_root redis_port start_extra_redis stop_extra_redis free_port
     after_log_line wait_for
     http_req http_send http_read preprocess default_config fw_bytes
     ensure_extra_redis
@@ -553,7 +553,7 @@ sub ctl_sign {
 
 my %EXTRA;      # port => pid
 
-sub _free_port {
+sub free_port {
     require IO::Socket::INET;
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
                                   Listen => 1) or die "no free port: $!";
@@ -564,7 +564,7 @@ sub _free_port {
 # (start_extra_redis($port) restarts one on a given port)
 sub start_extra_redis {
     my ($port) = @_;
-    $port ||= _free_port();
+    $port ||= free_port();
     my $dir = "$TMP/redis-$port";
     make_path($dir);
     my $pid = fork;

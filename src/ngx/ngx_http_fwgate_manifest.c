@@ -414,8 +414,10 @@ ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
         }
     }
 
+    /* the template, the quotes of four strings, then the values */
+
     len = sizeof("{\"artifact\":,\"version\":,\"url\":,\"sha256\":,"
-                 "\"size\":}\n") - 1
+                 "\"size\":}\n") - 1 + 4 * 2
           + ngx_http_fwgate_json_len(ctx->artifact.data, ctx->artifact.len)
           + ngx_http_fwgate_json_len((u_char *) a->version.data,
                                      a->version.len)
@@ -423,7 +425,7 @@ ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
           + ngx_http_fwgate_json_len(path.data, path.len)
           + ngx_http_fwgate_json_len((u_char *) a->sha256.data,
                                      a->sha256.len)
-          + sizeof("null") + a->size.len;
+          + sizeof("null") - 1 + a->size.len;
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {

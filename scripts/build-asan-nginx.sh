@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Builds nginx 1.22.1 from its upstream source with AddressSanitizer and
+# UBSan, with ngx_http_fwgate_module (also sanitized) as a dynamic module,
+# then runs the t/ suites against that binary and fails on any sanitizer
+# report.  Called by `make test-asan` from the repository root.
+#
+# The upstream tarball comes from Debian's source archive (a deb-src entry
+# for bookworm main and `apt-get source --download-only nginx`); when apt
+# cannot get it, an unpacked tree in $NGINX_ASAN_SRC (default
+# /work/ngxsrc/nginx-1.22.1) is used if present.
+#
+# env: ASAN_CC (default gcc), NGINX_ASAN_SRC, SKIP_TESTS=1 (build only),
+#      arguments: .t files to run (default: all of t/*.t)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/build/asan
+VER=1.22.1
+TARBALL=$OUT/nginx_$VER.orig.tar.gz
+SRC=$OUT/nginx-$VER
+FALLBACK=${NGINX_ASAN_SRC:-/work/ngxsrc/nginx-$VER}
+CCBIN=${ASAN_CC:-gcc}
+SAN="-fsanitize=address,undefined -fno-omit-frame-pointer"
+
+mkdir -p "$OUT"
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+need_pkgs() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq "${missing[@]}"
+}
+
+fetch_tarball() {
+    local list=/etc/apt/sources.list.d/fwgate-debian-src.sources
+
+    [ -f "$TARBALL" ] && return 0
+    if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list \
+            /etc/apt/sources.list.d/
+    then
+        as_root tee "$list" >/dev/null <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+    fi
+    as_root apt-get update -qq || return 1
+    (cd "$OUT" && apt-get source --download-only nginx >/dev/null) \
+        || return 1
+    [ -f "$TARBALL" ]
+}
+
+unpack() {
+    rm -rf "$SRC"
+    if fetch_tarball; then
+        echo "build-asan-nginx: using $TARBALL" >&2
+        tar -xzf "$TARBALL" -C "$OUT"
+    elif [ -f "$FALLBACK/auto/configure" ]; then
+        echo "build-asan-nginx: apt source failed; using $FALLBACK" >&2
+        cp -a "$FALLBACK" "$SRC"
+    else
+        echo "build-asan-nginx: cannot get nginx $VER source" >&2
+        exit 1
+    fi
+}
+
+build() {
+    local stamp=$OUT/.built-$(cat "$ROOT"/src/*/*.[ch] "$ROOT"/config \
+                               "$0" | sha256sum | cut -c1-16)
+    if [ -f "$stamp" ] && [ -x "$SRC/objs/nginx" ]; then
+        echo "build-asan-nginx: up to date" >&2
+        return 0
+    fi
+    rm -f "$OUT"/.built-*
+    [ -f "$SRC/auto/configure" ] || unpack
+    (
+        cd "$SRC"
+        rm -rf objs
+        CC=$CCBIN ./configure \
+            --with-compat --with-debug --with-http_ssl_module \
+            --with-http_auth_request_module --with-http_stub_status_module \
+            --with-http_realip_module --with-threads \
+            --with-cc-opt="-O1 -g $SAN" \
+            --with-ld-opt="$SAN" \
+            --add-dynamic-module="$ROOT" > "$OUT/configure.log" 2>&1 \
+            || { tail -30 "$OUT/configure.log" >&2; exit 1; }
+        make -j"$(nproc)" > "$OUT/make.log" 2>&1 \
+            || { grep -E 'error|Error' "$OUT/make.log" | head -30 >&2;
+                 exit 1; }
+    )
+    touch "$stamp"
+}
+
+need_pkgs build-essential libpcre2-dev zlib1g-dev libssl-dev \
+    libhiredis-dev redis-server
+[ "$CCBIN" = clang ] && need_pkgs clang libclang-rt-14-dev
+build
+echo "build-asan-nginx: $SRC/objs/nginx" \
+     "+ $SRC/objs/ngx_http_fwgate_module.so" >&2
+
+[ "${SKIP_TESTS:-0}" = 1 ] && exit 0
+
+# fwgatectl (suites that use it) comes from the normal build
+[ -x "$ROOT/fwgatectl" ] || make -C "$ROOT" cli >/dev/null
+
+LOGS=$OUT/reports
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+
+# nginx's pools are freed at exit without free(): leaks are noise
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:log_path=$LOGS/asan"
+export UBSAN_OPTIONS="print_stacktrace=1:log_path=$LOGS/ubsan"
+export TEST_NGINX_BINARY=$SRC/objs/nginx
+export TEST_NGINX_FWGATE_MODULE=$SRC/objs/ngx_http_fwgate_module.so
+export TEST_NGINX_LOAD_MODULES=$TEST_NGINX_FWGATE_MODULE
+
+rc=0
+bash t/run-suites.sh "$@" || rc=$?
+
+# sanitizer children of tools (perl, redis) write nothing here: any file
+# is a report from the nginx binary or the module
+reports=$(find "$LOGS" -type f | sort)
+if [ -n "$reports" ]; then
+    echo "build-asan-nginx: sanitizer reports:" >&2
+    for f in $reports; do
+        echo "==== $f" >&2
+        head -60 "$f" >&2
+    done
+    exit 1
+fi
+
+if [ "$rc" != 0 ]; then
+    echo "build-asan-nginx: suites failed (rc $rc), no sanitizer report" >&2
+    exit "$rc"
+fi
+echo "build-asan-nginx: suites passed, no sanitizer report" >&2

@@ -1,0 +1,230 @@
+#!/bin/bash
+# make demo: the lock maker's incident, replayed against a real nginx with
+# fwgate and a real redis-server, both on free loopback ports.  Every step
+# prints the request, the status and the reason; the script exits non-zero
+# if any step does not behave as it should, and stops what it started.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+ctl=$root/fwgatectl
+module=$root/build/ngx_http_fwgate_module.so
+nginx_bin=${NGINX_BINARY:-/usr/sbin/nginx}
+
+for f in "$ctl" "$module" "$nginx_bin"; do
+    [ -x "$f" ] || [ -f "$f" ] || { echo "demo: $f missing: run make" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/fwgate-demo.XXXXXX)
+chmod 755 "$work"
+redis_pid= nginx_pid= failed=0
+
+stop() {
+    [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null
+    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null
+    sleep 0.2
+    rm -rf "$work"
+}
+trap stop EXIT
+
+free_port() {
+    perl -MIO::Socket::INET -e \
+        'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0",
+                                     ReuseAddr => 1)->sockport'
+}
+
+if [ -t 1 ]; then B=$'\033[1m' G=$'\033[32m' E=$'\033[31m' N=$'\033[0m'
+else B= G= E= N=; fi
+bold() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
+ok()   { printf '   %sok%s   %s\n' "$G" "$N" "$*"; }
+bad()  { printf '   %sFAIL%s %s\n' "$E" "$N" "$*"; failed=1; }
+
+redis_port=$(free_port)
+http_port=$(free_port)
+ctl_r() { "$ctl" --redis "127.0.0.1:$redis_port" "$@"; }
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' \
+    --appendonly no --dir "$work" --daemonize no > "$work/redis.log" 2>&1 &
+redis_pid=$!
+
+for _ in $(seq 50); do
+    redis-cli -p "$redis_port" ping > /dev/null 2>&1 && break
+    sleep 0.1
+done
+
+mkdir -p "$work/logs" "$work/html/firmware" "$work/keys"
+
+cat > "$work/nginx.conf" <<EOF
+load_module $module;
+worker_processes 2;
+error_log $work/logs/error.log info;
+pid $work/logs/nginx.pid;
+daemon off;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $work/tmp;
+    proxy_temp_path $work/tmp;
+    fastcgi_temp_path $work/tmp;
+    uwsgi_temp_path $work/tmp;
+    scgi_temp_path $work/tmp;
+
+    fwgate_redis 127.0.0.1:$redis_port timeout=1s;
+    fwgate_cache fwgate:4m ttl=60s poll=200ms;
+    fwgate_replay_zone fwgate_nonces:1m;
+
+    server {
+        listen 127.0.0.1:$http_port;
+        root $work/html;
+
+        location /firmware/ {
+            fwgate on;
+            fwgate_expose_reason on;
+        }
+    }
+}
+EOF
+
+"$nginx_bin" -p "$work" -c "$work/nginx.conf" 2> "$work/nginx.stderr" &
+nginx_pid=$!
+
+for _ in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$http_port/" && break
+    sleep 0.1
+done
+
+bold "fwgate demo: redis on 127.0.0.1:$redis_port, nginx on 127.0.0.1:$http_port"
+
+# --- provisioning ----------------------------------------------------------
+
+bold "Provisioning: two lock models, their devices, one image each"
+
+head -c 65536 /dev/urandom > "$work/html/firmware/ls6000i-2.5.0.bin"
+head -c 65536 /dev/urandom > "$work/html/firmware/ls7000i-3.0.0.bin"
+
+devices6="LS6-000101 LS6-000102 LS6-000103 LS6-000104 LS6-000105 LS6-000106"
+for d in $devices6 LS7-000201; do
+    ctl_r sig keygen --alg hmac-sha256 --out "$work/keys/$d" > /dev/null
+done
+for d in $devices6; do
+    ctl_r device add "$d" --model LS-6000i --alg hmac-sha256 \
+        --key "$work/keys/$d.key"
+done
+ctl_r device add LS7-000201 --model LS-7000i --alg hmac-sha256 \
+    --key "$work/keys/LS7-000201.key"
+
+ctl_r artifact add ls6000i-2.5.0.bin --version 2.5.0 --models LS-6000i \
+    --file "$work/html/firmware/ls6000i-2.5.0.bin" \
+    --path /firmware/ls6000i-2.5.0.bin
+ctl_r artifact add ls7000i-3.0.0.bin --version 3.0.0 --models LS-7000i \
+    --file "$work/html/firmware/ls7000i-3.0.0.bin" \
+    --path /firmware/ls7000i-3.0.0.bin
+
+ctl_r rollout start LS-7000i --artifact ls7000i-3.0.0.bin --percent 100
+ctl_r rollout start LS-6000i --artifact ls6000i-2.5.0.bin --percent 50 \
+    --from '>=2.0.0 <2.5.0'
+
+# request DEVICE MODEL ARTIFACT: prints the request, status and reason;
+# sets $status and $reason
+request() {
+    local dev=$1 model=$2 art=$3 hdrs
+    hdrs=$(ctl_r sig sign --alg hmac-sha256 --key "$work/keys/$dev.key" \
+               --keyid "$dev" --nonce random \
+               -H "X-Device-Model: $model" -H "X-Firmware-Version: 2.4.1" \
+               GET "http://127.0.0.1:$http_port/firmware/$art")
+    local args=()
+    while IFS= read -r line; do args+=(-H "$line"); done <<< "$hdrs"
+    curl -s -o "$work/body" -D "$work/headers" "${args[@]}" \
+        -H "X-Device-Model: $model" -H "X-Firmware-Version: 2.4.1" \
+        "http://127.0.0.1:$http_port/firmware/$art"
+    status=$(awk 'NR==1 {print $2}' "$work/headers")
+    reason=$(awk -F': ' 'tolower($1)=="x-fwgate-reason" {print $2}' \
+                 "$work/headers" | tr -d '\r')
+    printf '   %s (%s, runs 2.4.1)  GET /firmware/%s\n   -> %s %s\n' \
+        "$dev" "$model" "$art" "$status" "$reason"
+}
+
+expect() {
+    if [ "$status" = "$1" ] && [ "$reason" = "$2" ]; then
+        ok "$1 $2"
+    else
+        bad "expected $1 $2, got $status $reason"
+    fi
+}
+
+# --- the incident ------------------------------------------------------------
+
+bold "1. A 6000i asks for the 7000i image"
+request LS6-000101 LS-6000i ls7000i-3.0.0.bin
+expect 403 incompatible
+
+bold "2. The fleet owner points the 6000i rollout at the 7000i image"
+if ctl_r rollout start LS-6000i --artifact ls7000i-3.0.0.bin --percent 100
+then
+    bad "fwgatectl accepted an incompatible rollout"
+else
+    ok "fwgatectl refused it"
+fi
+
+bold "3. Someone writes the same mistake straight into Redis"
+echo "   redis-cli HSET fwgate:rollout:LS-6000i artifact ls7000i-3.0.0.bin percent 100"
+redis-cli -p "$redis_port" HSET fwgate:rollout:LS-6000i \
+    artifact ls7000i-3.0.0.bin percent 100 > /dev/null
+redis-cli -p "$redis_port" INCR fwgate:epoch > /dev/null
+sleep 0.5
+request LS6-000101 LS-6000i ls7000i-3.0.0.bin
+expect 403 incompatible
+redis-cli -p "$redis_port" HSET fwgate:rollout:LS-6000i \
+    artifact ls6000i-2.5.0.bin percent 50 > /dev/null
+redis-cli -p "$redis_port" INCR fwgate:epoch > /dev/null
+sleep 0.5
+
+bold "4. The rollout at 50%: who is in the cohort (fwgatectl explain)"
+in_dev= out_dev=
+for d in $devices6; do
+    if ctl_r explain --device "$d" --artifact ls6000i-2.5.0.bin \
+           --version 2.4.1 > /dev/null; then
+        in_dev=${in_dev:-$d}; echo "   $d: in the cohort"
+    else
+        out_dev=${out_dev:-$d}; echo "   $d: not in the cohort"
+    fi
+done
+[ -n "$in_dev" ] || { ctl_r canary add LS-6000i LS6-000101; in_dev=LS6-000101; }
+[ -n "$out_dev" ] || { ctl_r exclude add LS-6000i LS6-000106; out_dev=LS6-000106; }
+sleep 0.5
+
+bold "5. A 6000i in the cohort gets its own image"
+request "$in_dev" LS-6000i ls6000i-2.5.0.bin
+expect 200 ok
+want=$(redis-cli -p "$redis_port" HGET fwgate:artifact:ls6000i-2.5.0.bin sha256)
+got=$(sha256sum "$work/body" | cut -d' ' -f1)
+grep -i '^repr-digest' "$work/headers" | sed 's/^/   /'
+if [ "$want" = "$got" ]; then ok "sha256 of the body matches the registry"
+else bad "sha256 mismatch: $got vs $want"; fi
+
+bold "6. A 6000i outside the cohort waits its turn"
+request "$out_dev" LS-6000i ls6000i-2.5.0.bin
+expect 403 not_in_cohort
+
+bold "7. The rollout starts failing: halt it"
+ctl_r rollout halt LS-6000i
+t0=$(date +%s%N)
+for _ in $(seq 40); do
+    request "$in_dev" LS-6000i ls6000i-2.5.0.bin > /dev/null
+    [ "$status" = 403 ] && break
+    sleep 0.05
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+request "$in_dev" LS-6000i ls6000i-2.5.0.bin
+expect 403 rollout_halted
+if [ "$ms" -le 1000 ]; then ok "refused ${ms} ms after the halt"
+else bad "halt took ${ms} ms to reach the edge"; fi
+
+bold "What nginx logged"
+grep 'fwgate: deny' "$work/logs/error.log" | sed -E 's/^.*fwgate: /   /; s/, client:.*//' | tail -6
+
+if [ "$failed" = 0 ]; then
+    bold "demo passed"
+else
+    bold "demo FAILED"
+fi
+exit "$failed"
