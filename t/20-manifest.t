@@ -16,6 +16,9 @@ our $A5 = 'ls5000-1.0.0.bin';
 # a sign() for the update check location
 sub chk { ::sign(path => '/fw/check', @_) }
 
+# a redis reply without its trailing newlines (redis() keeps them)
+sub rv { my $r = ::redis(@_); $r =~ s/\s+\z//; return $r }
+
 # devices of LS-6000i in and out of a 50% cohort salted by the artifact
 our @IN = pick_devices('LS6-%06d', sub { bucket($A6, $_[0]) < 5000 }, 3);
 our @OUT = pick_devices('LS6-%06d', sub { bucket($A6, $_[0]) >= 5000 }, 2);
@@ -436,9 +439,9 @@ my $r = ::http_req('GET /fw/check',
                    ::chk(device => $::IN[0], version => '2.5.0'));
 Test::More::is($r->{status}, 204, 'init: up-to-date check answered');
 Test::More::ok(::wait_for(sub {
-    ::redis('ZSCORE', "fwt20:downloads:LS-6000i:$::A6", $::IN[0]) eq ''
+    ::rv('ZSCORE', "fwt20:downloads:LS-6000i:$::A6", $::IN[0]) eq ''
 }, 3), 'init: the download record of the checking device is gone');
-Test::More::is(::redis('ZSCORE', "fwt20:downloads:LS-6000i:$::A6",
+Test::More::is(::rv('ZSCORE', "fwt20:downloads:LS-6000i:$::A6",
                        $::IN[1]), '100',
                'init: the other device is still pending');
 --- request
@@ -460,15 +463,15 @@ my $r = ::http_req("GET /firmware/$::A6",
                    ::sign(device => $::IN[0], path => "/firmware/$::A6"));
 Test::More::is($r->{status}, 200, 'init: download allowed');
 Test::More::ok(::wait_for(sub {
-    ::redis('ZSCORE', "fwt20:downloads:LS-6000i:$::A6", $::IN[0]) ne ''
+    ::rv('ZSCORE', "fwt20:downloads:LS-6000i:$::A6", $::IN[0]) ne ''
 }, 3), 'init: the download is recorded');
-Test::More::ok(::redis('SISMEMBER', 'fwt20:rollouts:watch', 'LS-6000i')
+Test::More::ok(::rv('SISMEMBER', 'fwt20:rollouts:watch', 'LS-6000i')
                eq '1', 'init: the model is watched for silence');
 $r = ::http_req("GET /firmware/$::A6",
                 ::sign(device => $::IN[2], path => "/firmware/$::A6"));
 Test::More::is($r->{status}, 200, 'init: re-download allowed');
 select undef, undef, undef, 0.3;
-Test::More::is(::redis('ZSCORE', "fwt20:downloads:LS-6000i:$::A6",
+Test::More::is(::rv('ZSCORE', "fwt20:downloads:LS-6000i:$::A6",
                        $::IN[2]), '100', 'init: first time kept');
 --- request eval
 "GET /firmware/$::A6"

@@ -878,6 +878,12 @@ ngx_http_fwgate_decide(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     in.artifact_rec = &ctx->artifact_rec;
     in.rollout_rec = &ctx->rollout_rec;
     in.algs = lcf->policy.algs;
+
+    if (ctx->device_rec.found) {
+        in.key = ngx_http_fwgate_key_get(ctx->device_rec.alg,
+                                         ctx->device_rec.key);
+    }
+
     in.replay = ngx_http_fwgate_replay;
     in.replay_data = r;
     in.replay_window = lcf->max_age + lcf->clock_skew;

@@ -489,6 +489,7 @@ ngx_http_fwgate_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_fwgate_redis_exit_process();
+    ngx_http_fwgate_keys_free();
 }
 
 

@@ -260,6 +260,11 @@ void ngx_http_fwgate_publish(ngx_http_request_t *r,
 
 extern ngx_str_t  ngx_http_fwgate_report_lua;
 
+#define NGX_HTTP_FWGATE_NOW_LEN  (NGX_TIME_T_LEN + 4)
+
+/* "seconds.milliseconds" of the wall clock; returns the length */
+size_t ngx_http_fwgate_now(u_char *buf);
+
 /* a command whose reply nobody waits for: NGX_OK queued */
 ngx_int_t ngx_http_fwgate_redis_forget(int argc, const char **argv,
     const size_t *argvlen);
@@ -271,6 +276,10 @@ void ngx_http_fwgate_clear_download(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
 /* from the epoch poll: halts rollouts whose silent devices cross limits */
 void ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf);
+
+/* keys.c: parsed device keys, per worker (NULL: let the core parse) */
+const fwg_key_t *ngx_http_fwgate_key_get(fwg_str_t alg, fwg_str_t rec);
+void ngx_http_fwgate_keys_free(void);
 
 ngx_int_t ngx_http_fwgate_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_fwgate_index_variables(ngx_conf_t *cf);

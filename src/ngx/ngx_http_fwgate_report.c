@@ -342,7 +342,7 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
     size_t                         argvlen[14];
     ngx_http_fwgate_ctx_t         *ctx;
     ngx_http_fwgate_report_cmd_t  *cmd;
-    u_char                         now[NGX_TIME_T_LEN];
+    u_char                         now[NGX_HTTP_FWGATE_NOW_LEN];
 
     ctx = rep->ctx;
 
@@ -385,7 +385,7 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
     argv[11] = (const char *) rep->artifact.data;
     argvlen[11] = rep->artifact.len;
     argv[12] = (const char *) now;
-    argvlen[12] = ngx_sprintf(now, "%T", ngx_time()) - now;
+    argvlen[12] = ngx_http_fwgate_now(now);
     argv[13] = (const char *) model.data;
     argvlen[13] = model.len;
 

@@ -62,7 +62,7 @@ static void ngx_http_fwgate_silence_done(ngx_http_fwgate_redis_cb_t *cb,
     "  redis.call('HSET', rk, 'state', 'halted', 'halted_reason',\n"          \
     "    string.format('auto: %d failures + %d silent of %d reports,'\n"      \
     "      .. ' thresholds %s and %s', f, q, s + f, r[3], r[4]),\n"           \
-    "    'halted_at', tostring(now))\n"                                       \
+    "    'halted_at', string.format('%d', math.floor(now)))\n"                \
     "  redis.call('INCR', ek)\n"                                              \
     "  return 1, s, f, q\n"                                                   \
     "end\n"
@@ -148,6 +148,23 @@ static ngx_uint_t                    ngx_http_fwgate_silence_busy;
 static ngx_http_fwgate_main_conf_t  *ngx_http_fwgate_silence_mcf;
 
 
+/*
+ * Wall-clock time in seconds with milliseconds, for scores and script
+ * arguments: whole seconds would let a device count as silent up to a
+ * second early.
+ */
+
+size_t
+ngx_http_fwgate_now(u_char *buf)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return ngx_sprintf(buf, "%T.%03M", tp->sec, tp->msec) - buf;
+}
+
+
 ngx_int_t
 ngx_http_fwgate_redis_forget(int argc, const char **argv,
     const size_t *argvlen)
@@ -201,7 +218,7 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
     const char         *argv[9];
     size_t              argvlen[9];
     fwg_rollout_rec_t  *ro;
-    u_char              buf[NGX_TIME_T_LEN];
+    u_char              buf[NGX_HTTP_FWGATE_NOW_LEN];
 
     ro = &ctx->rollout_rec;
 
@@ -252,7 +269,7 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
     }
 
     now.data = buf;
-    now.len = ngx_sprintf(buf, "%T", ngx_time()) - buf;
+    now.len = ngx_http_fwgate_now(buf);
 
     argv[0] = "EVAL";
     argvlen[0] = 4;
@@ -326,7 +343,7 @@ ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf)
     size_t       argvlen[7];
     u_char       wkey[NGX_HTTP_FWGATE_MAX_KEY];
     u_char       ekey[NGX_HTTP_FWGATE_MAX_KEY];
-    u_char       now[NGX_TIME_T_LEN];
+    u_char       now[NGX_HTTP_FWGATE_NOW_LEN];
 
     if (ngx_http_fwgate_silence_busy || !ngx_http_fwgate_redis_ready()) {
         return;
@@ -360,7 +377,7 @@ ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf)
     argvlen[5] = fmcf->prefix.len;
 
     argv[6] = (const char *) now;
-    argvlen[6] = ngx_sprintf(now, "%T", ngx_time()) - now;
+    argvlen[6] = ngx_http_fwgate_now(now);
 
     if (ngx_http_fwgate_redis_command(&ngx_http_fwgate_silence_cb, 7, argv,
                                       argvlen)

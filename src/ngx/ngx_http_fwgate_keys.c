@@ -1,0 +1,105 @@
+
+/*
+ * fwgate: a per-worker cache of parsed device keys.
+ *
+ * Turning a registry key into an OpenSSL key object (decoding a P-256
+ * point, say) costs about as much as the verification itself, and the
+ * same devices come back again and again.  A small direct-mapped table,
+ * indexed by a hash of the algorithm and the key as stored in Redis,
+ * keeps the parsed objects; a collision simply replaces the older entry.
+ * Nothing is shared between workers: OpenSSL key objects are process
+ * memory, and each worker is single-threaded.
+ */
+
+#include "ngx_http_fwgate_module.h"
+
+
+#define NGX_HTTP_FWGATE_KEYS        4096     /* power of two */
+#define NGX_HTTP_FWGATE_KEY_MAXREC  256
+
+
+typedef struct {
+    fwg_key_t      *key;
+    fwg_alg_t       alg;
+    size_t          len;
+    u_char          rec[NGX_HTTP_FWGATE_KEY_MAXREC];
+} ngx_http_fwgate_key_slot_t;
+
+
+static ngx_http_fwgate_key_slot_t  *ngx_http_fwgate_keys;
+
+
+const fwg_key_t *
+ngx_http_fwgate_key_get(fwg_str_t alg_name, fwg_str_t rec)
+{
+    uint32_t                     hash;
+    fwg_alg_t                    alg;
+    fwg_key_t                   *key;
+    const char                  *err;
+    ngx_http_fwgate_key_slot_t  *s;
+
+    alg = fwg_alg_parse(alg_name.data ? alg_name.data : "", alg_name.len);
+
+    if (alg == FWG_ALG_NONE || rec.data == NULL || rec.len == 0
+        || rec.len > NGX_HTTP_FWGATE_KEY_MAXREC)
+    {
+        /* the core parses (and refuses) it itself */
+        return NULL;
+    }
+
+    if (ngx_http_fwgate_keys == NULL) {
+        ngx_http_fwgate_keys = ngx_calloc(NGX_HTTP_FWGATE_KEYS
+                                          * sizeof(ngx_http_fwgate_key_slot_t),
+                                          ngx_cycle->log);
+        if (ngx_http_fwgate_keys == NULL) {
+            return NULL;
+        }
+    }
+
+    hash = ngx_crc32_long((u_char *) rec.data, rec.len) ^ (uint32_t) alg;
+    s = &ngx_http_fwgate_keys[hash & (NGX_HTTP_FWGATE_KEYS - 1)];
+
+    if (s->key && s->alg == alg && s->len == rec.len
+        && ngx_memcmp(s->rec, rec.data, rec.len) == 0)
+    {
+        return s->key;
+    }
+
+    err = NULL;
+    key = fwg_key_from_record(alg, rec.data, rec.len, &err);
+
+    if (key == NULL) {
+        return NULL;
+    }
+
+    if (s->key) {
+        fwg_key_free(s->key);
+    }
+
+    s->key = key;
+    s->alg = alg;
+    s->len = rec.len;
+    ngx_memcpy(s->rec, rec.data, rec.len);
+
+    return key;
+}
+
+
+void
+ngx_http_fwgate_keys_free(void)
+{
+    ngx_uint_t  i;
+
+    if (ngx_http_fwgate_keys == NULL) {
+        return;
+    }
+
+    for (i = 0; i < NGX_HTTP_FWGATE_KEYS; i++) {
+        if (ngx_http_fwgate_keys[i].key) {
+            fwg_key_free(ngx_http_fwgate_keys[i].key);
+        }
+    }
+
+    ngx_free(ngx_http_fwgate_keys);
+    ngx_http_fwgate_keys = NULL;
+}

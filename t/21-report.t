@@ -1,0 +1,460 @@
+# Install reports, `fwgate_report`, and automatic halts (SPEC section 6):
+# counting once per device, the thresholds (failures and ratio, silent
+# devices counted as failures), the halt reaching the download gate and
+# the update check through the epoch poll, malformed reports, and a
+# registry that does not take writes.  Each block's `--- init` writes its
+# own registry state and drives the devices that come before its request.
+
+use Test::Nginx::Socket 'no_plan';
+use t::FwgateTest;
+use Time::HiRes ();
+use POSIX ();
+
+fw_setup('fwt21:');
+
+our $A6 = 'ls6000i-2.5.0.bin';
+our $A7 = 'ls7000i-3.0.0.bin';
+our $P = 'fwt21:';
+
+our @D = map { sprintf 'LS6-%06d', $_ } 1 .. 12;
+device($_, model => 'LS-6000i', alg => 'hmac-sha256') for @D;
+device('LS7-000001', model => 'LS-7000i', alg => 'hmac-sha256');
+artifact($A6, version => '2.5.0', models => 'LS-6000i');
+artifact($A7, version => '3.0.0', models => 'LS-7000i');
+
+# a redis reply without its trailing newlines (redis() keeps them)
+sub rv { my $r = ::redis(@_); $r =~ s/\s+\z//; return $r }
+
+# a fresh rollout of $A6 to all LS-6000i, with its counters cleared
+sub fresh {
+    my (%o) = @_;
+    ::redis('DEL', "${P}stats:LS-6000i:$A6", "${P}stats:LS-6000i:$A6:devices",
+            "${P}downloads:LS-6000i:$A6");
+    ::rollout('LS-6000i', artifact => $A6, percent => 100, %o);
+    ::bump_epoch();
+}
+
+sub rep_headers {
+    my ($dev, $body, %o) = @_;
+    return ::sign(device => $dev, path => '/fw/report', method => 'POST',
+                  version => '2.4.1', %o)
+           . "Content-Type: application/json\n";
+}
+
+sub rep_body {
+    my ($status, $art) = @_;
+    $art = $A6 unless defined $art;
+    return qq({"artifact":"$art","status":"$status","version":"2.5.0"});
+}
+
+# POST a report from init code; returns the response
+sub post_report {
+    my ($dev, $status, %o) = @_;
+    my $body = defined $o{body} ? $o{body} : rep_body($status, $o{artifact});
+    my ($s, $t0) = ::http_send('POST /fw/report',
+                               rep_headers($dev, $body)
+                               . 'Content-Length: ' . length($body) . "\n");
+    print $s $body;
+    return ::http_read($s, $t0);
+}
+
+sub download {
+    my ($dev, %o) = @_;
+    return ::http_req("GET /firmware/$A6",
+                      ::sign(device => $dev, path => "/firmware/$A6", %o));
+}
+
+sub check {
+    my ($dev, %o) = @_;
+    return ::http_req('GET /fw/check',
+                      ::sign(device => $dev, path => '/fw/check', %o));
+}
+
+sub state { rv('HGET', "${P}rollout:LS-6000i", 'state') }
+
+# whether nginx's error log has a line matching $re
+sub logged {
+    my ($re) = @_;
+    my $f = $Test::Nginx::Util::ErrLogFile
+            || ($ENV{TEST_NGINX_SERVROOT} || 't/servroot') . '/logs/error.log';
+    open my $fh, '<', $f or return 0;
+    while (<$fh>) { return 1 if $_ =~ $re }
+    return 0;
+}
+
+# a read-only replica of the suite's redis, on a port of its own
+our ($REPLICA, $REPLICA_PID);
+
+sub replica {
+    return $REPLICA if $REPLICA;
+    require IO::Socket::INET;
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 1) or die "no port: $!";
+    my $port = $s->sockport;
+    close $s;
+    my $dir = "/tmp/fwt21-replica-$$";
+    mkdir $dir;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        exec 'redis-server', '--port', $port, '--bind', '127.0.0.1',
+             '--save', '', '--appendonly', 'no', '--dir', $dir,
+             '--replicaof', '127.0.0.1', ::redis_port();
+        POSIX::_exit(127);
+    }
+    $REPLICA_PID = $pid;
+    ::wait_for(sub {
+        rv({ port => $port }, 'INFO', 'replication')
+            =~ /master_link_status:up/ }, 10)
+        or die "replica on $port did not sync\n";
+    $REPLICA = $port;
+    return $port;
+}
+
+END {
+    if ($REPLICA_PID) {
+        kill 'TERM', $REPLICA_PID;
+        waitpid $REPLICA_PID, 0;
+        system('rm', '-rf', "/tmp/fwt21-replica-$$");
+    }
+}
+
+repeat_each(2);
+no_long_string();
+
+add_block_preprocessor(sub {
+    my ($block) = @_;
+    $block->set_value('http_config', ::http_config(cache => 'poll=200ms'))
+        unless defined $block->http_config;
+    $block->set_value('config', <<'_EOC_') unless defined $block->config;
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com;
+        fwgate_expose_reason on;
+    }
+    location = /fw/report {
+        fwgate_report;
+        fwgate_expose_reason on;
+    }
+    location = /status {
+        fwgate_status;
+    }
+_EOC_
+    t::FwgateTest::preprocess($block);
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a success report counts once, however often it is repeated,
+and clears the device's download record
+--- init
+main::fresh();
+::redis('ZADD', "${main::P}downloads:LS-6000i:$main::A6", 100, $main::D[0]);
+for (1 .. 3) {
+    my $r = main::post_report($main::D[0], 'success');
+    Test::More::is($r->{status}, 204, "init: report $_ answered 204");
+}
+Test::More::is(main::rv('HGET', "${main::P}stats:LS-6000i:$main::A6",
+                        'success'), '1', 'init: counted once');
+Test::More::is(main::rv('HGET', "${main::P}stats:LS-6000i:$main::A6:devices",
+                        $main::D[0]), 'success', 'init: the device is known');
+Test::More::is(main::rv('ZSCORE', "${main::P}downloads:LS-6000i:$main::A6",
+                        $main::D[0]), '', 'init: download record cleared');
+--- request eval
+"POST /fw/report\n" . main::rep_body('success')
+--- more_headers eval
+main::rep_headers($main::D[0])
+--- error_code: 204
+--- response_headers
+Cache-Control: no-store
+X-Fwgate-Reason: ok
+--- response_body
+
+
+
+=== TEST 2: a failure then a success moves the device between the counts
+--- init
+main::fresh();
+my $r = main::post_report($main::D[1], 'failure');
+Test::More::is($r->{status}, 204, 'init: failure recorded');
+Test::More::is(main::rv('HGET', "${main::P}stats:LS-6000i:$main::A6",
+                        'failure'), '1', 'init: one failure');
+$r = main::post_report($main::D[1], 'success');
+Test::More::is($r->{status}, 204, 'init: success recorded');
+Test::More::is(main::rv('HMGET', "${main::P}stats:LS-6000i:$main::A6",
+                        'success', 'failure'), "1\n0",
+               'init: one success, no failure');
+--- request eval
+"POST /fw/report\n" . main::rep_body('failure')
+--- more_headers eval
+main::rep_headers($main::D[2])
+--- error_code: 204
+
+
+
+=== TEST 3: the automatic halt: not before both thresholds, then at once;
+the halt reaches the download gate and the update check (cached as
+active) within the poll interval
+--- init
+main::fresh(halt_failures => 3, halt_ratio => 0.5);
+my @d = @main::D;
+Test::More::is(main::download($d[11])->{status}, 200,
+               'init: downloads allowed (rollout cached as active)');
+Test::More::is(main::check($d[10])->{status}, 200, 'init: update offered');
+main::post_report($d[0], 'failure');
+Test::More::is(main::state(), 'active', 'init: 1 failure of 1: below count');
+main::post_report($d[$_], 'success') for 1 .. 4;
+main::post_report($d[5], 'failure');
+main::post_report($d[6], 'failure');
+Test::More::is(main::state(), 'active',
+               'init: 3 failures of 7: count reached, ratio not');
+my $epoch = main::rv('GET', "${main::P}epoch");
+my $r = main::post_report($d[7], 'failure');
+my $t0 = Time::HiRes::time();
+Test::More::is($r->{status}, 204, 'init: the halting report is answered');
+Test::More::is(main::state(), 'halted', 'init: 4 failures of 8: halted');
+Test::More::like(main::rv('HGET', "${main::P}rollout:LS-6000i",
+                          'halted_reason'), qr/^auto: 4 failures/,
+                 'init: the reason says why');
+Test::More::ok(main::rv('HGET', "${main::P}rollout:LS-6000i", 'halted_at')
+               =~ /^\d+$/, 'init: halted_at is a time');
+Test::More::is(main::rv('GET', "${main::P}epoch"), $epoch + 1,
+               'init: the epoch was bumped once');
+my $ok = ::wait_for(sub { main::download($d[11])->{status} == 403 }, 3);
+Test::More::ok($ok, 'init: the gate refuses within the poll interval');
+Test::More::diag(sprintf 'report to first refused download: %.0f ms',
+                         (Time::HiRes::time() - $t0) * 1000);
+Test::More::ok(main::logged(qr/\[warn\] .*fwgate: rollout LS-6000i halted: /
+    . qr/artifact "ls6000i-2.5.0.bin", 4 failures and 0 silent devices /
+    . qr/against 4 successes \(report from "LS6-000008"\)/),
+    'init: the halt is logged at warn');
+--- request eval
+["GET /firmware/$main::A6", "GET /fw/check"]
+--- more_headers eval
+[::sign(device => $main::D[11], path => "/firmware/$main::A6"),
+ ::sign(device => $main::D[10], path => '/fw/check')]
+--- error_code eval
+[403, 204]
+--- response_headers eval
+["X-Fwgate-Reason: rollout_halted", "X-Fwgate-Reason: rollout_halted"]
+
+
+
+=== TEST 4: a rollout without thresholds never halts
+--- init
+main::fresh();
+main::post_report($main::D[$_], 'failure') for 0 .. 5;
+Test::More::is(main::state(), 'active', 'init: 6 failures, no thresholds');
+--- request eval
+"GET /firmware/$main::A6"
+--- more_headers eval
+::sign(device => $main::D[11], path => "/firmware/$main::A6")
+--- error_code: 200
+
+
+
+=== TEST 5: silence: devices that download and are never heard from again
+halt the rollout halt_silence seconds later, from the edge's own poll
+--- init
+main::fresh(halt_failures => 2, halt_ratio => 0.5, halt_silence => 1);
+my $t0 = Time::HiRes::time();
+Test::More::is(main::download($main::D[$_])->{status}, 200,
+               "init: device $_ downloads") for 0, 1;
+Test::More::ok(::wait_for(sub {
+    main::rv('ZCARD', "${main::P}downloads:LS-6000i:$main::A6") eq '2' }, 1),
+    'init: two downloads pending (recorded after the response)');
+Test::More::is(main::state(), 'active', 'init: not yet');
+my $ok = ::wait_for(sub { main::state() eq 'halted' }, 6);
+Test::More::ok($ok, 'init: halted by silence');
+Test::More::diag(sprintf 'silence deadline (first download + 1 s) to '
+                 . 'halt: %.0f ms',
+                 (Time::HiRes::time() - $t0 - 1) * 1000);
+Test::More::like(main::rv('HGET', "${main::P}rollout:LS-6000i",
+                          'halted_reason'), qr/0 failures \+ 2 silent/,
+                 'init: silent devices are the reason');
+Test::More::ok(::wait_for(sub {
+    main::logged(qr/\[warn\] .*fwgate: rollout LS-6000i halted: .*0 failures /
+                 . qr/and 2 silent devices .*\(silence evaluation\)/) }, 2),
+    'init: the halt is logged at warn');
+::wait_for(sub { main::download($main::D[11])->{status} == 403 }, 3);
+--- request eval
+"GET /firmware/$main::A6"
+--- more_headers eval
+::sign(device => $main::D[11], path => "/firmware/$main::A6")
+--- error_code: 403
+--- response_headers
+X-Fwgate-Reason: rollout_halted
+
+
+
+=== TEST 6: devices that come back on the new version do not count:
+an update check on the target version, or a success report
+--- init
+main::fresh(halt_failures => 1, halt_ratio => 0.5, halt_silence => 1);
+Test::More::is(main::download($main::D[$_])->{status}, 200,
+               "init: device $_ downloads") for 0, 1;
+Test::More::is(main::check($main::D[0], version => '2.5.0')->{status}, 204,
+               'init: device 0 checks in on 2.5.0: up to date');
+Test::More::is(main::post_report($main::D[1], 'success')->{status}, 204,
+               'init: device 1 reports success');
+Test::More::ok(::wait_for(sub {
+    main::rv('ZCARD', "${main::P}downloads:LS-6000i:$main::A6") eq '0' }, 3),
+    'init: nobody pending');
+Test::More::is(main::download($main::D[1], version => '2.5.0')->{status},
+               200, 'init: a re-download on the new version');
+select undef, undef, undef, 2;
+Test::More::is(main::state(), 'active', 'init: still active after 2 s');
+Test::More::is(main::rv('ZCARD', "${main::P}downloads:LS-6000i:$main::A6"),
+               '0', 'init: the re-download was not recorded');
+--- request eval
+"GET /firmware/$main::A6"
+--- more_headers eval
+::sign(device => $main::D[11], path => "/firmware/$main::A6")
+--- error_code: 200
+
+
+
+=== TEST 7: malformed reports: 400 bad_report, nothing counted
+--- init
+main::fresh();
+--- request eval
+my @b = (
+    'not json',
+    '{"artifact":"ls6000i-2.5.0.bin"}',
+    '{"status":"success"}',
+    '{"artifact":"ls6000i-2.5.0.bin","status":"maybe"}',
+    '{"artifact":"ls6000i-2.5.0.bin","status":"success","version":"v2"}',
+    '["ls6000i-2.5.0.bin","success"]',
+    '{"artifact":"ls6000i-2.5.0.bin","status":"success"} x',
+    '{"artifact":"a","artifact":"ls6000i-2.5.0.bin","status":"success"}',
+    '{"artifact":{"n":"ls6000i-2.5.0.bin"},"status":"success"}',
+    '{"artifact":"ls6000i-2.5.0.bin\u0000","status":"success"}',
+    '{"artifact":"ls6000i-2.5.0.bin","status":"success","x":[1]}',
+    '{"artifact":"ls6000i-2.5.0.bin","status":"success",}',
+    '{"artifact":"ls6000i-2.5.0.bin","status":"succ\ud800ess"}',
+    "{\"artifact\":\"ls6000i\xff\",\"status\":\"success\"}",
+    '{"artifact":"two words","status":"success"}',
+    '{"artifact":"ls6000i-2.5.0.bin","status":"success","n":01}',
+);
+$main::NBAD = @b;
+[map { "POST /fw/report\n$_" } @b]
+--- more_headers eval
+[map { main::rep_headers($main::D[3]) } 1 .. $main::NBAD]
+--- error_code eval
+[(400) x $main::NBAD]
+--- response_headers eval
+[("X-Fwgate-Reason: bad_report") x $main::NBAD]
+
+
+
+=== TEST 8: a report with unknown fields and escapes is read; an empty
+object is not
+--- init
+main::fresh();
+--- request eval
+["POST /fw/report\n" . '{"note":"fine \"\u00e9\"","n":-1.5e3,"ok":true,'
+ . '"x":null,"artifact":"ls6000i\u002d2.5.0.bin","status":"success"}',
+ "POST /fw/report\n{}"]
+--- more_headers eval
+[main::rep_headers($main::D[4]), main::rep_headers($main::D[4])]
+--- error_code eval
+[204, 400]
+
+
+
+=== TEST 9: an unknown artifact, or another model's: 400 with the reason
+--- request eval
+["POST /fw/report\n" . main::rep_body('success', 'nope.bin'),
+ "POST /fw/report\n" . main::rep_body('failure', $main::A7)]
+--- more_headers eval
+[main::rep_headers($main::D[5]), main::rep_headers($main::D[5])]
+--- error_code eval
+[400, 400]
+--- response_headers eval
+["X-Fwgate-Reason: unknown_artifact", "X-Fwgate-Reason: incompatible"]
+
+
+
+=== TEST 10: a body over max_body: 413
+--- config
+    location = /fw/report {
+        fwgate_report max_body=100;
+        fwgate_expose_reason on;
+    }
+--- request eval
+["POST /fw/report\n" . main::rep_body('success') . (' ' x 40) . 'x',
+ "POST /fw/report\n" . main::rep_body('success')]
+--- more_headers eval
+[main::rep_headers($main::D[6]), main::rep_headers($main::D[6])]
+--- error_code eval
+[413, 204]
+
+
+
+=== TEST 11: unsigned reports and other methods are refused
+--- request eval
+["POST /fw/report\n" . main::rep_body('success'), "GET /fw/report"]
+--- more_headers eval
+["Content-Type: application/json\n", main::rep_headers($main::D[7])]
+--- error_code eval
+[401, 405]
+
+
+
+=== TEST 12: a device's report signed for another device: 401
+--- request eval
+"POST /fw/report\n" . main::rep_body('success')
+--- more_headers eval
+::sign(device => $main::D[8], signer => $main::D[9], path => '/fw/report',
+       method => 'POST')
+--- error_code: 401
+--- response_headers
+X-Fwgate-Reason: bad_signature
+
+
+
+=== TEST 13: a registry that does not take writes (a replica): 503 with
+Retry-After, never a silent loss; downloads still work from it
+--- http_config eval
+main::replica();
+::wait_for(sub {
+    main::rv({ port => $main::REPLICA }, 'EXISTS',
+             "${main::P}device:$main::D[9]") eq '1' }, 5);
+::http_config(port => $main::REPLICA, cache => 'poll=200ms')
+--- init
+main::fresh();
+--- request eval
+["POST /fw/report\n" . main::rep_body('success'), "GET /firmware/$main::A6"]
+--- more_headers eval
+[main::rep_headers($main::D[9]),
+ ::sign(device => $main::D[9], path => "/firmware/$main::A6")]
+--- error_code eval
+[503, 200]
+--- response_headers eval
+["X-Fwgate-Reason: registry_unavailable\nRetry-After: 1", ""]
+--- error_log
+READONLY
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 14: reports show in fwgate_status
+--- init
+main::fresh();
+main::post_report($main::D[10], 'success');
+main::post_report($main::D[10], 'failure');
+main::post_report($main::D[10], 'bogus');
+--- request
+GET /status
+--- response_body_like chomp
+(?s)fwgate_reports_total\{status="success"\} 1\n.*fwgate_reports_total\{status="failure"\} 1\n.*fwgate_reports_total\{status="rejected"\} 1\n
