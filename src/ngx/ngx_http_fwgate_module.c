@@ -9,6 +9,7 @@
  */
 
 #include "ngx_http_fwgate_module.h"
+#include "fwg_sf.h"
 
 
 static void *ngx_http_fwgate_create_main_conf(ngx_conf_t *cf);
@@ -35,6 +36,7 @@ static char *ngx_http_fwgate_label(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_fwgate_content(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_fwgate_identifier(ngx_conf_t *cf, ngx_str_t *v);
 static char *ngx_http_fwgate_zone_arg(ngx_conf_t *cf, ngx_str_t *value,
     ngx_str_t *name, size_t *size);
 
@@ -400,6 +402,11 @@ ngx_http_fwgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     for (i = 0; i < n; i++) {
         if (i) {
             *p++ = ' ';
+        }
+
+        if (c[i].data[0] == '"') {
+            p = ngx_cpymem(p, c[i].data, c[i].len);
+            continue;
         }
 
         *p++ = '"';
@@ -941,6 +948,44 @@ ngx_http_fwgate_token_ok(ngx_str_t *s, ngx_uint_t first_at)
 }
 
 
+static ngx_int_t
+ngx_http_fwgate_identifier(ngx_conf_t *cf, ngx_str_t *v)
+{
+    long            n;
+    u_char         *p;
+    fwg_arena_t     a;
+    const char     *err;
+    fwg_sf_item_t   item;
+    char            mem[2048], out[512];
+
+    fwg_arena_init(&a, mem, sizeof(mem));
+
+    if (fwg_sf_parse_item((const char *) v->data, v->len, &a, &item, &err)
+        != FWG_SF_OK
+        || item.bare.type != FWG_SF_STRING
+        || item.bare.str.len == 0)
+    {
+        return NGX_ERROR;
+    }
+
+    n = fwg_sf_serialize_item(out, sizeof(out), &item);
+    if (n <= 0) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, n);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, out, n);
+    v->data = p;
+    v->len = n;
+
+    return NGX_OK;
+}
+
+
 static char *
 ngx_http_fwgate_components(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -971,6 +1016,26 @@ ngx_http_fwgate_components(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     for (i = 1; i < cf->args->nelts; i++) {
+
+        /*
+         * A component with parameters is given as its serialized
+         * identifier, '"@query-param";name="id"': it is kept in the
+         * canonical form the coverage check compares against.
+         */
+
+        if (ngx_strlchr(value[i].data, value[i].data + value[i].len, ';')) {
+            if (ngx_http_fwgate_identifier(cf, &value[i]) != NGX_OK) {
+                goto invalid;
+            }
+
+            c = ngx_array_push(flcf->required);
+            if (c == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *c = value[i];
+            continue;
+        }
 
         /* accept both `@method` and `"@method"` */
 

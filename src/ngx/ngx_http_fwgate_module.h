@@ -164,6 +164,11 @@ ngx_uint_t ngx_http_fwgate_redis_ready(void);
 ngx_int_t ngx_http_fwgate_redis_command(ngx_http_fwgate_redis_cb_t *cb,
     int argc, const char **argv, const size_t *argvlen);
 
+/* the same on the write connection: the first server that is a primary */
+ngx_int_t ngx_http_fwgate_redis_write(ngx_http_fwgate_redis_cb_t *cb,
+    int argc, const char **argv, const size_t *argvlen);
+ngx_uint_t ngx_http_fwgate_redis_writable(void);
+
 /* a caller timed out waiting: drop the connection if it looks stuck */
 void ngx_http_fwgate_redis_timed_out(void);
 

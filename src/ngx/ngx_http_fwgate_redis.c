@@ -27,11 +27,15 @@ typedef struct {
     ngx_event_t                     reconnect;
     ngx_log_t                      *log;
     ngx_uint_t                      exiting;
+    ngx_uint_t                      writer;     /* needs the primary */
+    ngx_uint_t                      writable;   /* ROLE said master */
 } ngx_http_fwgate_redis_conn_t;
 
 
-static ngx_int_t ngx_http_fwgate_redis_connect(void);
-static void ngx_http_fwgate_redis_schedule(ngx_uint_t next_server);
+static ngx_int_t ngx_http_fwgate_redis_connect(
+    ngx_http_fwgate_redis_conn_t *rc);
+static void ngx_http_fwgate_redis_schedule(ngx_http_fwgate_redis_conn_t *rc,
+    ngx_uint_t next_server);
 static void ngx_http_fwgate_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_fwgate_redis_connected(const redisAsyncContext *ac,
     int status);
@@ -48,10 +52,17 @@ static void ngx_http_fwgate_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_fwgate_redis_setup_reply(redisAsyncContext *ac,
     void *r, void *privdata);
-static void ngx_http_fwgate_redis_drop(void);
+static void ngx_http_fwgate_redis_drop(ngx_http_fwgate_redis_conn_t *rc);
+static void ngx_http_fwgate_redis_role_reply(redisAsyncContext *ac,
+    void *r, void *privdata);
+static ngx_int_t ngx_http_fwgate_redis_send(ngx_http_fwgate_redis_conn_t *rc,
+    ngx_http_fwgate_redis_cb_t *cb, int argc, const char **argv,
+    const size_t *argvlen);
 
 
-static ngx_http_fwgate_redis_conn_t  ngx_http_fwgate_redis;
+/* [0] reads from the first server that answers, [1] writes to the
+   first that is a primary */
+static ngx_http_fwgate_redis_conn_t  ngx_http_fwgate_redis[2];
 
 #define NGX_HTTP_FWGATE_BACKOFF_MIN  50
 #define NGX_HTTP_FWGATE_BACKOFF_MAX  2000
@@ -61,26 +72,28 @@ ngx_int_t
 ngx_http_fwgate_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_fwgate_main_conf_t *fmcf)
 {
+    ngx_uint_t                     i;
     ngx_http_fwgate_redis_conn_t  *rc;
 
-    rc = &ngx_http_fwgate_redis;
+    for (i = 0; i < 2; i++) {
+        rc = &ngx_http_fwgate_redis[i];
 
-    ngx_memzero(rc, sizeof(ngx_http_fwgate_redis_conn_t));
+        ngx_memzero(rc, sizeof(ngx_http_fwgate_redis_conn_t));
 
-    rc->fmcf = fmcf;
-    rc->log = cycle->log;
-    rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
+        rc->fmcf = fmcf;
+        rc->log = cycle->log;
+        rc->writer = i;
+        rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
 
-    rc->reconnect.handler = ngx_http_fwgate_redis_reconnect_handler;
-    rc->reconnect.log = cycle->log;
-    rc->reconnect.data = rc;
-    rc->reconnect.cancelable = 1;
+        rc->reconnect.handler = ngx_http_fwgate_redis_reconnect_handler;
+        rc->reconnect.log = cycle->log;
+        rc->reconnect.data = rc;
+        rc->reconnect.cancelable = 1;
 
-    if (fmcf->servers.nelts == 0) {
-        return NGX_OK;
+        if (fmcf->servers.nelts) {
+            (void) ngx_http_fwgate_redis_connect(rc);
+        }
     }
-
-    (void) ngx_http_fwgate_redis_connect();
 
     return NGX_OK;
 }
@@ -89,18 +102,18 @@ ngx_http_fwgate_redis_init_process(ngx_cycle_t *cycle,
 void
 ngx_http_fwgate_redis_exit_process(void)
 {
+    ngx_uint_t                     i;
     ngx_http_fwgate_redis_conn_t  *rc;
 
-    rc = &ngx_http_fwgate_redis;
-    rc->exiting = 1;
+    for (i = 0; i < 2; i++) {
+        rc = &ngx_http_fwgate_redis[i];
+        rc->exiting = 1;
 
-    if (rc->reconnect.timer_set) {
-        ngx_del_timer(&rc->reconnect);
-    }
+        if (rc->reconnect.timer_set) {
+            ngx_del_timer(&rc->reconnect);
+        }
 
-    if (rc->ac) {
-        redisAsyncFree(rc->ac);
-        rc->ac = NULL;
+        ngx_http_fwgate_redis_drop(rc);
     }
 }
 
@@ -108,8 +121,17 @@ ngx_http_fwgate_redis_exit_process(void)
 ngx_uint_t
 ngx_http_fwgate_redis_ready(void)
 {
-    return ngx_http_fwgate_redis.ac != NULL
-           && ngx_http_fwgate_redis.connected;
+    return ngx_http_fwgate_redis[0].ac != NULL
+           && ngx_http_fwgate_redis[0].connected;
+}
+
+
+ngx_uint_t
+ngx_http_fwgate_redis_writable(void)
+{
+    return ngx_http_fwgate_redis[1].ac != NULL
+           && ngx_http_fwgate_redis[1].connected
+           && ngx_http_fwgate_redis[1].writable;
 }
 
 
@@ -117,10 +139,29 @@ ngx_int_t
 ngx_http_fwgate_redis_command(ngx_http_fwgate_redis_cb_t *cb, int argc,
     const char **argv, const size_t *argvlen)
 {
-    ngx_http_fwgate_redis_conn_t  *rc;
+    return ngx_http_fwgate_redis_send(&ngx_http_fwgate_redis[0], cb, argc,
+                                      argv, argvlen);
+}
 
-    rc = &ngx_http_fwgate_redis;
 
+ngx_int_t
+ngx_http_fwgate_redis_write(ngx_http_fwgate_redis_cb_t *cb, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    if (!ngx_http_fwgate_redis_writable()) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_fwgate_redis_send(&ngx_http_fwgate_redis[1], cb, argc,
+                                      argv, argvlen);
+}
+
+
+static ngx_int_t
+ngx_http_fwgate_redis_send(ngx_http_fwgate_redis_conn_t *rc,
+    ngx_http_fwgate_redis_cb_t *cb, int argc, const char **argv,
+    const size_t *argvlen)
+{
     if (rc->ac == NULL || !rc->connected) {
         return NGX_DECLINED;
     }
@@ -148,50 +189,53 @@ ngx_http_fwgate_redis_command(ngx_http_fwgate_redis_cb_t *cb, int argc,
 void
 ngx_http_fwgate_redis_timed_out(void)
 {
+    ngx_uint_t                     i;
     ngx_http_fwgate_redis_conn_t  *rc;
 
-    rc = &ngx_http_fwgate_redis;
+    (void) ngx_atomic_fetch_add(
+               &ngx_http_fwgate_redis[0].fmcf->stats->redis_timeouts, 1);
 
-    (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_timeouts, 1);
+    for (i = 0; i < 2; i++) {
+        rc = &ngx_http_fwgate_redis[i];
 
-    if (rc->ac == NULL) {
-        return;
-    }
+        if (rc->ac == NULL) {
+            continue;
+        }
 
-    /*
-     * Nothing came back for a whole timeout while commands were waiting:
-     * the server is stuck or the path is black-holed.  Replies are in
-     * order, so a later one cannot overtake: drop and reconnect.
-     */
+        /*
+         * Nothing came back for a whole timeout while commands were
+         * waiting: the server is stuck or the path is black-holed.
+         * Replies are in order, so none can overtake: drop, reconnect.
+         */
 
-    if (rc->pending
-        && ngx_current_msec - rc->last_reply >= rc->fmcf->timeout)
-    {
-        ngx_log_error(NGX_LOG_ERR, rc->log, 0,
-                      "fwgate: redis %V timed out, reconnecting",
-                      &((ngx_http_fwgate_server_t *)
-                        rc->fmcf->servers.elts)[rc->server].name);
+        if (rc->pending
+            && ngx_current_msec - rc->last_reply >= rc->fmcf->timeout)
+        {
+            ngx_log_error(NGX_LOG_ERR, rc->log, 0,
+                          "fwgate: redis %V timed out, reconnecting",
+                          &((ngx_http_fwgate_server_t *)
+                            rc->fmcf->servers.elts)[rc->server].name);
 
-        ngx_http_fwgate_redis_drop();
-        ngx_http_fwgate_redis_schedule(1);
+            ngx_http_fwgate_redis_drop(rc);
+            ngx_http_fwgate_redis_schedule(rc, 1);
+        }
     }
 }
 
 
 static ngx_int_t
-ngx_http_fwgate_redis_connect(void)
+ngx_http_fwgate_redis_connect(ngx_http_fwgate_redis_conn_t *rc)
 {
     ngx_int_t                      rv;
     ngx_connection_t              *c;
     redisAsyncContext             *ac;
     ngx_http_fwgate_server_t      *srv;
-    ngx_http_fwgate_redis_conn_t  *rc;
 
-    rc = &ngx_http_fwgate_redis;
     srv = rc->fmcf->servers.elts;
     srv = &srv[rc->server];
 
     rc->connected = 0;
+    rc->writable = 0;
     rc->pending = 0;
 
     /* addresses are IPs or unix paths: hiredis resolves nothing here */
@@ -207,7 +251,7 @@ ngx_http_fwgate_redis_connect(void)
     if (ac == NULL) {
         ngx_log_error(NGX_LOG_ERR, rc->log, 0,
                       "fwgate: cannot allocate a redis context");
-        ngx_http_fwgate_redis_schedule(0);
+        ngx_http_fwgate_redis_schedule(rc, 0);
         return NGX_ERROR;
     }
 
@@ -216,14 +260,14 @@ ngx_http_fwgate_redis_connect(void)
                       "fwgate: redis %V connect failed: %s",
                       &srv->name, ac->errstr);
         redisAsyncFree(ac);
-        ngx_http_fwgate_redis_schedule(1);
+        ngx_http_fwgate_redis_schedule(rc, 1);
         return NGX_ERROR;
     }
 
     c = ngx_get_connection(ac->c.fd, rc->log);
     if (c == NULL) {
         redisAsyncFree(ac);
-        ngx_http_fwgate_redis_schedule(0);
+        ngx_http_fwgate_redis_schedule(rc, 0);
         return NGX_ERROR;
     }
 
@@ -298,8 +342,8 @@ ngx_http_fwgate_redis_connect(void)
     }
 
     if (rv != NGX_OK) {
-        ngx_http_fwgate_redis_drop();
-        ngx_http_fwgate_redis_schedule(1);
+        ngx_http_fwgate_redis_drop(rc);
+        ngx_http_fwgate_redis_schedule(rc, 1);
     }
 
     return rv;
@@ -309,12 +353,10 @@ ngx_http_fwgate_redis_connect(void)
 /* free the context: pending callbacks get NULL, cleanup releases conn */
 
 static void
-ngx_http_fwgate_redis_drop(void)
+ngx_http_fwgate_redis_drop(ngx_http_fwgate_redis_conn_t *rc)
 {
-    redisAsyncContext             *ac;
-    ngx_http_fwgate_redis_conn_t  *rc;
+    redisAsyncContext  *ac;
 
-    rc = &ngx_http_fwgate_redis;
     ac = rc->ac;
 
     if (ac == NULL) {
@@ -338,12 +380,9 @@ ngx_http_fwgate_redis_drop(void)
 
 
 static void
-ngx_http_fwgate_redis_schedule(ngx_uint_t next_server)
+ngx_http_fwgate_redis_schedule(ngx_http_fwgate_redis_conn_t *rc,
+    ngx_uint_t next_server)
 {
-    ngx_http_fwgate_redis_conn_t  *rc;
-
-    rc = &ngx_http_fwgate_redis;
-
     if (rc->exiting || ngx_exiting || ngx_terminate || ngx_quit) {
         return;
     }
@@ -383,7 +422,7 @@ ngx_http_fwgate_redis_reconnect_handler(ngx_event_t *ev)
         return;
     }
 
-    (void) ngx_http_fwgate_redis_connect();
+    (void) ngx_http_fwgate_redis_connect(rc);
 }
 
 
@@ -407,7 +446,7 @@ ngx_http_fwgate_redis_connected(const redisAsyncContext *ac, int status)
         /* hiredis frees the context after this returns */
         rc->ac = NULL;
         rc->connected = 0;
-        ngx_http_fwgate_redis_schedule(1);
+        ngx_http_fwgate_redis_schedule(rc, 1);
         return;
     }
 
@@ -421,6 +460,58 @@ ngx_http_fwgate_redis_connected(const redisAsyncContext *ac, int status)
     rc->connected = 1;
     rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
     rc->last_reply = ngx_current_msec;
+
+    /* the write connection must reach a primary: ask the server its role */
+
+    if (rc->writer) {
+        if (redisAsyncCommand((redisAsyncContext *) ac,
+                              ngx_http_fwgate_redis_role_reply, NULL, "ROLE")
+            != REDIS_OK)
+        {
+            rc->connected = 0;
+        }
+    }
+}
+
+
+static void
+ngx_http_fwgate_redis_role_reply(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    redisReply                    *reply, *e;
+    ngx_http_fwgate_server_t      *srv;
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = ac->ev.data;
+    reply = r;
+    srv = rc->fmcf->servers.elts;
+
+    if (reply == NULL || rc->ac != ac) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
+        e = reply->element[0];
+
+        if (e->type == REDIS_REPLY_STRING && e->len == 6
+            && ngx_strncmp(e->str, "master", 6) == 0)
+        {
+            rc->writable = 1;
+            return;
+        }
+    }
+
+    ngx_log_error(NGX_LOG_INFO, rc->log, 0,
+                  "fwgate: redis %V is not a primary, writes go elsewhere",
+                  &srv[rc->server].name);
+
+    /* the free is deferred until this callback returns */
+
+    rc->ac = NULL;
+    rc->connected = 0;
+    redisAsyncFree(ac);
+
+    ngx_http_fwgate_redis_schedule(rc, 1);
 }
 
 
@@ -443,7 +534,7 @@ ngx_http_fwgate_redis_disconnected(const redisAsyncContext *ac, int status)
             (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_errors, 1);
         }
 
-        ngx_http_fwgate_redis_schedule(status != REDIS_OK);
+        ngx_http_fwgate_redis_schedule(rc, status != REDIS_OK);
     }
 }
 
@@ -489,8 +580,8 @@ ngx_http_fwgate_redis_write_handler(ngx_event_t *ev)
 
         (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_timeouts, 1);
 
-        ngx_http_fwgate_redis_drop();
-        ngx_http_fwgate_redis_schedule(1);
+        ngx_http_fwgate_redis_drop(rc);
+        ngx_http_fwgate_redis_schedule(rc, 1);
         return;
     }
 
@@ -612,7 +703,7 @@ ngx_http_fwgate_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
         1, 2, 5, 10, 25, 50, 100, 250
     };
 
-    rc = &ngx_http_fwgate_redis;
+    rc = ac->ev.data;
     cb = privdata;
     reply = r;
     st = rc->fmcf->stats;
@@ -654,7 +745,7 @@ ngx_http_fwgate_redis_setup_reply(redisAsyncContext *ac, void *r,
     redisReply                    *reply;
     ngx_http_fwgate_redis_conn_t  *rc;
 
-    rc = &ngx_http_fwgate_redis;
+    rc = ac->ev.data;
     reply = r;
 
     if (reply == NULL || reply->type != REDIS_REPLY_ERROR) {
