@@ -7,17 +7,21 @@
 -- in all, so no two requests of a run share a nonce; a run that uses
 -- them all wraps around (the gate then answers 401 replay, which shows
 -- as non-2xx).  BENCH_LIMIT=N in the environment: each thread stops
--- after N responses (cache warm-up).  done() prints one BENCH line.
+-- after N responses and creates the file $BENCH_DONE.<thread> (cache
+-- warm-up; the caller then interrupts wrk).  done() prints one BENCH
+-- line.
 
-local nthreads = 0
+-- setup() runs in its own Lua state: it hands each thread the globals
+-- tid and nthreads
+local nsetup = 0
 local threads = {}
 
 function setup(thread)
-    thread:set("tid", nthreads)
-    nthreads = nthreads + 1
+    thread:set("tid", nsetup)
+    nsetup = nsetup + 1
     table.insert(threads, thread)
     for _, t in ipairs(threads) do
-        t:set("nthreads", nthreads)
+        t:set("nthreads", nsetup)
     end
 end
 
@@ -62,9 +66,16 @@ end
 local limit = tonumber(os.getenv("BENCH_LIMIT") or "")
 if limit then
     local got = 0
+    local marker = os.getenv("BENCH_DONE")
     function response(status, headers, body)
         got = got + 1
-        if got >= limit then
+        if got == limit then
+            if marker then
+                local f = io.open(marker .. "." .. tid, "w")
+                if f then
+                    f:close()
+                end
+            end
             wrk.thread:stop()
         end
     end

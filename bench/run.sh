@@ -58,6 +58,7 @@ cc -std=c99 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra \
     build/libfwgcore.a -lcrypto
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/fwgate-bench.XXXXXX")
+chmod 755 "$W"         # nginx workers (nobody) read www/ below
 PIDS=()
 
 cleanup() {
@@ -311,11 +312,27 @@ scenario() {    # name wp instance set plain-path gated-path
         record "$name" "$wp" plain "$r" "$line"
         off=${OFF[$k]:-0}
         n=$(( SET_COUNT[$set] - off ))
+        if [ "$r" = 1 ] && [[ " ${BENCH_PERF:-} " == *" $name "* ]]; then
+            perf_run "$inst" "$name-wp$wp" &
+        fi
         line=$(run_wrk "$inst" "$gpath" "$set" "$off" "$n")
+        wait
         record "$name" "$wp" gated "$r" "$line"
         OFF[$k]=$(( off + $(field requests "$line") + CONNS ))
         log "$name wp=$wp round $r: plain $(rate_of "$(tail -2 "$RES" | head -1)") gated $(rate_of "$(tail -1 "$RES")") req/s"
     done
+}
+
+# BENCH_PERF="scenario ...": perf profile of the workers during the first
+# gated run of those scenarios, into build/bench/perf-<scenario>.txt
+perf_run() {    # instance tag
+    local pids
+    pids=$(workers_of "$1" | tr ' ' ',' | sed 's/,$//')
+    sleep 0.5
+    perf record -q -g -p "$pids" -o "$W/perf-$2.data" -- \
+        sleep $(( D > 2 ? D - 1 : 1 )) >/dev/null 2>&1 || return 0
+    perf report -q --stdio --no-children -i "$W/perf-$2.data" \
+        --percent-limit 0.7 -g none > "$OUT/perf-$2.txt" 2>/dev/null || true
 }
 
 rate_of() {

@@ -431,17 +431,22 @@ main::replica();
 ::http_config(port => $main::REPLICA, cache => 'poll=200ms')
 --- init
 main::fresh();
+Test::More::ok(::wait_for(sub {
+    main::rv({ port => $main::REPLICA }, 'HGET',
+             "${main::P}rollout:LS-6000i", 'state') eq 'active' }, 5),
+    'init: the replica has the rollout');
+Test::More::is(main::download($main::D[9])->{status}, 200,
+               'init: downloads are served from the replica');
 --- request eval
-["POST /fw/report\n" . main::rep_body('success'), "GET /firmware/$main::A6"]
+"POST /fw/report\n" . main::rep_body('success')
 --- more_headers eval
-[main::rep_headers($main::D[9]),
- ::sign(device => $main::D[9], path => "/firmware/$main::A6")]
---- error_code eval
-[503, 200]
---- response_headers eval
-["X-Fwgate-Reason: registry_unavailable\nRetry-After: 1", ""]
+main::rep_headers($main::D[9])
+--- error_code: 503
+--- response_headers
+X-Fwgate-Reason: registry_unavailable
+Retry-After: 1
 --- error_log
-READONLY
+not recorded: no redis server accepts writes
 --- no_error_log
 [alert]
 [crit]
@@ -458,3 +463,27 @@ main::post_report($main::D[10], 'bogus');
 GET /status
 --- response_body_like chomp
 (?s)fwgate_reports_total\{status="success"\} 1\n.*fwgate_reports_total\{status="failure"\} 1\n.*fwgate_reports_total\{status="rejected"\} 1\n
+
+
+
+=== TEST 15: replica first, primary second: reads from the replica,
+reports written to the primary
+--- http_config eval
+main::replica();
+::http_config(addr => "127.0.0.1:$main::REPLICA 127.0.0.1:"
+                      . ::redis_port(), cache => 'poll=200ms')
+--- init
+main::fresh();
+::wait_for(sub {
+    main::rv({ port => $main::REPLICA }, 'HGET',
+             "${main::P}rollout:LS-6000i", 'state') eq 'active' }, 5);
+Test::More::ok(::wait_for(sub {
+    main::post_report($main::D[11], 'failure')->{status} == 204 }, 3),
+    'init: the report is recorded');
+Test::More::is(main::rv('HGET', "${main::P}stats:LS-6000i:$main::A6",
+                        'failure'), '1', 'init: on the primary');
+--- request eval
+"POST /fw/report\n" . main::rep_body('failure')
+--- more_headers eval
+main::rep_headers($main::D[11])
+--- error_code: 204

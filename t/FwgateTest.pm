@@ -55,7 +55,12 @@ $ENV{TEST_NGINX_FW_ROOT} = $FWROOT;
 
 sub fw_root { $FWROOT }
 
+# $t::FwgateTest::PORT, when set, sends the registry helpers to another
+# redis-server (an extra one started by a suite)
+our $PORT;
+
 sub redis_port {
+    return $PORT if $PORT;
     my $p = $ENV{TEST_NGINX_REDIS_PORT}
         or die "TEST_NGINX_REDIS_PORT is not set: run t/run-suites.sh\n";
     return $p;
@@ -87,7 +92,7 @@ sub redis {
     my $r = <$out>;
     waitpid $pid, 0;
     $r = '' unless defined $r;
-    chomp $r;
+    $r =~ s/\s+\z//;
     return $r;
 }
 

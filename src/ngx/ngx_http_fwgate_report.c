@@ -323,6 +323,11 @@ ngx_http_fwgate_report_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ctx->stage = 1;
 
     if (ngx_http_fwgate_report_send(r, rep) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fwgate: report from \"%*s\" not recorded: no redis "
+                      "server accepts writes",
+                      ctx->claims.device.len, ctx->claims.device.data);
+
         ctx->reason = FWG_R_REGISTRY_UNAVAILABLE;
         (void) ngx_atomic_fetch_add(&fmcf->stats->reports[2], 1);
         return ngx_http_fwgate_finish(r, ctx, lcf, 1);
@@ -398,9 +403,9 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
     cmd->cb.handler = ngx_http_fwgate_report_done;
     cmd->rep = rep;
 
-    if (ngx_http_fwgate_redis_command(&cmd->cb, 14, argv, argvlen)
-        != NGX_OK)
-    {
+    /* DECLINED when no server is a primary: refused, not lost */
+
+    if (ngx_http_fwgate_redis_write(&cmd->cb, 14, argv, argvlen) != NGX_OK) {
         ngx_free(cmd);
         return NGX_DECLINED;
     }

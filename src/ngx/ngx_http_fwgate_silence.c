@@ -3,8 +3,9 @@
  * fwgate: the registry writes of SPEC section 6 that are not a reply to
  * anyone: download records, clearing them, and the silence evaluation.
  *
- * All of them are fire and forget: a callback record allocated outside
- * any pool that frees itself, so a download is never delayed by Redis and
+ * All go to the write connection (the first server that is a primary).
+ * All are fire and forget: a callback record allocated outside any pool
+ * that frees itself, so a download is never delayed by Redis and
  * a request that ends early leaves nothing dangling.  The thresholds are
  * evaluated inside Redis, by one Lua function shared by the report script
  * (report.c) and the silence script here, so a rollout halts atomically
@@ -171,7 +172,7 @@ ngx_http_fwgate_redis_forget(int argc, const char **argv,
 {
     ngx_http_fwgate_forget_t  *f;
 
-    if (!ngx_http_fwgate_redis_ready()) {
+    if (!ngx_http_fwgate_redis_writable()) {
         return NGX_DECLINED;
     }
 
@@ -182,9 +183,7 @@ ngx_http_fwgate_redis_forget(int argc, const char **argv,
 
     f->cb.handler = ngx_http_fwgate_forget_done;
 
-    if (ngx_http_fwgate_redis_command(&f->cb, argc, argv, argvlen)
-        != NGX_OK)
-    {
+    if (ngx_http_fwgate_redis_write(&f->cb, argc, argv, argvlen) != NGX_OK) {
         ngx_free(f);
         return NGX_DECLINED;
     }
@@ -238,7 +237,7 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
         return;
     }
 
-    if (!ngx_http_fwgate_redis_ready()) {
+    if (!ngx_http_fwgate_redis_writable()) {
         return;
     }
 
@@ -345,7 +344,7 @@ ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf)
     u_char       ekey[NGX_HTTP_FWGATE_MAX_KEY];
     u_char       now[NGX_HTTP_FWGATE_NOW_LEN];
 
-    if (ngx_http_fwgate_silence_busy || !ngx_http_fwgate_redis_ready()) {
+    if (ngx_http_fwgate_silence_busy || !ngx_http_fwgate_redis_writable()) {
         return;
     }
 
@@ -379,8 +378,8 @@ ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf)
     argv[6] = (const char *) now;
     argvlen[6] = ngx_http_fwgate_now(now);
 
-    if (ngx_http_fwgate_redis_command(&ngx_http_fwgate_silence_cb, 7, argv,
-                                      argvlen)
+    if (ngx_http_fwgate_redis_write(&ngx_http_fwgate_silence_cb, 7, argv,
+                                    argvlen)
         == NGX_OK)
     {
         ngx_http_fwgate_silence_busy = 1;
