@@ -91,9 +91,7 @@ ngx_http_fwgate_access_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_fwgate_check_request(r, ctx, lcf) != NGX_OK) {
-        return ngx_http_fwgate_finish(r, ctx, lcf, 1);
-    }
+    /* named first, so that every refusal's log line carries it */
 
     if (lcf->artifact) {
         if (ngx_http_complex_value(r, lcf->artifact, &ctx->artifact)
@@ -106,6 +104,10 @@ ngx_http_fwgate_access_handler(ngx_http_request_t *r)
                != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_fwgate_check_request(r, ctx, lcf) != NGX_OK) {
+        return ngx_http_fwgate_finish(r, ctx, lcf, 1);
     }
 
     return ngx_http_fwgate_gate_run(r, ctx, lcf);
@@ -1001,8 +1003,28 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 void
 ngx_http_fwgate_publish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
 {
+    u_char      *p;
+    size_t       n;
+    ngx_str_t    art;
     ngx_uint_t   level;
     const char  *detail;
+
+    /* the artifact name comes from the decoded URI: escape it for the log */
+
+    art = ctx->artifact;
+    n = ngx_escape_uri(NULL, art.data, art.len, NGX_ESCAPE_URI_COMPONENT);
+
+    if (n) {
+        p = ngx_pnalloc(r->pool, art.len + 2 * n);
+        if (p == NULL) {
+            return;
+        }
+
+        ngx_escape_uri(p, ctx->artifact.data, ctx->artifact.len,
+                       NGX_ESCAPE_URI_COMPONENT);
+        art.data = p;
+        art.len += 2 * n;
+    }
 
     level = (ctx->reason == FWG_R_REGISTRY_UNAVAILABLE)
             ? NGX_LOG_ERR : NGX_LOG_INFO;
@@ -1017,8 +1039,7 @@ ngx_http_fwgate_publish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
                   fwg_reason_name(ctx->reason),
                   ctx->claims.device.len, ctx->claims.device.data,
                   ctx->claims.model.len, ctx->claims.model.data,
-                  &ctx->artifact,
-                  detail ? " detail: " : "", detail ? detail : "");
+                  &art, detail ? " detail: " : "", detail ? detail : "");
 }
 
 
