@@ -17,6 +17,7 @@ PACKAGES=(
     libhiredis-dev
     redis-server
     python3-prometheus-client
+    curl
 )
 
 SUDO=

@@ -21,7 +21,7 @@ our $FW = '/firmware/ls6000i-2.5.0.bin';
 our $ONE = sig_parts(device => 'LS6-000001', path => $FW);
 our $TWO = sig_parts(device => 'LS6-000002', path => $FW);
 
-repeat_each(2);
+repeat_each(1);
 no_long_string();
 add_block_preprocessor(\&t::FwgateTest::preprocess);
 

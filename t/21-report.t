@@ -99,9 +99,9 @@ sub replica {
     if ($pid == 0) {
         open STDOUT, '>', '/dev/null';
         open STDERR, '>', '/dev/null';
-        exec 'redis-server', '--port', $port, '--bind', '127.0.0.1',
-             '--save', '', '--appendonly', 'no', '--dir', $dir,
-             '--replicaof', '127.0.0.1', ::redis_port();
+        { exec 'redis-server', '--port', $port, '--bind', '127.0.0.1',
+               '--save', '', '--appendonly', 'no', '--dir', $dir,
+               '--replicaof', '127.0.0.1', ::redis_port(); }
         POSIX::_exit(127);
     }
     $REPLICA_PID = $pid;
