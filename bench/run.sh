@@ -76,6 +76,7 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 free_port() {
     python3 -c 'import socket; s = socket.socket()
@@ -306,6 +307,7 @@ record() {      # scenario wp side round BENCH-line
 # one scenario: ROUNDS pairs of (plain, gated) runs on one instance
 scenario() {    # name wp instance set plain-path gated-path
     local name=$1 wp=$2 inst=$3 set=$4 ppath=$5 gpath=$6 r line k off n
+    local perf=
     k="$inst:$set"
     for r in $(seq 1 "$ROUNDS"); do
         line=$(run_wrk "$inst" "$ppath" "$set" 0 $((RATE_CAP * D)))
@@ -314,9 +316,10 @@ scenario() {    # name wp instance set plain-path gated-path
         n=$(( SET_COUNT[$set] - off ))
         if [ "$r" = 1 ] && [[ " ${BENCH_PERF:-} " == *" $name "* ]]; then
             perf_run "$inst" "$name-wp$wp" &
+            perf=$!
         fi
         line=$(run_wrk "$inst" "$gpath" "$set" "$off" "$n")
-        wait
+        [ -z "$perf" ] || wait "$perf" || true
         record "$name" "$wp" gated "$r" "$line"
         OFF[$k]=$(( off + $(field requests "$line") + CONNS ))
         log "$name wp=$wp round $r: plain $(rate_of "$(tail -2 "$RES" | head -1)") gated $(rate_of "$(tail -1 "$RES")") req/s"
@@ -331,8 +334,13 @@ perf_run() {    # instance tag
     sleep 0.5
     perf record -q -g -p "$pids" -o "$W/perf-$2.data" -- \
         sleep $(( D > 2 ? D - 1 : 1 )) >/dev/null 2>&1 || return 0
-    perf report -q --stdio --no-children -i "$W/perf-$2.data" \
-        --percent-limit 0.7 -g none > "$OUT/perf-$2.txt" 2>/dev/null || true
+    {
+        perf report -q --stdio --no-children -i "$W/perf-$2.data" \
+            --sort dso -g none
+        echo
+        perf report -q --stdio --no-children -i "$W/perf-$2.data" \
+            --percent-limit 0.7 -g none
+    } > "$OUT/perf-$2.txt" 2>/dev/null || true
 }
 
 rate_of() {
@@ -415,6 +423,8 @@ for wp in $WPS; do
     # health: what the gate decided (denials would be a bench bug)
     log "wp=$wp warm: $(curl -s "http://127.0.0.1:${NPORT[warm]}/status" | grep -E '^fwgate_requests_total' | grep -v ' 0$' | tr '\n' ' ')"
 
+    curl -s "http://127.0.0.1:${NPORT[warm]}/status" > "$OUT/status-warm-wp$wp.txt"
+    curl -s "http://127.0.0.1:${NPORT[cold]}/status" > "$OUT/status-cold-wp$wp.txt"
     stop_nginx warm
     stop_nginx cold
 done

@@ -18,6 +18,25 @@ artifact('ls6000i-2.5.0.bin', version => '2.5.0', models => 'LS-6000i');
 rollout('LS-6000i', artifact => 'ls6000i-2.5.0.bin', percent => 100);
 
 our $FW = '/firmware/ls6000i-2.5.0.bin';
+
+# fwgatectl's own keygen and sign, checked against the module too
+our %CTL;
+for my $alg (qw(ed25519 hmac-sha256)) {
+    my $prefix = t::FwgateTest::fw_root() . "/../ctl-$alg";
+    my $key = `$ENV{FWGATECTL} sig keygen --alg $alg --out $prefix 2>/dev/null`;
+    ($key) = split /\n/, $key;
+    my $file = $alg eq 'hmac-sha256' ? "$prefix.key" : "$prefix.pem";
+    my $id = "CTL-$alg";
+    redis_cmds(['DEL', "fwt10:device:$id"],
+               ['HSET', "fwt10:device:$id", model => 'LS-6000i',
+                alg => $alg, key => $key, status => 'active']);
+    $CTL{$alg} = "X-Device-Model: LS-6000i\nX-Firmware-Version: 2.4.1\n"
+        . ctl_sign('--key', $file, '--keyid', $id,
+                   '-H', 'X-Device-Model: LS-6000i',
+                   '-H', 'X-Firmware-Version: 2.4.1',
+                   'GET', "http://localhost$FW");
+}
+
 our $ONE = sig_parts(device => 'LS6-000001', path => $FW);
 our $TWO = sig_parts(device => 'LS6-000002', path => $FW);
 
@@ -742,3 +761,23 @@ GET /plain
 plain
 --- response_headers
 !X-Fwgate-Reason
+
+
+
+=== TEST 55: fwgatectl sig keygen/sign, ed25519: allowed
+--- request
+GET /firmware/ls6000i-2.5.0.bin
+--- more_headers eval: $::CTL{'ed25519'}
+--- error_code: 200
+--- response_headers
+X-Fwgate-Reason: ok
+
+
+
+=== TEST 56: fwgatectl sig keygen/sign, hmac-sha256: allowed
+--- request
+GET /firmware/ls6000i-2.5.0.bin
+--- more_headers eval: $::CTL{'hmac-sha256'}
+--- error_code: 200
+--- response_headers
+X-Fwgate-Reason: ok

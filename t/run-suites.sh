@@ -98,6 +98,10 @@ if [ "$harness" = compat ]; then
     export PERL5LIB=$ROOT/t/compat${PERL5LIB:+:$PERL5LIB}
 fi
 
+# a free port rather than Test::Nginx's fixed 1984, so a run never
+# collides with another nginx on this machine
+export TEST_NGINX_SERVER_PORT=${TEST_NGINX_SERVER_PORT:-$(free_port)}
+
 if [ $# -gt 0 ]; then
     suites=("$@")
 else
@@ -105,7 +109,7 @@ else
 fi
 
 echo "run-suites: harness=$harness redis=127.0.0.1:$TEST_NGINX_REDIS_PORT" \
-     "nginx=$TEST_NGINX_BINARY" >&2
+     "port=$TEST_NGINX_SERVER_PORT nginx=$TEST_NGINX_BINARY" >&2
 
 rc=0
 prove -I. "${suites[@]}" || rc=$?

@@ -32,6 +32,8 @@ static char *ngx_http_fwgate_components(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_fwgate_algorithms(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_fwgate_seconds(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_fwgate_label(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_fwgate_content(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -105,14 +107,14 @@ static ngx_command_t  ngx_http_fwgate_commands[] = {
 
     { ngx_string("fwgate_max_age"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_sec_slot,
+      ngx_http_fwgate_seconds,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_fwgate_loc_conf_t, max_age),
       NULL },
 
     { ngx_string("fwgate_clock_skew"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_sec_slot,
+      ngx_http_fwgate_seconds,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_fwgate_loc_conf_t, clock_skew),
       NULL },
@@ -1116,6 +1118,38 @@ ngx_http_fwgate_algorithms(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         flcf->algs |= 1 << alg;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* ngx_conf_set_sec_slot, with an error that names the bad argument */
+
+static char *
+ngx_http_fwgate_seconds(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    time_t     *sp;
+    ngx_str_t  *value;
+
+    sp = (time_t *) (p + cmd->offset);
+
+    if (*sp != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    *sp = ngx_parse_time(&value[1], 1);
+
+    if (*sp == (time_t) NGX_ERROR || *sp > 86400 * 365) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid time \"%V\" in \"%V\" (seconds, or "
+                           "a time like 30s, 5m, 1h)", &value[1],
+                           &cmd->name);
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
