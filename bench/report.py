@@ -19,7 +19,10 @@ def main():
         for row in csv.DictReader(f, delimiter='\t'):
             k = (row['scenario'], int(row['wp']), row['side'])
             a = agg.setdefault(k, dict(req=0, us=0, bytes=0, p50=[], p99=[],
-                                       bad=0))
+                                       bad=0, ngx=0, rds=0, aut=0))
+            a['ngx'] += int(row.get('nginx_ticks') or 0)
+            a['rds'] += int(row.get('redis_ticks') or 0)
+            a['aut'] += int(row.get('authsvc_ticks') or 0)
             a['req'] += int(row['requests'] or 0)
             a['us'] += int(row['duration_us'] or 0)
             a['bytes'] += int(row['bytes'] or 0)
@@ -38,9 +41,13 @@ def main():
     w('fwgate bench: %s CPUs, wrk -t%s -c%s, %s s per run, %s rounds of '
       '(plain, gated) per scenario' % (ncpu, threads, conns, dur, rounds))
     w('')
-    w('%-22s %2s %-6s %10s %9s %9s %9s %7s %6s'
+    w('%-22s %2s %-6s %9s %7s %7s %8s %6s %6s %6s %6s %6s'
       % ('scenario', 'wp', 'side', 'req/s', 'p50 ms', 'p99 ms', 'MB/s',
-         'ratio', 'errors'))
+         'ratio', 'errors', 'ngx', 'redis', 'authsv'))
+
+    def cpu(a, key):
+        # clock ticks (1/100 s) -> CPU microseconds per request
+        return a[key] * 10000.0 / a['req'] if a['req'] else 0.0
     rates = {}
     for (scen, wp, side), a in agg.items():
         r = rate(a)
@@ -52,10 +59,13 @@ def main():
                 ratio = '%.3f' % (mbs(a) / mbs(plain))
             else:
                 ratio = '%.3f' % (r / rate(plain))
-        w('%-22s %2d %-6s %10.0f %9.3f %9.3f %9.1f %7s %6d'
+        w('%-22s %2d %-6s %9.0f %7.3f %7.3f %8.1f %6s %6d %6.1f %6.1f %6.1f'
           % (scen, wp, side, r, sum(a['p50']) / len(a['p50']) / 1000.0,
              sum(a['p99']) / len(a['p99']) / 1000.0, mbs(a), ratio,
-             a['bad']))
+             a['bad'], cpu(a, 'ngx'), cpu(a, 'rds'), cpu(a, 'aut')))
+    w('ngx, redis, authsv: CPU microseconds per request of the nginx '
+      'workers, redis-server and the auth_request service (from '
+      '/proc/PID/stat)')
     w('')
     w('openssl speed, one core: ed25519 %.0f verify/s, ecdsa-p256 %.0f '
       'verify/s' % (ed_v, ec_v))
