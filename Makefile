@@ -87,6 +87,20 @@ test-nginx: all
 demo: deps all
 	bash scripts/demo.sh
 
+# --- proof under load and faults (docs/benchmarks.md) -------------------
+
+# plain nginx beside the gate under wrk; BENCH_DURATION=S lengthens it
+bench: all
+	bash bench/run.sh
+
+# libFuzzer targets, FUZZ_SECONDS (default 60) each
+fuzz:
+	bash fuzz/run.sh
+
+# nginx built from upstream source with ASan and UBSan, the t/ suites
+test-asan: cli
+	bash scripts/build-asan-nginx.sh
+
 deps:
 	bash scripts/deps.sh
 
