@@ -118,72 +118,15 @@ static ngx_int_t
 ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_http_fwgate_loc_conf_t *lcf)
 {
-    ngx_int_t   rc, err;
-    ngx_str_t   key, model, device;
-
-    model.data = (u_char *) ctx->claims.model.data;
-    model.len = ctx->claims.model.len;
-    device.data = (u_char *) ctx->claims.device.data;
-    device.len = ctx->claims.device.len;
+    ngx_int_t  rc, rc2;
 
     /* every key the decision needs, pipelined in one round trip */
 
-    err = 0;
+    rc = ngx_http_fwgate_need_device(r, ctx);
+    rc2 = ngx_http_fwgate_need_key(r, ctx, NGX_HTTP_FWGATE_SLOT_ARTIFACT,
+                                   "artifact:", &ctx->artifact, NULL);
 
-    if (ngx_http_fwgate_registry_key(r, &key, "device:", &device, NULL, NULL)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_DEVICE,
-                               NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
-    err |= (rc == NGX_ERROR);
-
-    if (ngx_http_fwgate_registry_key(r, &key, "artifact:", &ctx->artifact,
-                                     NULL, NULL)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_ARTIFACT,
-                               NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
-    err |= (rc == NGX_ERROR);
-
-    if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL, NULL)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_ROLLOUT,
-                               NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
-    err |= (rc == NGX_ERROR);
-
-    if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL,
-                                     ":canary")
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_CANARY,
-                               NGX_HTTP_FWGATE_KIND_MEMBER, &key, &device);
-    err |= (rc == NGX_ERROR);
-
-    if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL,
-                                     ":exclude")
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_EXCLUDE,
-                               NGX_HTTP_FWGATE_KIND_MEMBER, &key, &device);
-    err |= (rc == NGX_ERROR);
-
-    if (err) {
+    if (rc == NGX_ERROR || rc2 == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -199,6 +142,71 @@ ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_http_fwgate_decide(r, ctx, lcf);
 
     return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+}
+
+
+/*
+ * One registry record into a slot: the hash "<prefix><kind><name>", or,
+ * with a suffix, the device's membership of the set
+ * "<prefix><kind><name><suffix>".
+ */
+
+ngx_int_t
+ngx_http_fwgate_need_key(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
+    ngx_uint_t slot, const char *kind, ngx_str_t *name, const char *suffix)
+{
+    ngx_str_t  key, device;
+
+    if (ngx_http_fwgate_registry_key(r, &key, kind, name, NULL, suffix)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (suffix == NULL) {
+        return ngx_http_fwgate_need(r, ctx, slot, NGX_HTTP_FWGATE_KIND_HASH,
+                                    &key, NULL);
+    }
+
+    device.data = (u_char *) ctx->claims.device.data;
+    device.len = ctx->claims.device.len;
+
+    return ngx_http_fwgate_need(r, ctx, slot, NGX_HTTP_FWGATE_KIND_MEMBER,
+                                &key, &device);
+}
+
+
+/* the device's record, and its claimed model's rollout with cohort sets */
+
+ngx_int_t
+ngx_http_fwgate_need_device(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx)
+{
+    ngx_int_t   rc[4];
+    ngx_str_t   model, device;
+    ngx_uint_t  i;
+
+    model.data = (u_char *) ctx->claims.model.data;
+    model.len = ctx->claims.model.len;
+    device.data = (u_char *) ctx->claims.device.data;
+    device.len = ctx->claims.device.len;
+
+    rc[0] = ngx_http_fwgate_need_key(r, ctx, NGX_HTTP_FWGATE_SLOT_DEVICE,
+                                     "device:", &device, NULL);
+    rc[1] = ngx_http_fwgate_need_key(r, ctx, NGX_HTTP_FWGATE_SLOT_ROLLOUT,
+                                     "rollout:", &model, NULL);
+    rc[2] = ngx_http_fwgate_need_key(r, ctx, NGX_HTTP_FWGATE_SLOT_CANARY,
+                                     "rollout:", &model, ":canary");
+    rc[3] = ngx_http_fwgate_need_key(r, ctx, NGX_HTTP_FWGATE_SLOT_EXCLUDE,
+                                     "rollout:", &model, ":exclude");
+
+    for (i = 0; i < 4; i++) {
+        if (rc[i] == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+    }
+
+    return ctx->pending ? NGX_AGAIN : NGX_OK;
 }
 
 

@@ -124,66 +124,13 @@ ngx_http_fwgate_manifest_run(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf)
 {
     ngx_int_t           rc;
-    ngx_str_t           key, model, device;
-    ngx_uint_t          err;
     fwg_rollout_rec_t  *ro;
-
-    model.data = (u_char *) ctx->claims.model.data;
-    model.len = ctx->claims.model.len;
-    device.data = (u_char *) ctx->claims.device.data;
-    device.len = ctx->claims.device.len;
 
     if (ctx->stage == 0) {
 
         /* round trip 1: the device and its model's rollout */
 
-        err = 0;
-
-        if (ngx_http_fwgate_registry_key(r, &key, "device:", &device, NULL,
-                                         NULL)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_DEVICE,
-                                  NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
-        err |= (rc == NGX_ERROR);
-
-        if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL,
-                                         NULL)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_ROLLOUT,
-                                  NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
-        err |= (rc == NGX_ERROR);
-
-        if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL,
-                                         ":canary")
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_CANARY,
-                                  NGX_HTTP_FWGATE_KIND_MEMBER, &key, &device);
-        err |= (rc == NGX_ERROR);
-
-        if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL,
-                                         ":exclude")
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_EXCLUDE,
-                                  NGX_HTTP_FWGATE_KIND_MEMBER, &key, &device);
-        err |= (rc == NGX_ERROR);
-
-        if (err) {
+        if (ngx_http_fwgate_need_device(r, ctx) == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -219,15 +166,8 @@ ngx_http_fwgate_manifest_run(ngx_http_request_t *r,
 
         /* round trip 2: the rollout's artifact */
 
-        if (ngx_http_fwgate_registry_key(r, &key, "artifact:",
-                                         &ctx->artifact, NULL, NULL)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_ARTIFACT,
-                                  NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
+        rc = ngx_http_fwgate_need_key(r, ctx, NGX_HTTP_FWGATE_SLOT_ARTIFACT,
+                                      "artifact:", &ctx->artifact, NULL);
 
         if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

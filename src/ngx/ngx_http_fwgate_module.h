@@ -242,6 +242,12 @@ ngx_int_t ngx_http_fwgate_check_request(ngx_http_request_t *r,
 ngx_int_t ngx_http_fwgate_need(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_uint_t slot, ngx_uint_t kind,
     ngx_str_t *key, ngx_str_t *member);
+ngx_int_t ngx_http_fwgate_need_key(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_uint_t slot, const char *kind,
+    ngx_str_t *name, const char *suffix);
+/* device, rollout, canary and exclude slots for the claims */
+ngx_int_t ngx_http_fwgate_need_device(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx);
 /* after ngx_http_fwgate_need() returned NGX_AGAIN for some slot */
 ngx_int_t ngx_http_fwgate_wait(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);

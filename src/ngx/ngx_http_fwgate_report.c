@@ -236,8 +236,7 @@ ngx_http_fwgate_report_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_http_fwgate_loc_conf_t *lcf)
 {
     int                           step;
-    ngx_int_t                     rc;
-    ngx_str_t                     key, device;
+    ngx_str_t                     device;
     ngx_uint_t                    err;
     ngx_http_fwgate_report_t     *rep;
     ngx_http_fwgate_main_conf_t  *fmcf;
@@ -254,28 +253,13 @@ ngx_http_fwgate_report_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     device.data = (u_char *) ctx->claims.device.data;
     device.len = ctx->claims.device.len;
 
-    err = 0;
+    err = (ngx_http_fwgate_need_key(r, ctx, NGX_HTTP_FWGATE_SLOT_DEVICE,
+                                    "device:", &device, NULL)
+           == NGX_ERROR);
 
-    if (ngx_http_fwgate_registry_key(r, &key, "device:", &device, NULL, NULL)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_DEVICE,
-                              NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
-    err |= (rc == NGX_ERROR);
-
-    if (ngx_http_fwgate_registry_key(r, &key, "artifact:", &rep->artifact,
-                                     NULL, NULL)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_ARTIFACT,
-                              NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
-    err |= (rc == NGX_ERROR);
+    err |= (ngx_http_fwgate_need_key(r, ctx, NGX_HTTP_FWGATE_SLOT_ARTIFACT,
+                                     "artifact:", &rep->artifact, NULL)
+            == NGX_ERROR);
 
     if (err) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
