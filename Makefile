@@ -23,6 +23,7 @@ NGX_SRCS    := $(wildcard src/ngx/*.c src/ngx/*.h)
 MODULE      := $(BUILD)/ngx_http_fwgate_module.so
 
 .PHONY: all module cli unit test test-unit test-nginx test-asan demo deps \
+        test-faults \
         bench fuzz clean
 
 all: module cli
@@ -100,6 +101,10 @@ fuzz:
 # nginx built from upstream source with ASan and UBSan, the t/ suites
 test-asan: cli
 	bash scripts/build-asan-nginx.sh
+
+# Redis faults and replicas against real nginx and redis (docs/faults.md)
+test-faults: module cli
+	bash scripts/test-faults.sh
 
 deps:
 	bash scripts/deps.sh

@@ -748,4 +748,142 @@ sub preprocess {
     }
 }
 
+# --- metrics and concurrency helpers (t/31-metrics.t, t/32-variables.t) ----
+
+push @EXPORT, qw(prom_python prom_parse prom_scrape http_parallel
+                 redis_monitor_start redis_monitor_stop);
+
+# the python3 that has Debian's python3-prometheus-client (/usr/bin first:
+# a python3 earlier on PATH may not see Debian's dist-packages); '' if none
+my $PROM_PY;
+
+sub prom_python {
+    return $PROM_PY if defined $PROM_PY;
+    $PROM_PY = '';
+    for my $py ('/usr/bin/python3', 'python3') {
+        if (system("$py -c 'import prometheus_client.parser' "
+                   . ">/dev/null 2>&1") == 0)
+        {
+            $PROM_PY = $py;
+            last;
+        }
+    }
+    return $PROM_PY;
+}
+
+my $PROM_SCRIPT = <<'_PY_';
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+with open(sys.argv[1], encoding="utf-8") as f:
+    text = f.read()
+fams, samples, order = {}, {}, []
+for fam in text_string_to_metric_families(text):
+    fams[fam.name] = fam.type
+    for s in fam.samples:
+        key = s.name
+        if s.labels:
+            key += "{" + ",".join('%s="%s"' % (k, s.labels[k])
+                                  for k in sorted(s.labels)) + "}"
+        samples[key] = s.value
+        order.append(key)
+print(json.dumps({"families": fams, "samples": samples, "order": order}))
+_PY_
+
+# prom_parse($text): the exposition parsed by prometheus_client's
+# text_string_to_metric_families, as { families => {name => type},
+# samples => {'name{l="v",...}' => value}, order => [keys] }, or
+# { error => message } when it does not parse
+sub prom_parse {
+    my ($text) = @_;
+    require JSON::PP;
+    my $py = prom_python()
+        or return { error => 'no python3 with prometheus_client '
+                             . '(apt-get install python3-prometheus-client)' };
+    my $f = "$TMP/prom." . $$ . '.' . (++$SEQ);
+    open my $fh, '>', $f or die "$f: $!";
+    binmode $fh;
+    print $fh $text;
+    close $fh;
+    my $pid = open3(my $in, my $out, undef, $py, '-c', $PROM_SCRIPT, $f);
+    close $in;
+    local $/;
+    my $r = <$out>;
+    waitpid $pid, 0;
+    my $rc = $? >> 8;
+    unlink $f;
+    $r = '' unless defined $r;
+    return { error => "python3 exit $rc: $r" } if $rc;
+    my $d = eval { JSON::PP->new->decode($r) };
+    return $d || { error => "bad parser output: $r" };
+}
+
+# prom_scrape($path): GET $path (default /status) from the test server and
+# parse it; also { status, body } of the response
+sub prom_scrape {
+    my ($path) = @_;
+    my $res = http_req('GET ' . ($path || '/status'));
+    my $p = $res->{status} == 200 ? prom_parse($res->{body})
+                                  : { error => "status $res->{status}" };
+    $p->{status} = $res->{status};
+    $p->{body} = $res->{body};
+    return $p;
+}
+
+# http_parallel([[$req, $hdrs, $body], ...], $timeout): opens one
+# connection per request and writes every request before reading any
+# reply, so they reach the server together; returns the http_read()
+# results in order
+sub http_parallel {
+    my ($reqs, $timeout) = @_;
+    my @socks;
+    for my $q (@$reqs) {
+        my ($req, $hdrs, $body) = @$q;
+        $hdrs = '' unless defined $hdrs;
+        $hdrs .= "\n" if length $hdrs && $hdrs !~ /\n\z/;
+        $hdrs .= 'Content-Length: ' . length($body) . "\n" if defined $body;
+        my ($s, $t0) = http_send($req, $hdrs);
+        print $s $body if defined $body;
+        push @socks, [$s, $t0];
+    }
+    return [map { http_read($_->[0], $_->[1], $timeout) } @socks];
+}
+
+# redis_monitor_start(): runs `redis-cli MONITOR` into a file; returns a
+# handle for redis_monitor_stop(), which returns the lines it saw
+sub redis_monitor_start {
+    my $f = "$TMP/monitor." . $$ . '.' . (++$SEQ);
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDOUT, '>', $f or POSIX::_exit(127);
+        open STDERR, '>', '/dev/null';
+        { exec 'redis-cli', '-h', '127.0.0.1', '-p', redis_port(),
+               'MONITOR'; }
+        POSIX::_exit(127);
+    }
+    # MONITOR answers OK first: wait for it so nothing sent later is missed
+    wait_for(sub { -s $f }, 5);
+    return { pid => $pid, file => $f };
+}
+
+sub redis_monitor_stop {
+    my ($m) = @_;
+    # one last command, so that what came before is flushed to the file
+    my $mark = 'fwgate-monitor-end-' . $m->{pid};
+    redis('ECHO', $mark);
+    wait_for(sub {
+        open my $fh, '<', $m->{file} or return 0;
+        local $/;
+        my $t = <$fh>;
+        return defined $t && index($t, $mark) >= 0;
+    }, 5);
+    kill 'TERM', $m->{pid};
+    waitpid $m->{pid}, 0;
+    open my $fh, '<', $m->{file} or return [];
+    my @l = <$fh>;
+    close $fh;
+    unlink $m->{file};
+    return \@l;
+}
+
 1;

@@ -622,8 +622,9 @@ ngx_http_fwgate_fetch_done(ngx_http_fwgate_redis_cb_t *cb, redisReply *reply)
 
         } else {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "fwgate: unexpected redis reply type %d",
-                          reply->type);
+                          "fwgate: redis record \"%V\" refused: not a "
+                          "registry record or larger than 64k "
+                          "(reply type %d)", &f->sn.str, reply->type);
         }
     }
 
@@ -1039,7 +1040,13 @@ ngx_http_fwgate_publish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
 
     /* details are the core's fixed strings, never request bytes */
 
-    detail = ctx->verdict.detail ? ctx->verdict.detail : ctx->claims.detail;
+    if (ctx->reason == FWG_R_REGISTRY_UNAVAILABLE) {
+        detail = "no usable registry record (redis down, slow or refusing)";
+
+    } else {
+        detail = ctx->verdict.detail ? ctx->verdict.detail
+                                     : ctx->claims.detail;
+    }
 
     ngx_log_error(level, r->connection->log, 0,
                   "fwgate: deny reason=%s device=\"%*s\" model=\"%*s\" "

@@ -65,7 +65,8 @@ static ngx_int_t ngx_http_fwgate_redis_send(ngx_http_fwgate_redis_conn_t *rc,
 static ngx_http_fwgate_redis_conn_t  ngx_http_fwgate_redis[2];
 
 #define NGX_HTTP_FWGATE_BACKOFF_MIN  50
-#define NGX_HTTP_FWGATE_BACKOFF_MAX  2000
+/* short enough that service returns within about half a second of Redis */
+#define NGX_HTTP_FWGATE_BACKOFF_MAX  500
 
 
 ngx_int_t
@@ -469,6 +470,13 @@ ngx_http_fwgate_redis_connected(const redisAsyncContext *ac, int status)
             != REDIS_OK)
         {
             rc->connected = 0;
+            return;
+        }
+
+        /* a server that never answers must not hold the writes */
+
+        if (rc->conn) {
+            ngx_add_timer(rc->conn->write, rc->fmcf->timeout);
         }
     }
 }
@@ -488,6 +496,10 @@ ngx_http_fwgate_redis_role_reply(redisAsyncContext *ac, void *r,
 
     if (reply == NULL || rc->ac != ac) {
         return;
+    }
+
+    if (rc->conn && rc->conn->write->timer_set) {
+        ngx_del_timer(rc->conn->write);
     }
 
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
@@ -574,7 +586,7 @@ ngx_http_fwgate_redis_write_handler(ngx_event_t *ev)
         ev->timedout = 0;
 
         ngx_log_error(NGX_LOG_ERR, rc->log, 0,
-                      "fwgate: redis %V connect timed out",
+                      "fwgate: redis %V timed out (connect or ROLE)",
                       &((ngx_http_fwgate_server_t *)
                         rc->fmcf->servers.elts)[rc->server].name);
 
