@@ -105,7 +105,8 @@ PIDS+=($!)
 wait_port "$RPORT"
 CTL=("$ROOT/fwgatectl" --redis "127.0.0.1:$RPORT")
 
-mkdir -p "$W/www/firmware" "$W/keys"
+mkdir -p "$W/www/firmware" "$W/keys" "$W/cores"
+chmod 777 "$W/cores"     # workers (nobody) may dump core there
 head -c 1024 /dev/urandom > "$W/www/firmware/bench-1k.bin"
 head -c $((16 * 1024 * 1024)) /dev/urandom > "$W/www/firmware/bench-16m.bin"
 
@@ -188,6 +189,8 @@ worker_processes $wp;
 daemon off;
 pid $W/$name.pid;
 error_log $W/$name-error.log warn;
+worker_rlimit_core 2g;
+working_directory $W/cores;
 events { worker_connections 4096; }
 http {
     access_log off;
@@ -255,10 +258,22 @@ start_nginx() { # name wp cache-args
 }
 
 stop_nginx() {
-    local name=$1
+    local name=$1 i
     kill -QUIT "${NPID[$name]}" 2>/dev/null || true
+    for i in $(seq 1 100); do
+        kill -0 "${NPID[$name]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "${NPID[$name]}" 2>/dev/null || true
     wait "${NPID[$name]}" 2>/dev/null || true
+    # a crashed worker is a finding, not noise
+    if grep -q 'exited on signal' "$W/$name-error.log"; then
+        CRASHES+=("$name: $(grep -c 'exited on signal' "$W/$name-error.log") worker crashes, e.g. $(grep -m1 'exited on signal' "$W/$name-error.log")")
+        cp "$W/$name-error.log" "$OUT/$name-error.log"
+        log "nginx $name: workers crashed (build/bench/$name-error.log)"
+    fi
 }
+CRASHES=()
 
 workers_of() {
     pgrep -P "${NPID[$1]}" | tr '\n' ' '
@@ -276,7 +291,7 @@ rss_of() {
 }
 
 status_val() {  # instance metric-regex: sums matching lines
-    curl -s "http://127.0.0.1:${NPORT[$1]}/status" \
+    curl -s -m 5 "http://127.0.0.1:${NPORT[$1]}/status" \
         | awk -v re="$2" '$0 !~ /^#/ && $1 ~ re {s += $2} END {print s + 0}'
 }
 
@@ -341,6 +356,7 @@ scenario() {    # name wp instance set plain-path gated-path
             perf=$!
         fi
         c0=$(snap_cpu "$inst")
+        [ "$n" -le $((RATE_CAP * D)) ] || n=$((RATE_CAP * D))
         line=$(run_wrk "$inst" "$gpath" "$set" "$off" "$n")
         c1=$(snap_cpu "$inst")
         [ -z "$perf" ] || wait "$perf" || true
@@ -387,7 +403,7 @@ warm_up() {     # instance set path count
     BENCH_DONE=$W/warm.done \
         wrk -t"$THREADS" -c"$CONNS" -d120s --timeout 10s -s bench/req.lua \
         "http://127.0.0.1:${NPORT[$inst]}$path" -- "$W/$set.req" "$path" \
-        BENCH-A 2.4.1 "$off" "$count" > "$W/warm.out" 2>&1 &
+        BENCH-A 2.4.1 "$off" $((count + 2 * CONNS)) > "$W/warm.out" 2>&1 &
     pid=$!
     for i in $(seq 1 1200); do
         [ "$(ls "$W"/warm.done.* 2>/dev/null | wc -l)" -ge "$THREADS" ] \
@@ -451,10 +467,10 @@ for wp in $WPS; do
         /plain/bench-1k.bin /authreq/bench-1k.bin
 
     # health: what the gate decided (denials would be a bench bug)
-    log "wp=$wp warm: $(curl -s "http://127.0.0.1:${NPORT[warm]}/status" | grep -E '^fwgate_requests_total' | grep -v ' 0$' | tr '\n' ' ')"
+    log "wp=$wp warm: $(curl -s -m 5 "http://127.0.0.1:${NPORT[warm]}/status" | grep -E '^fwgate_requests_total' | grep -v ' 0$' | tr '\n' ' ')"
 
-    curl -s "http://127.0.0.1:${NPORT[warm]}/status" > "$OUT/status-warm-wp$wp.txt"
-    curl -s "http://127.0.0.1:${NPORT[cold]}/status" > "$OUT/status-cold-wp$wp.txt"
+    curl -s -m 5 "http://127.0.0.1:${NPORT[warm]}/status" > "$OUT/status-warm-wp$wp.txt"
+    curl -s -m 5 "http://127.0.0.1:${NPORT[cold]}/status" > "$OUT/status-cold-wp$wp.txt"
     stop_nginx warm
     stop_nginx cold
 done
@@ -494,6 +510,8 @@ if ev > 0 and held > 0 and per_dev > 0:
         4 * 1024 * 1024 * per_dev / held, per_dev)
 print('zone: ' + line + est)
 EOF
+    for l in "${CRASHES[@]}"; do echo "CRASH: $l"; done
     echo "elapsed: $(( $(date +%s) - T0 )) s"
 } >> "$OUT/report.txt"
 cat "$OUT/report.txt"
+[ ${#CRASHES[@]} -eq 0 ] || exit 1

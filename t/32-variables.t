@@ -244,7 +244,10 @@ _EOC_
 === TEST 6: concurrent misses for one device share one Redis round trip
 (eight requests of a never-cached device sent together while Redis is
 busy: one HGETALL of the device, one of the artifact; a control burst of
-three distinct new devices reads each once)
+three distinct new devices reads each once; no epoch poll in between,
+since the first one after a start makes every cached record stale)
+--- http_config eval
+::http_config(cache => 'poll=60s')
 --- init
 my $dev = main::fresh_device();
 my ($res, $lines) = main::burst([($dev) x 8], 700);
