@@ -76,7 +76,8 @@ $(BUILD)/nginx/objs/Makefile: config scripts/configure-module.sh
 
 $(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(NGX_SRCS)
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
-	cp $(BUILD)/nginx/objs/ngx_http_fwgate_module.so $@
+	@# a new inode: a running nginx keeps mapping the old file
+	cp $(BUILD)/nginx/objs/ngx_http_fwgate_module.so $@.tmp && mv -f $@.tmp $@
 
 # --- tests --------------------------------------------------------------
 

@@ -107,6 +107,10 @@ CTL=("$ROOT/fwgatectl" --redis "127.0.0.1:$RPORT")
 
 mkdir -p "$W/www/firmware" "$W/keys" "$W/cores"
 chmod 777 "$W/cores"     # workers (nobody) may dump core there
+# a private copy: a rebuild that rewrites build/*.so in place under a
+# running nginx crashes its workers
+cp "$MODULE" "$W/ngx_http_fwgate_module.so"
+MODULE=$W/ngx_http_fwgate_module.so
 head -c 1024 /dev/urandom > "$W/www/firmware/bench-1k.bin"
 head -c $((16 * 1024 * 1024)) /dev/urandom > "$W/www/firmware/bench-16m.bin"
 
