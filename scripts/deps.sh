@@ -18,6 +18,7 @@ PACKAGES=(
     redis-server
     python3-prometheus-client
     curl
+    openssl
 )
 
 SUDO=
