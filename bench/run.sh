@@ -349,6 +349,8 @@ scenario() {    # name wp instance set plain-path gated-path
     local name=$1 wp=$2 inst=$3 set=$4 ppath=$5 gpath=$6 r line k off n
     local perf= c0 c1
     k="$inst:$set"
+    # the auth service keeps its nonces across nginx restarts
+    [ "$set" != authreq ] || k="authsvc:$set"
     for r in $(seq 1 "$ROUNDS"); do
         c0=$(snap_cpu "$inst")
         line=$(run_wrk "$inst" "$ppath" "$set" 0 $((RATE_CAP * D)))
@@ -360,7 +362,7 @@ scenario() {    # name wp instance set plain-path gated-path
             perf=$!
         fi
         c0=$(snap_cpu "$inst")
-        [ "$n" -le $((RATE_CAP * D)) ] || n=$((RATE_CAP * D))
+        [ "$n" -le $((2 * RATE_CAP * D)) ] || n=$((2 * RATE_CAP * D))
         line=$(run_wrk "$inst" "$gpath" "$set" "$off" "$n")
         c1=$(snap_cpu "$inst")
         [ -z "$perf" ] || wait "$perf" || true

@@ -398,6 +398,49 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
 }
 
 
+/*
+ * A fresh mark for key: 1 when one was already there, else it is set and
+ * 0 returned.  Lets per-request side effects (the download record) be
+ * sent once per ttl and epoch rather than on every request.
+ */
+
+ngx_uint_t
+ngx_http_fwgate_cache_mark(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key)
+{
+    uint32_t                       hash;
+    ngx_str_t                      one;
+    ngx_uint_t                     fresh;
+    ngx_http_fwgate_cache_ctx_t   *ctx;
+    ngx_http_fwgate_cache_node_t  *cn;
+
+    if (fmcf->cache_zone == NULL) {
+        return 0;
+    }
+
+    ctx = fmcf->cache_zone->data;
+    hash = ngx_crc32_short(key->data, key->len);
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    cn = ngx_http_fwgate_cache_lookup(ctx, key, hash);
+
+    fresh = (cn != NULL
+             && ngx_current_msec - cn->stored < fmcf->ttl
+             && cn->generation == ctx->sh->generation);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    if (fresh) {
+        return 1;
+    }
+
+    ngx_str_set(&one, "1");
+    ngx_http_fwgate_cache_put(fmcf, key, &one, 0);
+
+    return 0;
+}
+
+
 /* with the zone locked: frees up to n least recently used entries */
 
 static ngx_uint_t

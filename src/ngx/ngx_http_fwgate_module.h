@@ -125,6 +125,8 @@ ngx_http_fwgate_cache_state_e ngx_http_fwgate_cache_get(
     ngx_str_t *value);
 void ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *key, ngx_str_t *value, ngx_uint_t negative);
+ngx_uint_t ngx_http_fwgate_cache_mark(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *key);
 /* a new registry epoch: every cached record becomes stale at once */
 void ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *epoch);

@@ -212,7 +212,7 @@ void
 ngx_http_fwgate_record_download(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx)
 {
-    ngx_str_t           model, device, dkey, skey, wkey, now;
+    ngx_str_t           model, device, dkey, skey, wkey, now, mark;
     fwg_semver_t        target;
     const char         *argv[9];
     size_t              argvlen[9];
@@ -254,6 +254,28 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
         || ngx_http_fwgate_registry_key(r, &skey, "stats:", &model,
                                         &ctx->artifact, ":devices")
            != NGX_OK)
+    {
+        return;
+    }
+
+    /*
+     * Once per device, artifact, ttl and epoch is enough: the script is
+     * idempotent (ZADD NX), and sending it on every allowed request would
+     * cost more than the download itself.
+     */
+
+    mark.len = dkey.len + 1 + device.len;
+    mark.data = ngx_pnalloc(r->pool, mark.len);
+    if (mark.data == NULL) {
+        return;
+    }
+
+    ngx_memcpy(mark.data, dkey.data, dkey.len);
+    mark.data[dkey.len] = '\0';
+    ngx_memcpy(mark.data + dkey.len + 1, device.data, device.len);
+
+    if (ngx_http_fwgate_cache_mark(
+            ngx_http_get_module_main_conf(r, ngx_http_fwgate_module), &mark))
     {
         return;
     }
