@@ -37,7 +37,20 @@ struct fwg_key_s {
     unsigned char   *secret;            /* hmac */
     size_t           secretlen;
     EVP_MAC_CTX     *mac;               /* hmac, keyed: duplicated per use */
+
+    /*
+     * Verification contexts made on first use and kept with the key:
+     * OpenSSL 3 fetches the algorithm implementation on every
+     * EVP_DigestVerifyInit(), which costs as much as a P-256 verify.
+     * Keys live in one thread (an nginx worker, the CLI).
+     */
+    EVP_PKEY_CTX    *vctx;              /* P-256: verify_init done */
+    EVP_MD_CTX      *vtmpl;             /* ed25519: DigestVerifyInit done */
 };
+
+
+static int fwg_key_verify_fast(fwg_key_t *k, const char *base, size_t len,
+    const unsigned char *sig, size_t siglen);
 
 
 static fwg_key_t *
@@ -61,6 +74,8 @@ fwg_key_free(fwg_key_t *k)
         return;
     }
 
+    EVP_PKEY_CTX_free(k->vctx);
+    EVP_MD_CTX_free(k->vtmpl);
     EVP_PKEY_free(k->pkey);
     EVP_MAC_CTX_free(k->mac);
 
@@ -674,6 +689,15 @@ fwg_sig_verify(const fwg_key_t *k, const char *base, size_t len,
         return -1;
     }
 
+    rc = fwg_key_verify_fast((fwg_key_t *) k, base, len, sig, siglen);
+
+    if (rc != -2) {
+        OPENSSL_free(der);
+        return rc;
+    }
+
+    /* the general path, when a kept context cannot be had */
+
     md = EVP_MD_CTX_new();
     if (md == NULL) {
         OPENSSL_free(der);
@@ -692,6 +716,76 @@ fwg_sig_verify(const fwg_key_t *k, const char *base, size_t len,
     OPENSSL_free(der);
 
     return rc;
+}
+
+
+/*
+ * Verification with the contexts kept in the key: 1 valid, 0 invalid,
+ * -2 when no kept context can be made (the caller then takes the general
+ * path).  sig is DER for P-256 here.
+ */
+
+static int
+fwg_key_verify_fast(fwg_key_t *k, const char *base, size_t len,
+    const unsigned char *sig, size_t siglen)
+{
+    int             rc;
+    unsigned int    dlen;
+    EVP_MD_CTX     *md;
+    unsigned char   digest[EVP_MAX_MD_SIZE];
+
+    if (k->alg == FWG_ALG_ECDSA_P256_SHA256) {
+
+        if (k->vctx == NULL) {
+            k->vctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+
+            if (k->vctx == NULL || EVP_PKEY_verify_init(k->vctx) != 1) {
+                EVP_PKEY_CTX_free(k->vctx);
+                k->vctx = NULL;
+                return -2;
+            }
+        }
+
+        if (EVP_Digest(base, len, digest, &dlen, EVP_sha256(), NULL) != 1) {
+            return -1;
+        }
+
+        rc = EVP_PKEY_verify(k->vctx, sig, siglen, digest, dlen);
+
+        return rc == 1 ? 1 : 0;
+    }
+
+    if (k->alg != FWG_ALG_ED25519) {
+        return -2;
+    }
+
+    if (k->vtmpl == NULL) {
+        k->vtmpl = EVP_MD_CTX_new();
+
+        if (k->vtmpl == NULL
+            || EVP_DigestVerifyInit(k->vtmpl, NULL, NULL, NULL, k->pkey) != 1)
+        {
+            EVP_MD_CTX_free(k->vtmpl);
+            k->vtmpl = NULL;
+            return -2;
+        }
+    }
+
+    md = EVP_MD_CTX_new();
+    if (md == NULL) {
+        return -1;
+    }
+
+    if (EVP_MD_CTX_copy_ex(md, k->vtmpl) != 1) {
+        EVP_MD_CTX_free(md);
+        return -2;
+    }
+
+    rc = EVP_DigestVerify(md, sig, siglen, (const unsigned char *) base, len);
+
+    EVP_MD_CTX_free(md);
+
+    return rc == 1 ? 1 : 0;
 }
 
 

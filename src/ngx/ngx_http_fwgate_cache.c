@@ -24,6 +24,7 @@ typedef struct {
     uint32_t                    vlen;
     ngx_queue_t                 queue;
     ngx_msec_t                  stored;
+    ngx_msec_t                  touched;    /* last moved in the LRU */
     ngx_uint_t                  generation;
     u_char                      data[1];    /* key, then value */
 } ngx_http_fwgate_cache_node_t;
@@ -308,8 +309,16 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
                 ngx_memcpy(value->data, cn->data + cn->klen, cn->vlen);
                 value->data[cn->vlen] = '\0';
 
-                ngx_queue_remove(&cn->queue);
-                ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
+                /*
+                 * LRU order to the second is enough: a hot record is not
+                 * moved (a shared-memory write) on every request.
+                 */
+
+                if (ngx_current_msec - cn->touched >= 1000) {
+                    cn->touched = ngx_current_msec;
+                    ngx_queue_remove(&cn->queue);
+                    ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
+                }
             }
         }
     }
@@ -387,6 +396,7 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     cn->vlen = (uint32_t) value->len;
     cn->negative = negative ? 1 : 0;
     cn->stored = ngx_current_msec;
+    cn->touched = ngx_current_msec;
     cn->generation = ctx->sh->generation;
     ngx_memcpy(cn->data, key->data, key->len);
     ngx_memcpy(cn->data + key->len, value->data, value->len);
