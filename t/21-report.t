@@ -9,6 +9,8 @@ use Test::Nginx::Socket 'no_plan';
 use t::FwgateTest;
 use Time::HiRes ();
 use POSIX ();
+use Digest::SHA ();
+use MIME::Base64 ();
 
 fw_setup('fwt21:');
 
@@ -39,6 +41,19 @@ sub rep_headers {
     return ::sign(device => $dev, path => '/fw/report', method => 'POST',
                   version => '2.4.1', %o)
            . "Content-Type: application/json\n";
+}
+
+# headers of a report whose signature covers a Content-Digest of $digested
+sub digest_headers {
+    my ($dev, $digested) = @_;
+    my $d = 'sha-256=:'
+            . MIME::Base64::encode_base64(Digest::SHA::sha256($digested), '')
+            . ':';
+    return rep_headers($dev, $digested,
+                       headers => { 'content-digest' => $d },
+                       components => ['@method', '@path', 'x-device-model',
+                                      'x-firmware-version',
+                                      'content-digest']);
 }
 
 sub rep_body {
@@ -487,3 +502,28 @@ Test::More::is(main::rv('HGET', "${main::P}stats:LS-6000i:$main::A6",
 --- more_headers eval
 main::rep_headers($main::D[11])
 --- error_code: 204
+
+
+
+=== TEST 16: Content-Digest (RFC 9530) that matches the body: recorded
+--- init
+main::fresh();
+--- request eval
+"POST /fw/report\n" . main::rep_body('success')
+--- more_headers eval
+main::digest_headers($main::D[9], main::rep_body('success'))
+--- error_code: 204
+
+
+
+=== TEST 17: a body that does not match its signed Content-Digest:
+400 bad_digest, nothing counted
+--- init
+main::fresh();
+--- request eval
+"POST /fw/report\n" . main::rep_body('failure')
+--- more_headers eval
+main::digest_headers($main::D[10], main::rep_body('success'))
+--- error_code: 400
+--- response_headers
+X-Fwgate-Reason: bad_digest

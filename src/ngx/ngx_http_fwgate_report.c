@@ -16,6 +16,7 @@
  */
 
 #include "ngx_http_fwgate_module.h"
+#include "fwg_digest.h"
 
 
 #define NGX_HTTP_FWGATE_MAX_ARTIFACT  256
@@ -72,6 +73,8 @@ static const char *ngx_http_fwgate_json_string(ngx_pool_t *pool,
     u_char **pp, u_char *end, ngx_str_t *out);
 static const char *ngx_http_fwgate_json_scalar(u_char **pp, u_char *end);
 static ngx_uint_t ngx_http_fwgate_utf8_ok(u_char *p, size_t n);
+static const char *ngx_http_fwgate_report_digest(ngx_http_request_t *r,
+    ngx_str_t *body);
 
 
 static ngx_str_t  ngx_http_fwgate_no_store = ngx_string("no-store");
@@ -187,6 +190,16 @@ ngx_http_fwgate_report_body(ngx_http_request_t *r)
     }
 
     ctx->body = body;
+
+    err = ngx_http_fwgate_report_digest(r, &body);
+
+    if (err) {
+        rc = ngx_http_fwgate_report_reject(r, ctx, lcf,
+                                           NGX_HTTP_BAD_REQUEST,
+                                           "bad_digest", err);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
 
     err = ngx_http_fwgate_report_parse(r->pool, &body, rep);
 
@@ -1106,4 +1119,87 @@ ngx_http_fwgate_utf8_ok(u_char *p, size_t n)
     }
 
     return 1;
+}
+
+
+/*
+ * RFC 9530: a Content-Digest sent with the report must match the body, so
+ * that a signature covering content-digest covers the body too.  Several
+ * field lines are combined as RFC 9110 says.  NULL when absent or good.
+ */
+
+static const char *
+ngx_http_fwgate_report_digest(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char           *p, *mem;
+    size_t            len;
+    ngx_uint_t        i, n;
+    fwg_arena_t       a;
+    const char       *err;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = 0;
+    n = 0;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            if (h[i].key.len == sizeof("Content-Digest") - 1
+                && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Digest",
+                                   h[i].key.len) == 0)
+            {
+                len += h[i].value.len + 2;
+                n++;
+            }
+        }
+    }
+
+    if (n == 0) {
+        return NULL;
+    }
+
+    if (len > 4096) {
+        return "Content-Digest too large";
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    mem = ngx_palloc(r->pool, 4 * len + 1024);
+    if (p == NULL || mem == NULL) {
+        return "out of memory";
+    }
+
+    len = 0;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            if (h[i].key.len == sizeof("Content-Digest") - 1
+                && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Digest",
+                                   h[i].key.len) == 0)
+            {
+                if (len) {
+                    p[len++] = ',';
+                    p[len++] = ' ';
+                }
+
+                ngx_memcpy(p + len, h[i].value.data, h[i].value.len);
+                len += h[i].value.len;
+            }
+        }
+    }
+
+    fwg_arena_init(&a, mem, 4 * len + 1024);
+    err = "malformed Content-Digest";
+
+    if (fwg_content_digest_check((const char *) p, len, body->data,
+                                 body->len, &a, &err)
+        == 1)
+    {
+        return NULL;
+    }
+
+    return err;
 }

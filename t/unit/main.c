@@ -166,6 +166,7 @@ main(void)
     suite_cohort();
     suite_sig();
     suite_decide();
+    suite_digest();
 
     unit_summary_and_exit();
 

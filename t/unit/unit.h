@@ -67,5 +67,6 @@ void suite_semver(void);
 void suite_cohort(void);
 void suite_sig(void);
 void suite_decide(void);
+void suite_digest(void);
 
 #endif /* FWG_UNIT_H */
