@@ -47,8 +47,6 @@ static int ngx_http_fwgate_replay(void *data, fwg_str_t keyid,
     fwg_str_t nonce, int64_t expires_at);
 static ngx_int_t ngx_http_fwgate_default_artifact(ngx_http_request_t *r,
     ngx_str_t *name);
-static ngx_int_t ngx_http_fwgate_add_header(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
 
 
 static ngx_rbtree_t       ngx_http_fwgate_inflight;
@@ -764,6 +762,27 @@ ngx_http_fwgate_access_resume(ngx_http_request_t *r,
 }
 
 
+void
+ngx_http_fwgate_content_resume(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (r == r->main) {
+        r->read_event_handler = ngx_http_block_reading;
+    }
+
+    rc = ctx->run(r, ctx,
+                  ngx_http_get_module_loc_conf(r, ngx_http_fwgate_module));
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
 /* records from the blobs, falling back to stale copies when Redis failed */
 
 ngx_int_t
@@ -940,13 +959,13 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         v.data = (u_char *) name;
         v.len = ngx_strlen(name);
 
-        if (ngx_http_fwgate_add_header(r, "X-Fwgate-Reason", &v) != NGX_OK) {
+        if (ngx_http_fwgate_header_out(r, "X-Fwgate-Reason", &v) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
     if (ctx->reason == FWG_R_MISSING_SIGNATURE) {
-        if (ngx_http_fwgate_add_header(r, "Accept-Signature",
+        if (ngx_http_fwgate_header_out(r, "Accept-Signature",
                                        &lcf->accept_signature)
             != NGX_OK)
         {
@@ -957,7 +976,7 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     if (ctx->reason == FWG_R_REGISTRY_UNAVAILABLE) {
         ngx_str_set(&v, "1");
 
-        if (ngx_http_fwgate_add_header(r, "Retry-After", &v) != NGX_OK) {
+        if (ngx_http_fwgate_header_out(r, "Retry-After", &v) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -976,7 +995,7 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     v.len = ctx->artifact_rec.version.len;
 
     if (v.len
-        && ngx_http_fwgate_add_header(r, "X-Firmware-Version", &v) != NGX_OK)
+        && ngx_http_fwgate_header_out(r, "X-Firmware-Version", &v) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -998,7 +1017,7 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         *p++ = ':';
         v.len = p - v.data;
 
-        if (ngx_http_fwgate_add_header(r, "Repr-Digest", &v) != NGX_OK) {
+        if (ngx_http_fwgate_header_out(r, "Repr-Digest", &v) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -1076,8 +1095,8 @@ ngx_http_fwgate_default_artifact(ngx_http_request_t *r, ngx_str_t *name)
 }
 
 
-static ngx_int_t
-ngx_http_fwgate_add_header(ngx_http_request_t *r, const char *name,
+ngx_int_t
+ngx_http_fwgate_header_out(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)
 {
     ngx_table_elt_t  *h;

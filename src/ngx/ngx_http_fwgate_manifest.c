@@ -23,8 +23,6 @@
 
 static ngx_int_t ngx_http_fwgate_manifest_run(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
-static void ngx_http_fwgate_manifest_resume(ngx_http_request_t *r,
-    ngx_http_fwgate_ctx_t *ctx);
 static ngx_int_t ngx_http_fwgate_manifest_answer(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
 static ngx_int_t ngx_http_fwgate_manifest_none(ngx_http_request_t *r,
@@ -58,10 +56,12 @@ ngx_http_fwgate_manifest_handler(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_fwgate_module);
 
-    ctx = ngx_http_fwgate_ctx_create(r, ngx_http_fwgate_manifest_resume);
+    ctx = ngx_http_fwgate_ctx_create(r, ngx_http_fwgate_content_resume);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ctx->run = ngx_http_fwgate_manifest_run;
 
     /* an answer about one device at one moment: never cached anywhere */
 
@@ -91,29 +91,6 @@ ngx_http_fwgate_manifest_handler(ngx_http_request_t *r)
     }
 
     return rc;
-}
-
-
-static void
-ngx_http_fwgate_manifest_resume(ngx_http_request_t *r,
-    ngx_http_fwgate_ctx_t *ctx)
-{
-    ngx_int_t                    rc;
-    ngx_http_fwgate_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_fwgate_module);
-
-    if (r == r->main) {
-        r->read_event_handler = ngx_http_block_reading;
-    }
-
-    rc = ngx_http_fwgate_manifest_run(r, ctx, lcf);
-
-    if (rc == NGX_AGAIN) {
-        return;
-    }
-
-    ngx_http_finalize_request(r, rc);
 }
 
 
@@ -492,24 +469,4 @@ ngx_http_fwgate_json_copy(u_char *p, const u_char *s, size_t n)
     }
 
     return p;
-}
-
-
-ngx_int_t
-ngx_http_fwgate_header_out(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value = *value;
-
-    return NGX_OK;
 }

@@ -200,10 +200,13 @@ typedef struct ngx_http_fwgate_ctx_s     ngx_http_fwgate_ctx_t;
 
 typedef void (*ngx_http_fwgate_resume_pt)(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
+typedef ngx_int_t (*ngx_http_fwgate_run_pt)(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
 
 struct ngx_http_fwgate_ctx_s {
     ngx_http_request_t         *request;
     ngx_http_fwgate_resume_pt   resume;
+    ngx_http_fwgate_run_pt      run;        /* content handlers' step */
     ngx_uint_t                  waiting;
     ngx_uint_t                  done;
     ngx_int_t                   rc;
@@ -235,6 +238,9 @@ struct ngx_http_fwgate_ctx_s {
 };
 
 ngx_int_t ngx_http_fwgate_access_handler(ngx_http_request_t *r);
+/* resume of a content handler that waited: runs ctx->run, finalizes */
+void ngx_http_fwgate_content_resume(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx);
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_ctx_create(ngx_http_request_t *r,
     ngx_http_fwgate_resume_pt resume);
 /* steps 1-5; NGX_OK when they pass (ctx->reason set either way) */

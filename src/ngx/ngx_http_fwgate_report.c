@@ -51,8 +51,6 @@ struct ngx_http_fwgate_report_s {
 
 
 static void ngx_http_fwgate_report_body(ngx_http_request_t *r);
-static void ngx_http_fwgate_report_resume(ngx_http_request_t *r,
-    ngx_http_fwgate_ctx_t *ctx);
 static ngx_int_t ngx_http_fwgate_report_run(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
 static ngx_int_t ngx_http_fwgate_report_send(ngx_http_request_t *r,
@@ -102,10 +100,12 @@ ngx_http_fwgate_report_handler(ngx_http_request_t *r)
         return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
 
-    ctx = ngx_http_fwgate_ctx_create(r, ngx_http_fwgate_report_resume);
+    ctx = ngx_http_fwgate_ctx_create(r, ngx_http_fwgate_content_resume);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ctx->run = ngx_http_fwgate_report_run;
 
     rep = ngx_pcalloc(r->pool, sizeof(ngx_http_fwgate_report_t));
     if (rep == NULL) {
@@ -209,29 +209,6 @@ ngx_http_fwgate_report_body(ngx_http_request_t *r)
                                            "bad_report", err);
         ngx_http_finalize_request(r, rc);
         return;
-    }
-
-    rc = ngx_http_fwgate_report_run(r, ctx, lcf);
-
-    if (rc == NGX_AGAIN) {
-        return;
-    }
-
-    ngx_http_finalize_request(r, rc);
-}
-
-
-static void
-ngx_http_fwgate_report_resume(ngx_http_request_t *r,
-    ngx_http_fwgate_ctx_t *ctx)
-{
-    ngx_int_t                    rc;
-    ngx_http_fwgate_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_fwgate_module);
-
-    if (r == r->main) {
-        r->read_event_handler = ngx_http_block_reading;
     }
 
     rc = ngx_http_fwgate_report_run(r, ctx, lcf);
