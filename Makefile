@@ -82,7 +82,7 @@ $(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(NGX_SRCS)
 
 # --- tests --------------------------------------------------------------
 
-test: all test-unit test-nginx
+test: deps all test-unit test-nginx
 
 test-nginx: all
 	bash t/run-suites.sh
