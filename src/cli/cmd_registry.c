@@ -80,36 +80,6 @@ fwgctl_opt_json(void)
 }
 
 
-int
-fwgctl_err(const char *fmt, ...)
-{
-    va_list  ap;
-
-    fputs("fwgatectl: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-
-    return 1;
-}
-
-
-int
-fwgctl_usage(const char *fmt, ...)
-{
-    va_list  ap;
-
-    fputs("fwgatectl: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-
-    return 2;
-}
-
-
 redisContext *
 fwgctl_connect(void)
 {
@@ -436,18 +406,6 @@ fwgctl_id_valid(const char *s, size_t len)
     }
 
     return 1;
-}
-
-
-static fwg_str_t
-cstr(const char *s)
-{
-    fwg_str_t  v;
-
-    v.data = s;
-    v.len = s ? strlen(s) : 0;
-
-    return v;
 }
 
 
@@ -933,12 +891,12 @@ device_add(redisContext *c, int argc, char **argv)
                           "A-Z a-z 0-9 . _ - : @)", id);
     }
 
-    if (model == NULL || !fwg_model_valid(cstr(model))) {
+    if (model == NULL || !fwg_model_valid(fwg_cli_str(model))) {
         return fwgctl_usage("device add: --model missing or not a model name "
                           "(1-64 of A-Z a-z 0-9 . _ -)");
     }
 
-    if (hw != NULL && !fwg_model_valid(cstr(hw))) {
+    if (hw != NULL && !fwg_model_valid(fwg_cli_str(hw))) {
         return fwgctl_usage("device add: bad --hw '%s'", hw);
     }
 
@@ -1267,11 +1225,11 @@ row_check(row_t *row)
         return "bad device id";
     }
 
-    if (!fwg_model_valid(cstr(row->f[1]))) {
+    if (!fwg_model_valid(fwg_cli_str(row->f[1]))) {
         return "bad model";
     }
 
-    if (row->f[2][0] && !fwg_model_valid(cstr(row->f[2]))) {
+    if (row->f[2][0] && !fwg_model_valid(fwg_cli_str(row->f[2]))) {
         return "bad hw";
     }
 
@@ -2904,7 +2862,7 @@ cmd_rollout(int argc, char **argv)
 
     model = argv[2];
 
-    if (!fwg_model_valid(cstr(model))) {
+    if (!fwg_model_valid(fwg_cli_str(model))) {
         return fwgctl_usage("rollout %s: bad model name '%s'", sub, model);
     }
 
@@ -2971,7 +2929,7 @@ members_cmd(const char *set, int argc, char **argv)
 
     model = a.pos[0];
 
-    if (!fwg_model_valid(cstr(model))) {
+    if (!fwg_model_valid(fwg_cli_str(model))) {
         return fwgctl_usage("%s %s: bad model name '%s'", set, sub, model);
     }
 

@@ -81,66 +81,7 @@ sig_arena(fwg_arena_t *a)
 }
 
 
-static int
-sig_fail(const char *fmt, ...)
-{
-    va_list  ap;
-
-    fflush(stdout);
-    fputs("fwgatectl: ", stderr);
-
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-
-    fputc('\n', stderr);
-
-    return 1;
-}
-
-
-static fwg_str_t
-sig_str(const char *s)
-{
-    fwg_str_t  r;
-
-    r.data = s;
-    r.len = s ? strlen(s) : 0;
-
-    return r;
-}
-
-
 /* "--name VALUE" or "--name=VALUE"; NULL when argv[*i] is another one */
-static const char *
-sig_opt(int argc, char **argv, int *i, const char *name)
-{
-    size_t  n;
-
-    n = strlen(name);
-
-    if (strncmp(argv[*i], name, n) != 0) {
-        return NULL;
-    }
-
-    if (argv[*i][n] == '=' && name[1] == '-') {
-        return argv[*i] + n + 1;
-    }
-
-    if (argv[*i][n] != '\0') {
-        return NULL;
-    }
-
-    if (*i + 1 >= argc) {
-        fwg_cli_die("sig: %s needs a value", name);
-    }
-
-    (*i)++;
-
-    return argv[*i];
-}
-
-
 static int
 sig_is_help(const char *a)
 {
@@ -264,14 +205,14 @@ sig_create(const char *prefix, const char *ext, int mode, char *path,
     /* never overwrite a key: O_EXCL */
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
     if (fd == -1) {
-        sig_fail("cannot create %s: %s", path, strerror(errno));
+        fwgctl_err("cannot create %s: %s", path, strerror(errno));
         return NULL;
     }
 
     f = fdopen(fd, "w");
     if (f == NULL) {
         close(fd);
-        sig_fail("cannot write %s", path);
+        fwgctl_err("cannot write %s", path);
     }
 
     return f;
@@ -282,7 +223,7 @@ static int
 sig_close(FILE *f, const char *path)
 {
     if (ferror(f) | fclose(f)) {
-        return sig_fail("cannot write %s", path);
+        return fwgctl_err("cannot write %s", path);
     }
 
     return 0;
@@ -361,10 +302,10 @@ sig_keygen(int argc, char **argv)
             return 0;
         }
 
-        if ((v = sig_opt(argc, argv, &i, "--alg")) != NULL) {
+        if ((v = fwg_cli_opt(argc, argv, &i, "--alg")) != NULL) {
             alg = sig_alg_arg(v);
 
-        } else if ((v = sig_opt(argc, argv, &i, "--out")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--out")) != NULL) {
             if (v[0] == '\0') {
                 fwg_cli_die("sig keygen: empty --out");
             }
@@ -381,7 +322,7 @@ sig_keygen(int argc, char **argv)
 
     if (alg == FWG_ALG_HMAC_SHA256) {
         if (RAND_bytes(secret, sizeof(secret)) != 1) {
-            return sig_fail("no randomness");
+            return fwgctl_err("no randomness");
         }
 
         fwg_b64_encode(rec, secret, sizeof(secret));
@@ -430,12 +371,12 @@ sig_keygen(int argc, char **argv)
     }
 
     if (pkey == NULL) {
-        return sig_fail("key generation failed");
+        return fwgctl_err("key generation failed");
     }
 
     if (sig_pkey_record(pkey, alg, rec, sizeof(rec)) != 0) {
         EVP_PKEY_free(pkey);
-        return sig_fail("cannot encode the public key");
+        return fwgctl_err("cannot encode the public key");
     }
 
     rc = 0;
@@ -448,7 +389,7 @@ sig_keygen(int argc, char **argv)
         }
 
         if (PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL) != 1) {
-            rc = sig_fail("cannot write %s", priv);
+            rc = fwgctl_err("cannot write %s", priv);
         }
 
         if (sig_close(f, priv) != 0) {
@@ -462,7 +403,7 @@ sig_keygen(int argc, char **argv)
         }
 
         if (PEM_write_PUBKEY(f, pkey) != 1) {
-            rc = sig_fail("cannot write %s", pub);
+            rc = fwgctl_err("cannot write %s", pub);
         }
 
         if (sig_close(f, pub) != 0) {
@@ -473,7 +414,7 @@ sig_keygen(int argc, char **argv)
         if (PEM_write_PrivateKey(stdout, pkey, NULL, NULL, 0, NULL, NULL)
             != 1)
         {
-            rc = sig_fail("cannot write the private key");
+            rc = fwgctl_err("cannot write the private key");
         }
 
     } else {
@@ -484,7 +425,7 @@ sig_keygen(int argc, char **argv)
             || PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL)
                != 1)
         {
-            rc = sig_fail("cannot write the private key");
+            rc = fwgctl_err("cannot write the private key");
 
         } else {
             pemlen = BIO_get_mem_data(bio, &pem);
@@ -654,10 +595,10 @@ sig_param(fwg_sf_param_t *p, const char *key, fwg_sf_type_t type,
     int64_t i, const char *s)
 {
     memset(p, 0, sizeof(*p));
-    p->key = sig_str(key);
+    p->key = fwg_cli_str(key);
     p->value.type = type;
     p->value.integer = i;
-    p->value.str = sig_str(s);
+    p->value.str = fwg_cli_str(s);
 }
 
 
@@ -713,41 +654,41 @@ sig_sign(int argc, char **argv)
 
             pos[npos++] = argv[i];
 
-        } else if ((v = sig_opt(argc, argv, &i, "--alg")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--alg")) != NULL) {
             alg = sig_alg_arg(v);
 
-        } else if ((v = sig_opt(argc, argv, &i, "--key")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--key")) != NULL) {
             keyfile = v;
 
-        } else if ((v = sig_opt(argc, argv, &i, "--keyid")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--keyid")) != NULL) {
             keyid = v;
 
-        } else if ((v = sig_opt(argc, argv, &i, "--label")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--label")) != NULL) {
             label = v;
 
-        } else if ((v = sig_opt(argc, argv, &i, "--components")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--components")) != NULL) {
             comps = v;
 
-        } else if ((v = sig_opt(argc, argv, &i, "--created")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--created")) != NULL) {
             if (strcmp(v, "now") != 0) {
                 created = sig_int_arg("--created", v, 0);
             }
 
-        } else if ((v = sig_opt(argc, argv, &i, "--expires")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--expires")) != NULL) {
             has_expires = 1;
             expires = sig_int_arg("--expires", v[0] == '+' ? v + 1 : v, 0);
             if (v[0] == '+') {
                 has_expires = 2;        /* relative to created */
             }
 
-        } else if ((v = sig_opt(argc, argv, &i, "--nonce")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--nonce")) != NULL) {
             nonce = v;
 
-        } else if ((v = sig_opt(argc, argv, &i, "--tag")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--tag")) != NULL) {
             tag = v;
 
-        } else if ((v = sig_opt(argc, argv, &i, "-H")) != NULL
-                   || (v = sig_opt(argc, argv, &i, "--header")) != NULL)
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "-H")) != NULL
+                   || (v = fwg_cli_opt(argc, argv, &i, "--header")) != NULL)
         {
             if (nh == SIG_MAX_HEADERS) {
                 fwg_cli_die("sig sign: more than %d headers",
@@ -792,7 +733,7 @@ sig_sign(int argc, char **argv)
 
     if (nonce && strcmp(nonce, "random") == 0) {
         if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-            return sig_fail("no randomness");
+            return fwgctl_err("no randomness");
         }
 
         len = fwg_hex_encode(nonce_buf, rnd, sizeof(rnd));
@@ -802,14 +743,14 @@ sig_sign(int argc, char **argv)
 
     k = fwg_key_from_file(alg, keyfile, &err);
     if (k == NULL) {
-        return sig_fail("%s: %s", keyfile, err);
+        return fwgctl_err("%s: %s", keyfile, err);
     }
 
     alg = fwg_key_alg(k);
 
     if (!fwg_key_can_sign(k)) {
         fwg_key_free(k);
-        return sig_fail("%s holds no private key", keyfile);
+        return fwgctl_err("%s holds no private key", keyfile);
     }
 
     sig_arena(&a);
@@ -894,15 +835,15 @@ sig_sign(int argc, char **argv)
     memcpy(sv, label, len);
     memcpy(sv + len, "=:AA==:", 7);
 
-    fields[nh].name = sig_str("Signature-Input");
+    fields[nh].name = fwg_cli_str("Signature-Input");
     fields[nh].value.data = si;
     fields[nh].value.len = (size_t) n;
-    fields[nh + 1].name = sig_str("Signature");
+    fields[nh + 1].name = fwg_cli_str("Signature");
     fields[nh + 1].value.data = sv;
     fields[nh + 1].value.len = len + 7;
 
     memset(&msg, 0, sizeof(msg));
-    msg.method = sig_str(pos[0]);
+    msg.method = fwg_cli_str(pos[0]);
     msg.scheme.data = url.scheme;
     msg.scheme.len = url.scheme_len;
     msg.authority.data = url.authority;
@@ -915,7 +856,7 @@ sig_sign(int argc, char **argv)
     msg.fields = fields;
     msg.nfields = nh + 2;
 
-    rc = fwg_sig_parse(&msg, sig_str(label), &a, &in, &err);
+    rc = fwg_sig_parse(&msg, fwg_cli_str(label), &a, &in, &err);
     if (rc != FWG_SIG_OK) {
         fwg_key_free(k);
         fwg_cli_die("sig sign: %s (check --label and --components)", err);
@@ -936,12 +877,12 @@ sig_sign(int argc, char **argv)
 
     if (fwg_sig_base(&msg, &in, &a, &base, &err) != FWG_SIG_OK) {
         fwg_key_free(k);
-        return sig_fail("sig sign: %s", err);
+        return fwgctl_err("sig sign: %s", err);
     }
 
     if (fwg_sig_sign(k, base.data, base.len, sig, &siglen) != 0) {
         fwg_key_free(k);
-        return sig_fail("signing failed");
+        return fwgctl_err("signing failed");
     }
 
     fwg_key_free(k);
@@ -1008,7 +949,7 @@ sig_load(const sig_req_opts_t *o, http_request_t *req, fwg_arena_t *a,
 
     sig_arena(a);
 
-    rc = fwg_sig_parse(&req->msg, sig_str(o->label), a, in, err);
+    rc = fwg_sig_parse(&req->msg, fwg_cli_str(o->label), a, in, err);
     if (rc != FWG_SIG_OK) {
         *reason = (rc == FWG_SIG_EMISSING) ? "missing_signature"
                                            : "malformed_signature";
@@ -1044,10 +985,10 @@ sig_base(int argc, char **argv)
             return 0;
         }
 
-        if ((v = sig_opt(argc, argv, &i, "--label")) != NULL) {
+        if ((v = fwg_cli_opt(argc, argv, &i, "--label")) != NULL) {
             o.label = v;
 
-        } else if ((v = sig_opt(argc, argv, &i, "--scheme")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--scheme")) != NULL) {
             if (strcmp(v, "http") != 0 && strcmp(v, "https") != 0) {
                 fwg_cli_die("sig base: --scheme is http or https");
             }
@@ -1070,7 +1011,7 @@ sig_base(int argc, char **argv)
 
     if (sig_load(&o, &req, &a, &in, &base, &reason, &err) != 0) {
         http_request_free(&req);
-        return sig_fail("%s%s%s", reason ? reason : "", reason ? ": " : "",
+        return fwgctl_err("%s%s%s", reason ? reason : "", reason ? ": " : "",
                         err);
     }
 
@@ -1168,25 +1109,25 @@ sig_verify(int argc, char **argv)
             return 0;
         }
 
-        if ((v = sig_opt(argc, argv, &i, "--label")) != NULL) {
+        if ((v = fwg_cli_opt(argc, argv, &i, "--label")) != NULL) {
             o.label = v;
 
-        } else if ((v = sig_opt(argc, argv, &i, "--scheme")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--scheme")) != NULL) {
             if (strcmp(v, "http") != 0 && strcmp(v, "https") != 0) {
                 fwg_cli_die("sig verify: --scheme is http or https");
             }
             o.scheme = v;
 
-        } else if ((v = sig_opt(argc, argv, &i, "--key")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--key")) != NULL) {
             keyfile = v;
 
-        } else if ((v = sig_opt(argc, argv, &i, "--alg")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--alg")) != NULL) {
             alg = sig_alg_arg(v);
 
-        } else if ((v = sig_opt(argc, argv, &i, "--max-age")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--max-age")) != NULL) {
             max_age = sig_int_arg("--max-age", v, 0);
 
-        } else if ((v = sig_opt(argc, argv, &i, "--clock-skew")) != NULL) {
+        } else if ((v = fwg_cli_opt(argc, argv, &i, "--clock-skew")) != NULL) {
             skew = sig_int_arg("--clock-skew", v, 0);
 
         } else if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
@@ -1209,7 +1150,7 @@ sig_verify(int argc, char **argv)
         http_request_free(&req);
 
         if (reason == NULL) {
-            return sig_fail("%s: %s", o.file, err);
+            return fwgctl_err("%s: %s", o.file, err);
         }
 
         return sig_verdict(NULL, FWG_ALG_NONE, reason, "%s", err);
@@ -1239,7 +1180,7 @@ sig_verify(int argc, char **argv)
     k = fwg_key_from_file(want, keyfile, &err);
     if (k == NULL) {
         http_request_free(&req);
-        return sig_fail("%s: %s", keyfile, err);
+        return fwgctl_err("%s: %s", keyfile, err);
     }
 
     if (want != FWG_ALG_NONE && fwg_key_alg(k) != want) {
@@ -1297,7 +1238,7 @@ sig_verify(int argc, char **argv)
                          "does not verify with %s", keyfile);
 
     } else {
-        rc = sig_fail("verification error");
+        rc = fwgctl_err("verification error");
     }
 
     http_request_free(&req);

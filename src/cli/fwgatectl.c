@@ -100,10 +100,11 @@ fwg_cli_print_usage(FILE *f)
 
 
 /*
- * "--name VALUE" or "--name=VALUE": returns the value and advances *i,
- * NULL when argv[*i] is not this option.
+ * "--name VALUE" or "--name=VALUE" ("-H VALUE" for a short name): returns
+ * the value and advances *i, NULL when argv[*i] is not this option.  Every
+ * command parses its options with it.
  */
-static const char *
+const char *
 fwg_cli_opt(int argc, char **argv, int *i, const char *name)
 {
     size_t  n;
@@ -114,7 +115,7 @@ fwg_cli_opt(int argc, char **argv, int *i, const char *name)
         return NULL;
     }
 
-    if (argv[*i][n] == '=') {
+    if (argv[*i][n] == '=' && name[1] == '-') {
         return argv[*i] + n + 1;
     }
 
@@ -218,4 +219,54 @@ main(int argc, char **argv)
     }
 
     fwg_cli_die("unknown command %s (see --help)", argv[i]);
+}
+
+
+/* one line on stderr, "fwgatectl: ...", stdout flushed first */
+
+static void
+fwg_cli_vmsg(const char *fmt, va_list ap)
+{
+    fflush(stdout);
+    fputs("fwgatectl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+
+int
+fwgctl_err(const char *fmt, ...)
+{
+    va_list  ap;
+
+    va_start(ap, fmt);
+    fwg_cli_vmsg(fmt, ap);
+    va_end(ap);
+
+    return 1;
+}
+
+
+int
+fwgctl_usage(const char *fmt, ...)
+{
+    va_list  ap;
+
+    va_start(ap, fmt);
+    fwg_cli_vmsg(fmt, ap);
+    va_end(ap);
+
+    return 2;
+}
+
+
+fwg_str_t
+fwg_cli_str(const char *s)
+{
+    fwg_str_t  v;
+
+    v.data = s;
+    v.len = s ? strlen(s) : 0;
+
+    return v;
 }

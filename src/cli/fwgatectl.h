@@ -10,6 +10,8 @@
 #ifndef FWGATECTL_H
 #define FWGATECTL_H
 
+#include "fwg_types.h"
+
 typedef struct {
     const char  *redis;         /* HOST:PORT or a unix socket path */
     const char  *password;      /* NULL: no AUTH */
@@ -26,6 +28,23 @@ void fwg_cli_die(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn))
 #endif
     ;
+
+/* "--name VALUE" / "--name=VALUE": the value (and *i advanced), or NULL */
+const char *fwg_cli_opt(int argc, char **argv, int *i, const char *name);
+
+/* "fwgatectl: <message>" on stderr; return 1 (failure) and 2 (usage) */
+int fwgctl_err(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+int fwgctl_usage(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+fwg_str_t fwg_cli_str(const char *s);
 
 int cmd_sig(int argc, char **argv);
 int cmd_device(int argc, char **argv);

@@ -22,8 +22,6 @@ int fwgctl_opt_json(void);
 
 /* print "fwgatectl: <message>" on stderr; return 1 (failure) / 2 (bad
    arguments), the exit codes of fwgatectl.h */
-int fwgctl_err(const char *fmt, ...);
-int fwgctl_usage(const char *fmt, ...);
 
 /* --help or -h among the arguments */
 int fwgctl_wants_help(int argc, char **argv);
