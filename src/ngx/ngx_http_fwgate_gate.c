@@ -762,6 +762,34 @@ ngx_http_fwgate_access_resume(ngx_http_request_t *r,
 }
 
 
+/*
+ * The ctx of a content handler (update check, report): resumed through
+ * ctx->run, and its answer about one device at one moment is never
+ * cached anywhere.
+ */
+
+ngx_http_fwgate_ctx_t *
+ngx_http_fwgate_content_ctx(ngx_http_request_t *r, ngx_http_fwgate_run_pt run)
+{
+    ngx_http_fwgate_ctx_t  *ctx;
+
+    static ngx_str_t  no_store = ngx_string("no-store");
+
+    ctx = ngx_http_fwgate_ctx_create(r, ngx_http_fwgate_content_resume);
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->run = run;
+
+    if (ngx_http_fwgate_header_out(r, "Cache-Control", &no_store) != NGX_OK) {
+        return NULL;
+    }
+
+    return ctx;
+}
+
+
 void
 ngx_http_fwgate_content_resume(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx)

@@ -35,9 +35,6 @@ static u_char *ngx_http_fwgate_json_copy(u_char *p, const u_char *s,
     size_t n);
 
 
-static ngx_str_t  ngx_http_fwgate_no_store = ngx_string("no-store");
-
-
 ngx_int_t
 ngx_http_fwgate_manifest_handler(ngx_http_request_t *r)
 {
@@ -56,19 +53,8 @@ ngx_http_fwgate_manifest_handler(ngx_http_request_t *r)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_fwgate_module);
 
-    ctx = ngx_http_fwgate_ctx_create(r, ngx_http_fwgate_content_resume);
+    ctx = ngx_http_fwgate_content_ctx(r, ngx_http_fwgate_manifest_run);
     if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->run = ngx_http_fwgate_manifest_run;
-
-    /* an answer about one device at one moment: never cached anywhere */
-
-    if (ngx_http_fwgate_header_out(r, "Cache-Control",
-                                   &ngx_http_fwgate_no_store)
-        != NGX_OK)
-    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -238,6 +238,8 @@ struct ngx_http_fwgate_ctx_s {
 };
 
 ngx_int_t ngx_http_fwgate_access_handler(ngx_http_request_t *r);
+ngx_http_fwgate_ctx_t *ngx_http_fwgate_content_ctx(ngx_http_request_t *r,
+    ngx_http_fwgate_run_pt run);
 /* resume of a content handler that waited: runs ctx->run, finalizes */
 void ngx_http_fwgate_content_resume(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);

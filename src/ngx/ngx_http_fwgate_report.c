@@ -75,9 +75,6 @@ static const char *ngx_http_fwgate_report_digest(ngx_http_request_t *r,
     ngx_str_t *body);
 
 
-static ngx_str_t  ngx_http_fwgate_no_store = ngx_string("no-store");
-
-
 ngx_int_t
 ngx_http_fwgate_report_handler(ngx_http_request_t *r)
 {
@@ -100,12 +97,10 @@ ngx_http_fwgate_report_handler(ngx_http_request_t *r)
         return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
 
-    ctx = ngx_http_fwgate_ctx_create(r, ngx_http_fwgate_content_resume);
+    ctx = ngx_http_fwgate_content_ctx(r, ngx_http_fwgate_report_run);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ctx->run = ngx_http_fwgate_report_run;
 
     rep = ngx_pcalloc(r->pool, sizeof(ngx_http_fwgate_report_t));
     if (rep == NULL) {
@@ -122,13 +117,6 @@ ngx_http_fwgate_report_handler(ngx_http_request_t *r)
 
     cln->handler = ngx_http_fwgate_report_cleanup;
     cln->data = rep;
-
-    if (ngx_http_fwgate_header_out(r, "Cache-Control",
-                                   &ngx_http_fwgate_no_store)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     /* steps 1-5 need no body: refuse what is not signed before reading */
 
