@@ -202,8 +202,8 @@ fwg_sig_serialize_item(fwg_arena_t *a, const fwg_sf_item_t *it,
  * 5.3, RFC 9421 section 2.1).  Returns the number of lines, 0 when absent,
  * -1 when the result exceeds max or the arena.
  */
-static int
-fwg_sig_combine(const fwg_msg_t *msg, const char *name, size_t nlen,
+int
+fwg_field_combine(const fwg_msg_t *msg, const char *name, size_t nlen,
     size_t max, fwg_arena_t *a, fwg_str_t *out)
 {
     int         count;
@@ -455,7 +455,7 @@ fwg_sig_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
     memset(out, 0, sizeof(*out));
     *err = NULL;
 
-    rc = fwg_sig_combine(msg, "signature-input", sizeof("signature-input") - 1,
+    rc = fwg_field_combine(msg, "signature-input", sizeof("signature-input") - 1,
                          FWG_SIG_MAX_FIELD, a, &si);
     if (rc < 0) {
         *err = "Signature-Input too large";
@@ -467,7 +467,7 @@ fwg_sig_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
         return FWG_SIG_EMISSING;
     }
 
-    rc = fwg_sig_combine(msg, "signature", sizeof("signature") - 1,
+    rc = fwg_field_combine(msg, "signature", sizeof("signature") - 1,
                          FWG_SIG_MAX_FIELD, a, &sv);
     if (rc < 0) {
         *err = "Signature too large";
@@ -1313,7 +1313,7 @@ fwg_sig_field(const fwg_msg_t *msg, const fwg_sf_item_t *comp,
         return FWG_SIG_OK;
     }
 
-    rc = fwg_sig_combine(msg, name.data, name.len, FWG_SIG_MAX_BASE, a, &v);
+    rc = fwg_field_combine(msg, name.data, name.len, FWG_SIG_MAX_BASE, a, &v);
     if (rc <= 0) {
         *err = rc ? "header field too large" : "header field absent";
         return FWG_SIG_ECOMPONENT;

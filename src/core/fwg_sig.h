@@ -77,6 +77,14 @@ typedef enum {
 int fwg_sig_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
     fwg_sig_input_t *out, const char **err);
 
+/*
+ * The value of every field line named name (lowercase, nlen bytes),
+ * trimmed and combined with ", " (RFC 9110 section 5.3).  Returns the
+ * number of lines (0: absent), -1 beyond max bytes or the arena.
+ */
+int fwg_field_combine(const fwg_msg_t *msg, const char *name, size_t nlen,
+    size_t max, fwg_arena_t *a, fwg_str_t *out);
+
 /* first required component not covered (index), or -1 when all are */
 int fwg_sig_missing(const fwg_sig_input_t *in, const fwg_str_t *required,
     size_t nrequired);

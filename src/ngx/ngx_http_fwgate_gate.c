@@ -406,6 +406,8 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
 
     fwg_arena_init(&ctx->arena, buf, size);
 
+    ctx->msg = msg;
+
     ctx->reason = fwg_decide_request(&msg, &lcf->policy, (int64_t) ngx_time(),
                                      &ctx->arena, &ctx->claims, NULL, NULL);
 

@@ -212,6 +212,7 @@ struct ngx_http_fwgate_ctx_s {
     ngx_int_t                   rc;
 
     fwg_reason_t                reason;
+    fwg_msg_t                   msg;        /* the request, core form */
     fwg_claims_t                claims;
     fwg_verdict_t               verdict;
     fwg_arena_t                 arena;

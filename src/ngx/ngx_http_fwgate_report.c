@@ -72,7 +72,7 @@ static const char *ngx_http_fwgate_json_string(ngx_pool_t *pool,
 static const char *ngx_http_fwgate_json_scalar(u_char **pp, u_char *end);
 static ngx_uint_t ngx_http_fwgate_utf8_ok(u_char *p, size_t n);
 static const char *ngx_http_fwgate_report_digest(ngx_http_request_t *r,
-    ngx_str_t *body);
+    ngx_http_fwgate_ctx_t *ctx, ngx_str_t *body);
 
 
 ngx_int_t
@@ -179,7 +179,7 @@ ngx_http_fwgate_report_body(ngx_http_request_t *r)
 
     ctx->body = body;
 
-    err = ngx_http_fwgate_report_digest(r, &body);
+    err = ngx_http_fwgate_report_digest(r, ctx, &body);
 
     if (err) {
         rc = ngx_http_fwgate_report_reject(r, ctx, lcf,
@@ -1094,73 +1094,38 @@ ngx_http_fwgate_utf8_ok(u_char *p, size_t n)
  */
 
 static const char *
-ngx_http_fwgate_report_digest(ngx_http_request_t *r, ngx_str_t *body)
+ngx_http_fwgate_report_digest(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_str_t *body)
 {
-    u_char           *p, *mem;
-    size_t            len;
-    ngx_uint_t        i, n;
-    fwg_arena_t       a;
-    const char       *err;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    u_char       *mem;
+    fwg_str_t     v;
+    fwg_arena_t   a;
+    const char   *err;
 
-    len = 0;
-    n = 0;
-
-    for (part = &r->headers_in.headers.part; part; part = part->next) {
-        h = part->elts;
-
-        for (i = 0; i < part->nelts; i++) {
-            if (h[i].key.len == sizeof("Content-Digest") - 1
-                && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Digest",
-                                   h[i].key.len) == 0)
-            {
-                len += h[i].value.len + 2;
-                n++;
-            }
-        }
-    }
-
-    if (n == 0) {
-        return NULL;
-    }
-
-    if (len > 4096) {
-        return "Content-Digest too large";
-    }
-
-    p = ngx_pnalloc(r->pool, len);
-    mem = ngx_palloc(r->pool, 4 * len + 1024);
-    if (p == NULL || mem == NULL) {
+    mem = ngx_palloc(r->pool, 5 * 4096);
+    if (mem == NULL) {
         return "out of memory";
     }
 
-    len = 0;
+    fwg_arena_init(&a, mem, 5 * 4096);
 
-    for (part = &r->headers_in.headers.part; part; part = part->next) {
-        h = part->elts;
+    switch (fwg_field_combine(&ctx->msg, "content-digest",
+                              sizeof("content-digest") - 1, 4096, &a, &v))
+    {
+    case 0:
+        return NULL;
 
-        for (i = 0; i < part->nelts; i++) {
-            if (h[i].key.len == sizeof("Content-Digest") - 1
-                && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Digest",
-                                   h[i].key.len) == 0)
-            {
-                if (len) {
-                    p[len++] = ',';
-                    p[len++] = ' ';
-                }
+    case -1:
+        return "Content-Digest too large";
 
-                ngx_memcpy(p + len, h[i].value.data, h[i].value.len);
-                len += h[i].value.len;
-            }
-        }
+    default:
+        break;
     }
 
-    fwg_arena_init(&a, mem, 4 * len + 1024);
     err = "malformed Content-Digest";
 
-    if (fwg_content_digest_check((const char *) p, len, body->data,
-                                 body->len, &a, &err)
+    if (fwg_content_digest_check(v.data, v.len, body->data, body->len, &a,
+                                 &err)
         == 1)
     {
         return NULL;
