@@ -106,7 +106,7 @@ typedef struct {
 } ngx_http_fwgate_loc_conf_t;
 
 
-/* cache.c: shared registry cache and replay store ---------------------- */
+/* cache.c: shared registry cache --------------------------------------- */
 
 typedef enum {
     NGX_HTTP_FWGATE_CACHE_NONE = 0,
@@ -116,8 +116,6 @@ typedef enum {
 
 ngx_shm_zone_t *ngx_http_fwgate_cache_add_zone(ngx_conf_t *cf,
     ngx_str_t *name, size_t size, ngx_http_fwgate_main_conf_t *fmcf);
-ngx_shm_zone_t *ngx_http_fwgate_replay_add_zone(ngx_conf_t *cf,
-    ngx_str_t *name, size_t size);
 
 /* looks up key; a hit's value is copied into pool */
 ngx_http_fwgate_cache_state_e ngx_http_fwgate_cache_get(
@@ -135,6 +133,11 @@ ngx_uint_t ngx_http_fwgate_cache_poll_due(ngx_http_fwgate_main_conf_t *fmcf);
 
 ngx_http_fwgate_stats_t *ngx_http_fwgate_local_stats_get(void);
 
+
+/* replay.c: nonces seen, as keyed digests in a shared table ------------ */
+
+ngx_shm_zone_t *ngx_http_fwgate_replay_add_zone(ngx_conf_t *cf,
+    ngx_str_t *name, size_t size);
 /* 1 replayed, 0 recorded */
 ngx_int_t ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *keyid, ngx_str_t *nonce, time_t expires_at, ngx_log_t *log);

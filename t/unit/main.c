@@ -167,6 +167,7 @@ main(void)
     suite_sig();
     suite_decide();
     suite_digest();
+    suite_siphash();
 
     unit_summary_and_exit();
 

@@ -68,5 +68,6 @@ void suite_cohort(void);
 void suite_sig(void);
 void suite_decide(void);
 void suite_digest(void);
+void suite_siphash(void);
 
 #endif /* FWG_UNIT_H */

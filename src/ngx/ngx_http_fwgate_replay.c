@@ -1,0 +1,250 @@
+
+/*
+ * fwgate: the nonce replay store (step 8 of the decision).
+ *
+ * A shared zone holding one table of 64-bit keyed digests of
+ * "keyid NUL nonce", each with the time its signature stops being
+ * acceptable (created + max_age + clock_skew).  A digest stands for the
+ * strings: with a 128-bit secret drawn when the zone is made, two
+ * distinct nonces share a digest with probability about n / 2^64, and a
+ * client cannot aim for it; the worst a collision could do is refuse one
+ * fresh request as a replay, never admit a replay.
+ *
+ * The table is made of 64-byte buckets (one cache line) of four slots;
+ * a digest may live in either of two buckets chosen from its bits and is
+ * written to the one with a free or expired slot ("two choices" keep the
+ * table usable to about 90 % full).  A check therefore reads two cache
+ * lines under the zone's mutex, against an rbtree's twenty-odd misses at
+ * a million nonces.  Expired slots are simply overwritten: there is no
+ * sweep.  When both buckets hold only live nonces, the one that expires
+ * first is forgotten, counted in fwgate_replay_evictions_total and logged
+ * at most once a second per worker: the zone is too small for the nonce
+ * rate times the window.
+ */
+
+#include <openssl/rand.h>
+
+#include "ngx_http_fwgate_module.h"
+#include "fwg_siphash.h"
+
+
+#define NGX_HTTP_FWGATE_REPLAY_WAYS  4
+
+
+typedef struct {
+    uint64_t                    hash;       /* 0: never used */
+    int64_t                     expires;
+} ngx_http_fwgate_replay_slot_t;
+
+
+typedef struct {
+    ngx_http_fwgate_replay_slot_t  slot[NGX_HTTP_FWGATE_REPLAY_WAYS];
+} ngx_http_fwgate_replay_bucket_t;
+
+
+typedef struct {
+    u_char                            key[FWG_SIPHASH_KEY_LEN];
+    ngx_uint_t                        nbuckets;
+    ngx_http_fwgate_replay_bucket_t  *buckets;
+} ngx_http_fwgate_replay_shctx_t;
+
+
+typedef struct {
+    ngx_http_fwgate_replay_shctx_t  *sh;
+    ngx_slab_pool_t                 *shpool;
+} ngx_http_fwgate_replay_ctx_t;
+
+
+static ngx_int_t ngx_http_fwgate_replay_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+
+
+static time_t  ngx_http_fwgate_replay_warned;
+
+
+ngx_shm_zone_t *
+ngx_http_fwgate_replay_add_zone(ngx_conf_t *cf, ngx_str_t *name, size_t size)
+{
+    ngx_shm_zone_t                *shm_zone;
+    ngx_http_fwgate_replay_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_fwgate_replay_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_fwgate_module);
+    if (shm_zone == NULL) {
+        return NULL;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "fwgate zone \"%V\" is already used", name);
+        return NULL;
+    }
+
+    shm_zone->init = ngx_http_fwgate_replay_init_zone;
+    shm_zone->data = ctx;
+
+    return shm_zone;
+}
+
+
+static ngx_int_t
+ngx_http_fwgate_replay_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_fwgate_replay_ctx_t  *octx = data;
+
+    size_t                         size;
+    ngx_uint_t                     pages;
+    ngx_http_fwgate_replay_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    if (octx) {
+        /* a reload keeps the table: nonces seen stay refused */
+        ctx->sh = octx->sh;
+        ctx->shpool = octx->shpool;
+        return NGX_OK;
+    }
+
+    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        ctx->sh = ctx->shpool->data;
+        return NGX_OK;
+    }
+
+    ctx->sh = ngx_slab_calloc(ctx->shpool,
+                              sizeof(ngx_http_fwgate_replay_shctx_t));
+    if (ctx->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->shpool->data = ctx->sh;
+
+    if (RAND_bytes(ctx->sh->key, FWG_SIPHASH_KEY_LEN) != 1) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "fwgate replay zone \"%V\": no random key",
+                      &shm_zone->shm.name);
+        return NGX_ERROR;
+    }
+
+    /* the table takes every page the slab pool has left but one */
+
+    pages = ctx->shpool->pfree;
+    if (pages < 2) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "fwgate replay zone \"%V\" is too small",
+                      &shm_zone->shm.name);
+        return NGX_ERROR;
+    }
+
+    size = (pages - 1) * ngx_pagesize;
+    ctx->sh->nbuckets = size / sizeof(ngx_http_fwgate_replay_bucket_t);
+
+    ctx->sh->buckets = ngx_slab_calloc(ctx->shpool, size);
+    if (ctx->sh->buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *keyid, ngx_str_t *nonce, time_t expires_at, ngx_log_t *log)
+{
+    u_char                           *p;
+    size_t                            len;
+    uint64_t                          hash;
+    ngx_uint_t                        i, j, b[2];
+    ngx_http_fwgate_replay_ctx_t     *ctx;
+    ngx_http_fwgate_replay_slot_t    *s, *free, *oldest;
+    ngx_http_fwgate_replay_bucket_t  *bucket;
+    u_char                            key[NGX_HTTP_FWGATE_MAX_KEY];
+
+    if (fmcf->replay_zone == NULL) {
+        return 0;
+    }
+
+    len = keyid->len + 1 + nonce->len;
+    if (len > sizeof(key)) {
+        /* limits upstream keep this impossible; refuse rather than skip */
+        return 1;
+    }
+
+    p = ngx_cpymem(key, keyid->data, keyid->len);
+    *p++ = '\0';
+    ngx_memcpy(p, nonce->data, nonce->len);
+
+    ctx = fmcf->replay_zone->data;
+
+    hash = fwg_siphash24(ctx->sh->key, key, len);
+    if (hash == 0) {
+        hash = 1;
+    }
+
+    b[0] = (ngx_uint_t) (hash & 0xffffffff) % ctx->sh->nbuckets;
+    b[1] = (ngx_uint_t) (hash >> 32) % ctx->sh->nbuckets;
+
+    if (b[1] == b[0]) {
+        b[1] = (b[0] + 1) % ctx->sh->nbuckets;
+    }
+
+    free = NULL;
+    oldest = NULL;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    for (i = 0; i < 2; i++) {
+        bucket = &ctx->sh->buckets[b[i]];
+
+        for (j = 0; j < NGX_HTTP_FWGATE_REPLAY_WAYS; j++) {
+            s = &bucket->slot[j];
+
+            if (s->hash == 0 || s->expires <= ngx_time()) {
+                if (free == NULL) {
+                    free = s;
+                }
+
+                continue;
+            }
+
+            if (s->hash == hash) {
+                ngx_shmtx_unlock(&ctx->shpool->mutex);
+                (void) ngx_atomic_fetch_add(&fmcf->stats->replay_rejects, 1);
+                return 1;
+            }
+
+            if (oldest == NULL || s->expires < oldest->expires) {
+                oldest = s;
+            }
+        }
+    }
+
+    if (free == NULL) {
+        free = oldest;
+    }
+
+    free->hash = hash;
+    free->expires = expires_at;
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    if (free == oldest) {
+        (void) ngx_atomic_fetch_add(&fmcf->stats->replay_evictions, 1);
+
+        if (ngx_http_fwgate_replay_warned != ngx_time()) {
+            ngx_http_fwgate_replay_warned = ngx_time();
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "fwgate: replay zone full, oldest nonces forgotten");
+        }
+    }
+
+    return 0;
+}
