@@ -15,25 +15,41 @@
 uint32_t
 fwg_cohort_bucket(fwg_str_t salt, fwg_str_t device_id)
 {
-    EVP_MD_CTX     *ctx;
-    unsigned char   md[EVP_MAX_MD_SIZE];
-    unsigned int    mdlen;
-    uint32_t        v;
-    int             ok;
+    unsigned char        md[EVP_MAX_MD_SIZE];
+    unsigned int         mdlen;
+    uint32_t             v;
+    int                  ok;
 
-    ctx = EVP_MD_CTX_new();
+    /*
+     * The digest and a context are made once and kept: OpenSSL 3 fetches
+     * the implementation and allocates a context on every
+     * EVP_DigestInit_ex(EVP_sha256()), three times the cost of hashing a
+     * device id.  The core runs in one thread (an nginx worker, the CLI).
+     */
+    static EVP_MD       *sha256;
+    static EVP_MD_CTX   *ctx;
+
     if (ctx == NULL) {
-        return FWG_COHORT_BUCKET_ERROR;
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+        ctx = EVP_MD_CTX_new();
+
+        if (sha256 == NULL || ctx == NULL) {
+            EVP_MD_free(sha256);
+            EVP_MD_CTX_free(ctx);
+            sha256 = NULL;
+            ctx = NULL;
+            return FWG_COHORT_BUCKET_ERROR;
+        }
     }
 
-    ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)
+    mdlen = 0;
+
+    ok = EVP_DigestInit_ex2(ctx, sha256, NULL)
          && EVP_DigestUpdate(ctx, salt.len ? salt.data : "", salt.len)
          && EVP_DigestUpdate(ctx, ":", 1)
          && EVP_DigestUpdate(ctx, device_id.len ? device_id.data : "",
                              device_id.len)
          && EVP_DigestFinal_ex(ctx, md, &mdlen);
-
-    EVP_MD_CTX_free(ctx);
 
     if (!ok || mdlen < 4) {
         return FWG_COHORT_BUCKET_ERROR;

@@ -36,7 +36,15 @@ struct fwg_key_s {
     EVP_PKEY        *pkey;              /* ed25519, P-256 */
     unsigned char   *secret;            /* hmac */
     size_t           secretlen;
-    EVP_MAC_CTX     *mac;               /* hmac, keyed: duplicated per use */
+
+    /*
+     * hmac: SHA-256 states after the ipad and the opad block (RFC 2104),
+     * copied into a work context on each use; a duplicated EVP_MAC_CTX
+     * costs several allocations and twice the time.
+     */
+    EVP_MD_CTX      *hin;
+    EVP_MD_CTX      *hout;
+    EVP_MD_CTX      *hwork;
 
     /*
      * Verification contexts made on first use and kept with the key:
@@ -77,7 +85,9 @@ fwg_key_free(fwg_key_t *k)
     EVP_PKEY_CTX_free(k->vctx);
     EVP_MD_CTX_free(k->vtmpl);
     EVP_PKEY_free(k->pkey);
-    EVP_MAC_CTX_free(k->mac);
+    EVP_MD_CTX_free(k->hin);
+    EVP_MD_CTX_free(k->hout);
+    EVP_MD_CTX_free(k->hwork);
 
     if (k->secret) {
         OPENSSL_clear_free(k->secret, k->secretlen);
@@ -208,37 +218,54 @@ fwg_key_check_public(EVP_PKEY *pkey)
 }
 
 
-/* a keyed HMAC-SHA256 context, so each use skips the key schedule */
-static EVP_MAC_CTX *
-fwg_key_hmac_ctx(const unsigned char *secret, size_t len)
+/* the keyed ipad and opad states of HMAC-SHA256, made once per key */
+static int
+fwg_key_hmac_init(fwg_key_t *k)
 {
-    EVP_MAC      *mac;
-    OSSL_PARAM    params[2];
-    EVP_MAC_CTX  *ctx;
-    char          digest[] = "SHA256";
+    int             ok;
+    size_t          i;
+    EVP_MD         *md;
+    unsigned int    n;
+    unsigned char   block[64], ipad[64], opad[64];
 
-    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (mac == NULL) {
-        return NULL;
+    md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (md == NULL) {
+        return -1;
     }
 
-    ctx = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac);
+    k->hin = EVP_MD_CTX_new();
+    k->hout = EVP_MD_CTX_new();
+    k->hwork = EVP_MD_CTX_new();
 
-    if (ctx == NULL) {
-        return NULL;
+    memset(block, 0, sizeof(block));
+
+    /* a key longer than the block is its digest (RFC 2104 section 2) */
+
+    if (k->secretlen > sizeof(block)) {
+        ok = EVP_Digest(k->secret, k->secretlen, block, &n, md, NULL);
+
+    } else {
+        ok = 1;
+        memcpy(block, k->secret, k->secretlen);
     }
 
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 digest, 0);
-    params[1] = OSSL_PARAM_construct_end();
-
-    if (EVP_MAC_init(ctx, secret, len, params) != 1) {
-        EVP_MAC_CTX_free(ctx);
-        return NULL;
+    for (i = 0; i < sizeof(block); i++) {
+        ipad[i] = block[i] ^ 0x36;
+        opad[i] = block[i] ^ 0x5c;
     }
 
-    return ctx;
+    ok = ok && k->hin != NULL && k->hout != NULL && k->hwork != NULL
+         && EVP_DigestInit_ex2(k->hin, md, NULL) == 1
+         && EVP_DigestUpdate(k->hin, ipad, sizeof(ipad)) == 1
+         && EVP_DigestInit_ex2(k->hout, md, NULL) == 1
+         && EVP_DigestUpdate(k->hout, opad, sizeof(opad)) == 1;
+
+    OPENSSL_cleanse(block, sizeof(block));
+    OPENSSL_cleanse(ipad, sizeof(ipad));
+    OPENSSL_cleanse(opad, sizeof(opad));
+    EVP_MD_free(md);
+
+    return ok ? 0 : -1;
 }
 
 
@@ -246,19 +273,24 @@ static int
 fwg_key_hmac(const fwg_key_t *k, const char *data, size_t len,
     unsigned char *out, size_t *outlen)
 {
-    int           ok;
-    EVP_MAC_CTX  *ctx;
+    int             ok;
+    unsigned int    n, m;
+    unsigned char   inner[32];
 
-    ctx = EVP_MAC_CTX_dup(k->mac);
-    if (ctx == NULL) {
-        return -1;
-    }
+    n = 0;
+    m = 0;
 
-    ok = EVP_MAC_update(ctx, (const unsigned char *) data, len) == 1
-         && EVP_MAC_final(ctx, out, outlen, 32) == 1
-         && *outlen == 32;
+    ok = EVP_MD_CTX_copy_ex(k->hwork, k->hin) == 1
+         && EVP_DigestUpdate(k->hwork, data, len) == 1
+         && EVP_DigestFinal_ex(k->hwork, inner, &n) == 1
+         && n == sizeof(inner)
+         && EVP_MD_CTX_copy_ex(k->hwork, k->hout) == 1
+         && EVP_DigestUpdate(k->hwork, inner, sizeof(inner)) == 1
+         && EVP_DigestFinal_ex(k->hwork, out, &m) == 1
+         && m == 32;
 
-    EVP_MAC_CTX_free(ctx);
+    OPENSSL_cleanse(inner, sizeof(inner));
+    *outlen = m;
 
     return ok ? 0 : -1;
 }
@@ -334,8 +366,7 @@ fwg_key_from_raw(fwg_alg_t alg, const unsigned char *raw, size_t len,
         k->secretlen = len;
         k->can_sign = 1;
 
-        k->mac = fwg_key_hmac_ctx(k->secret, len);
-        if (k->mac == NULL) {
+        if (fwg_key_hmac_init(k) != 0) {
             fwg_key_free(k);
             *err = "HMAC unavailable";
             return NULL;
