@@ -56,7 +56,7 @@ ngx_http_fwgate_key_get(fwg_str_t alg_name, fwg_str_t rec)
         }
     }
 
-    hash = ngx_crc32_long((u_char *) rec.data, rec.len) ^ (uint32_t) alg;
+    hash = ngx_murmur_hash2((u_char *) rec.data, rec.len) ^ (uint32_t) alg;
     s = &ngx_http_fwgate_keys[hash & (NGX_HTTP_FWGATE_KEYS - 1)];
 
     if (s->key && s->alg == alg && s->len == rec.len
