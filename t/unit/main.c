@@ -168,6 +168,7 @@ main(void)
     suite_decide();
     suite_digest();
     suite_siphash();
+    suite_record();
 
     unit_summary_and_exit();
 

@@ -69,5 +69,6 @@ void suite_sig(void);
 void suite_decide(void);
 void suite_digest(void);
 void suite_siphash(void);
+void suite_record(void);
 
 #endif /* FWG_UNIT_H */
