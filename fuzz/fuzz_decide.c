@@ -10,8 +10,8 @@
  *   art.version art.models art.sha256 art.size art.path
  *   ro.artifact ro.percent ro.salt ro.state ro.from ro.downgrade flags
  *
- * The module's Redis reply to record conversion itself
- * (src/ngx/ngx_http_fwgate_blob.c) needs nginx headers and is not here.
+ * How the module fills these records from Redis replies (src/ngx/
+ * fwg_reply.c, src/core/fwg_record.c) is fuzz_record.c's target.
  */
 
 #include <stdio.h>

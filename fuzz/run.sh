@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=$ROOT/build/fuzz
 SECS=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-fuzz_sf fuzz_sig fuzz_semver fuzz_decide}
+TARGETS=${FUZZ_TARGETS:-fuzz_sf fuzz_sig fuzz_semver fuzz_decide fuzz_record}
 JOBS=${FUZZ_JOBS:-$(nproc)}
 
 need_pkgs() {
@@ -29,7 +29,7 @@ need_pkgs() {
         apt-get install -y -qq "${missing[@]}"
 }
 
-need_pkgs clang libclang-rt-14-dev libssl-dev
+need_pkgs clang libclang-rt-14-dev libssl-dev libhiredis-dev
 
 mkdir -p "$OUT"
 CFLAGS="-std=c99 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer
@@ -38,8 +38,12 @@ CFLAGS="-std=c99 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer
 
 for t in $TARGETS; do
     echo "fuzz: building $t" >&2
+    extra=()
+    # fuzz_record reads RESP with hiredis and runs the module's own reply
+    # checks, src/ngx/fwg_reply.c (hiredis, no nginx headers)
+    [ "$t" = fuzz_record ] && extra=(-Isrc/ngx src/ngx/fwg_reply.c -lhiredis)
     # shellcheck disable=SC2086
-    clang $CFLAGS -o "$OUT/$t" "fuzz/$t.c" src/core/*.c -lcrypto
+    clang $CFLAGS -o "$OUT/$t" "fuzz/$t.c" src/core/*.c "${extra[@]}" -lcrypto
 done
 
 run_one() {

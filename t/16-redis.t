@@ -262,3 +262,23 @@ GET /firmware/ls6000i-2.5.0.bin
 X-Fwgate-Reason: ok
 --- no_error_log eval: $::CHECKS
 
+
+
+
+=== TEST 10: a record over 64k is refused whole: 503, nothing cached
+--- http_config eval: ::cfg()
+--- init
+::redis_up();
+::redis('DEL', 'fwt16:device:LS6-600002');
+::redis('HSET', 'fwt16:device:LS6-600002', 'model', 'LS-6000i',
+        'alg', 'hmac-sha256', 'key', $::K{'LS6-600002'},
+        'status', 'active', 'pad', 'x' x 70000);
+--- request
+GET /firmware/ls6000i-2.5.0.bin
+--- more_headers eval: $::H2
+--- error_code: 503
+--- response_headers
+X-Fwgate-Reason: registry_unavailable
+--- error_log
+not a registry record or larger than 64k
+--- no_error_log eval: $::CHECKS

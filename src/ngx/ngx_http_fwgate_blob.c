@@ -3,28 +3,32 @@
  * fwgate: registry records as flat blobs.
  *
  * A Redis reply lives only for its callback, and a cached record must fit
- * in one shared-memory allocation, so a hash reply is flattened into
- * "field NUL value NUL ..." with a 4-byte length before each part.  Record
- * parsing then reads fields out of the blob without copying.
+ * in one shared-memory allocation, so a hash reply is flattened into a
+ * blob (src/core/fwg_record.h: each string after its 4-byte length).
+ * Which replies are records is decided in fwg_reply.c, the blob format in
+ * the core; this file only allocates.
  */
 
 #include "ngx_http_fwgate_module.h"
+#include "fwg_reply.h"
 
 
-#define NGX_HTTP_FWGATE_MAX_BLOB  65536
+/* parts kept on the stack: a registry record has a handful of fields */
+#define NGX_HTTP_FWGATE_BLOB_PARTS  32
 
 
 ngx_int_t
 ngx_http_fwgate_blob_from_reply(redisReply *reply, ngx_uint_t kind,
     ngx_str_t *blob)
 {
-    u_char       *p;
-    size_t        len, i;
-    uint32_t      n;
-    redisReply   *e;
+    int         n, member;
+    size_t      len;
+    ngx_int_t   rc;
+    fwg_str_t   local[NGX_HTTP_FWGATE_BLOB_PARTS], *parts;
 
     if (kind == NGX_HTTP_FWGATE_KIND_MEMBER) {
-        if (reply->type != REDIS_REPLY_INTEGER) {
+        member = fwg_reply_member(reply);
+        if (member < 0) {
             return NGX_ERROR;
         }
 
@@ -33,95 +37,43 @@ ngx_http_fwgate_blob_from_reply(redisReply *reply, ngx_uint_t kind,
             return NGX_ERROR;
         }
 
-        blob->data[0] = reply->integer ? '1' : '0';
+        blob->data[0] = member ? '1' : '0';
         blob->len = 1;
         return NGX_OK;
     }
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2) {
+    n = fwg_reply_hash_count(reply);
+    if (n < 0) {
         return NGX_ERROR;
     }
 
-    len = 0;
+    parts = local;
 
-    for (i = 0; i < reply->elements; i++) {
-        e = reply->element[i];
-
-        if (e == NULL || e->type != REDIS_REPLY_STRING) {
-            return NGX_ERROR;
-        }
-
-        len += 4 + (size_t) e->len;
-
-        /* a record this large is not ours: refuse it whole */
-        if (len > NGX_HTTP_FWGATE_MAX_BLOB) {
+    if (n > NGX_HTTP_FWGATE_BLOB_PARTS) {
+        parts = ngx_alloc(n * sizeof(fwg_str_t), ngx_cycle->log);
+        if (parts == NULL) {
             return NGX_ERROR;
         }
     }
 
-    blob->data = ngx_alloc(len ? len : 1, ngx_cycle->log);
-    if (blob->data == NULL) {
-        return NGX_ERROR;
+    fwg_reply_hash_parts(reply, parts);
+
+    rc = NGX_ERROR;
+
+    if (fwg_blob_build(parts, n, NULL, 0, &len) == 0) {
+        blob->data = ngx_alloc(len ? len : 1, ngx_cycle->log);
+
+        if (blob->data != NULL) {
+            (void) fwg_blob_build(parts, n, (char *) blob->data, len, &len);
+            blob->len = len;
+            rc = NGX_OK;
+        }
     }
 
-    p = blob->data;
-
-    for (i = 0; i < reply->elements; i++) {
-        e = reply->element[i];
-        n = (uint32_t) e->len;
-        ngx_memcpy(p, &n, 4);
-        p = ngx_cpymem(p + 4, e->str, e->len);
+    if (parts != local) {
+        ngx_free(parts);
     }
 
-    blob->len = len;
-
-    return NGX_OK;
+    return rc;
 }
 
-
-ngx_int_t
-ngx_http_fwgate_blob_field(ngx_str_t *blob, const char *name,
-    fwg_str_t *value)
-{
-    u_char    *p, *end, *f, *v;
-    size_t     nlen;
-    uint32_t   flen, vlen;
-
-    p = blob->data;
-    end = blob->data + blob->len;
-    nlen = ngx_strlen(name);
-
-    while (end - p >= 4) {
-        ngx_memcpy(&flen, p, 4);
-        p += 4;
-
-        if ((size_t) (end - p) < flen) {
-            return NGX_ERROR;
-        }
-
-        f = p;
-        p += flen;
-
-        if (end - p < 4) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(&vlen, p, 4);
-        p += 4;
-
-        if ((size_t) (end - p) < vlen) {
-            return NGX_ERROR;
-        }
-
-        v = p;
-        p += vlen;
-
-        if (flen == nlen && ngx_memcmp(f, name, nlen) == 0) {
-            value->data = (const char *) v;
-            value->len = vlen;
-            return NGX_OK;
-        }
-    }
-
-    return NGX_DECLINED;
-}

@@ -820,7 +820,6 @@ ngx_http_fwgate_records(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
 {
     ngx_str_t                    *b;
     ngx_uint_t                    i;
-    fwg_str_t                     v;
     ngx_http_fwgate_main_conf_t  *fmcf;
 
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
@@ -841,18 +840,17 @@ ngx_http_fwgate_records(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
         (void) ngx_atomic_fetch_add(&fmcf->stats->cache_stale, 1);
     }
 
+    /*
+     * The blobs were built by fwg_blob_build(), from Redis or the cache,
+     * so they are well formed; were one not, its record would come out
+     * with empty fields, which the decision's own checks refuse.
+     */
+
     b = &ctx->blobs[NGX_HTTP_FWGATE_SLOT_DEVICE];
 
     if (ctx->slot[NGX_HTTP_FWGATE_SLOT_DEVICE] == NGX_HTTP_FWGATE_SLOT_HAVE) {
-        fwg_device_rec_t *d = &ctx->device_rec;
-
-        ngx_memzero(d, sizeof(fwg_device_rec_t));
-        d->found = b->len > 0;
-        (void) ngx_http_fwgate_blob_field(b, "model", &d->model);
-        (void) ngx_http_fwgate_blob_field(b, "hw", &d->hw);
-        (void) ngx_http_fwgate_blob_field(b, "alg", &d->alg);
-        (void) ngx_http_fwgate_blob_field(b, "key", &d->key);
-        (void) ngx_http_fwgate_blob_field(b, "status", &d->status);
+        (void) fwg_device_from_blob((const char *) b->data, b->len,
+                                    &ctx->device_rec);
     }
 
     b = &ctx->blobs[NGX_HTTP_FWGATE_SLOT_ARTIFACT];
@@ -860,15 +858,8 @@ ngx_http_fwgate_records(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
     if (ctx->slot[NGX_HTTP_FWGATE_SLOT_ARTIFACT]
         == NGX_HTTP_FWGATE_SLOT_HAVE)
     {
-        fwg_artifact_rec_t *a = &ctx->artifact_rec;
-
-        ngx_memzero(a, sizeof(fwg_artifact_rec_t));
-        a->found = b->len > 0;
-        (void) ngx_http_fwgate_blob_field(b, "version", &a->version);
-        (void) ngx_http_fwgate_blob_field(b, "models", &a->models);
-        (void) ngx_http_fwgate_blob_field(b, "sha256", &a->sha256);
-        (void) ngx_http_fwgate_blob_field(b, "size", &a->size);
-        (void) ngx_http_fwgate_blob_field(b, "path", &a->path);
+        (void) fwg_artifact_from_blob((const char *) b->data, b->len,
+                                      &ctx->artifact_rec);
     }
 
     b = &ctx->blobs[NGX_HTTP_FWGATE_SLOT_ROLLOUT];
@@ -876,14 +867,7 @@ ngx_http_fwgate_records(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
     if (ctx->slot[NGX_HTTP_FWGATE_SLOT_ROLLOUT] == NGX_HTTP_FWGATE_SLOT_HAVE) {
         fwg_rollout_rec_t *o = &ctx->rollout_rec;
 
-        ngx_memzero(o, sizeof(fwg_rollout_rec_t));
-        o->found = b->len > 0;
-        (void) ngx_http_fwgate_blob_field(b, "artifact", &o->artifact);
-        (void) ngx_http_fwgate_blob_field(b, "percent", &o->percent);
-        (void) ngx_http_fwgate_blob_field(b, "salt", &o->salt);
-        (void) ngx_http_fwgate_blob_field(b, "state", &o->state);
-        (void) ngx_http_fwgate_blob_field(b, "from", &o->from);
-        (void) ngx_http_fwgate_blob_field(b, "downgrade", &o->downgrade);
+        (void) fwg_rollout_from_blob((const char *) b->data, b->len, o);
 
         b = &ctx->blobs[NGX_HTTP_FWGATE_SLOT_CANARY];
         o->canary = (b->len == 1 && b->data[0] == '1');
@@ -891,8 +875,6 @@ ngx_http_fwgate_records(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
         b = &ctx->blobs[NGX_HTTP_FWGATE_SLOT_EXCLUDE];
         o->excluded = (b->len == 1 && b->data[0] == '1');
     }
-
-    (void) v;
 
     return NGX_OK;
 }

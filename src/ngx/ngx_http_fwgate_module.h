@@ -17,6 +17,7 @@
 #include "fwg_types.h"
 #include "fwg_sig.h"
 #include "fwg_decide.h"
+#include "fwg_record.h"
 
 
 /* the registry records one decision needs, one Redis command each */
@@ -180,10 +181,9 @@ void ngx_http_fwgate_redis_timed_out(void);
 
 /* record blobs: a hash reply flattened for the cache ------------------- */
 
+/* blob malloc'ed; its fields are read with the core's fwg_record.h */
 ngx_int_t ngx_http_fwgate_blob_from_reply(redisReply *reply,
-    ngx_uint_t kind, ngx_str_t *blob);     /* blob malloc'ed */
-ngx_int_t ngx_http_fwgate_blob_field(ngx_str_t *blob, const char *name,
-    fwg_str_t *value);
+    ngx_uint_t kind, ngx_str_t *blob);
 
 
 /* gate.c: the per-request state of a decision ---------------------------- */

@@ -169,6 +169,7 @@ main(void)
     suite_digest();
     suite_siphash();
     suite_hmac();
+    suite_record();
 
     unit_summary_and_exit();
 

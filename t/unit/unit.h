@@ -70,5 +70,6 @@ void suite_decide(void);
 void suite_digest(void);
 void suite_siphash(void);
 void suite_hmac(void);
+void suite_record(void);
 
 #endif /* FWG_UNIT_H */

@@ -1,0 +1,230 @@
+/*
+ * Registry record blobs: built from a hash's strings, read field by
+ * field, and turned into the records the decision takes.
+ */
+
+#include <stddef.h>
+#include <string.h>
+
+#include "fwg_record.h"
+
+
+typedef struct {
+    const char  *name;
+    size_t       offset;        /* of its fwg_str_t in the record */
+} fwg_record_field_t;
+
+
+/* the field names of SPEC section 3, one table per record */
+
+static const fwg_record_field_t  fwg_device_fields[] = {
+    { "model",     offsetof(fwg_device_rec_t, model) },
+    { "hw",        offsetof(fwg_device_rec_t, hw) },
+    { "alg",       offsetof(fwg_device_rec_t, alg) },
+    { "key",       offsetof(fwg_device_rec_t, key) },
+    { "status",    offsetof(fwg_device_rec_t, status) },
+};
+
+static const fwg_record_field_t  fwg_artifact_fields[] = {
+    { "version",   offsetof(fwg_artifact_rec_t, version) },
+    { "models",    offsetof(fwg_artifact_rec_t, models) },
+    { "sha256",    offsetof(fwg_artifact_rec_t, sha256) },
+    { "size",      offsetof(fwg_artifact_rec_t, size) },
+    { "path",      offsetof(fwg_artifact_rec_t, path) },
+};
+
+static const fwg_record_field_t  fwg_rollout_fields[] = {
+    { "artifact",  offsetof(fwg_rollout_rec_t, artifact) },
+    { "percent",   offsetof(fwg_rollout_rec_t, percent) },
+    { "salt",      offsetof(fwg_rollout_rec_t, salt) },
+    { "state",     offsetof(fwg_rollout_rec_t, state) },
+    { "from",      offsetof(fwg_rollout_rec_t, from) },
+    { "downgrade", offsetof(fwg_rollout_rec_t, downgrade) },
+};
+
+#define fwg_nfields(t)  (sizeof(t) / sizeof((t)[0]))
+
+
+int
+fwg_blob_build(const fwg_str_t *parts, size_t n, char *buf, size_t size,
+    size_t *len)
+{
+    char      *p;
+    size_t     total, i;
+    uint32_t   plen;
+
+    if (n % 2) {
+        return -1;
+    }
+
+    total = 0;
+
+    for (i = 0; i < n; i++) {
+
+        /* both terms are at most FWG_BLOB_MAX: the sum cannot wrap */
+        if (parts[i].len > FWG_BLOB_MAX
+            || total + 4 + parts[i].len > FWG_BLOB_MAX)
+        {
+            return -1;
+        }
+
+        total += 4 + parts[i].len;
+    }
+
+    *len = total;
+
+    if (buf == NULL) {
+        return 0;
+    }
+
+    if (size < total) {
+        return -1;
+    }
+
+    p = buf;
+
+    for (i = 0; i < n; i++) {
+        plen = (uint32_t) parts[i].len;
+        memcpy(p, &plen, 4);
+        p += 4;
+
+        /* an empty part may come with a NULL pointer */
+        if (plen) {
+            memcpy(p, parts[i].data, plen);
+            p += plen;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * One string of the blob at *p: its bytes in *s, *p moved past it.
+ * Returns -1 when the length or the bytes run past end.
+ */
+
+static int
+fwg_blob_next(const char **p, const char *end, fwg_str_t *s)
+{
+    uint32_t  n;
+
+    if (end - *p < 4) {
+        return -1;
+    }
+
+    memcpy(&n, *p, 4);
+    *p += 4;
+
+    if ((size_t) (end - *p) < n) {
+        return -1;
+    }
+
+    s->data = *p;
+    s->len = n;
+    *p += n;
+
+    return 0;
+}
+
+
+int
+fwg_blob_field(const char *blob, size_t len, const char *name,
+    fwg_str_t *value)
+{
+    int          found;
+    size_t       nlen;
+    fwg_str_t    f, v, first;
+    const char  *p, *end;
+
+    if (len == 0) {
+        return 1;
+    }
+
+    p = blob;
+    end = blob + len;
+    nlen = strlen(name);
+    found = 0;
+    first.data = NULL;
+    first.len = 0;
+
+    /*
+     * The whole blob is walked even after a match: a malformed blob is
+     * an error whichever field is asked for, so a record is either read
+     * whole or not at all.
+     */
+
+    while (p < end) {
+        if (fwg_blob_next(&p, end, &f) != 0
+            || fwg_blob_next(&p, end, &v) != 0)
+        {
+            return -1;
+        }
+
+        if (!found && f.len == nlen && memcmp(f.data, name, nlen) == 0) {
+            first = v;
+            found = 1;
+        }
+    }
+
+    if (!found) {
+        return 1;
+    }
+
+    *value = first;
+
+    return 0;
+}
+
+
+static int
+fwg_record_fill(const char *blob, size_t len, const fwg_record_field_t *fields,
+    size_t n, void *rec)
+{
+    size_t      i;
+    fwg_str_t  *s;
+
+    for (i = 0; i < n; i++) {
+        s = (fwg_str_t *) ((char *) rec + fields[i].offset);
+
+        /* malformed: the first field says so, and none has been set */
+        if (fwg_blob_field(blob, len, fields[i].name, s) < 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+fwg_device_from_blob(const char *blob, size_t len, fwg_device_rec_t *d)
+{
+    memset(d, 0, sizeof(fwg_device_rec_t));
+    d->found = len > 0;
+
+    return fwg_record_fill(blob, len, fwg_device_fields,
+                           fwg_nfields(fwg_device_fields), d);
+}
+
+
+int
+fwg_artifact_from_blob(const char *blob, size_t len, fwg_artifact_rec_t *a)
+{
+    memset(a, 0, sizeof(fwg_artifact_rec_t));
+    a->found = len > 0;
+
+    return fwg_record_fill(blob, len, fwg_artifact_fields,
+                           fwg_nfields(fwg_artifact_fields), a);
+}
+
+
+int
+fwg_rollout_from_blob(const char *blob, size_t len, fwg_rollout_rec_t *o)
+{
+    memset(o, 0, sizeof(fwg_rollout_rec_t));
+    o->found = len > 0;
+
+    return fwg_record_fill(blob, len, fwg_rollout_fields,
+                           fwg_nfields(fwg_rollout_fields), o);
+}
