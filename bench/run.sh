@@ -440,7 +440,6 @@ log "verify/s: ed25519 $ED_VERIFY, ecdsa-p256 $EC_VERIFY"
 
 has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 MEM_LINES=()
-ZONE_LINE=
 
 for wp in $WPS; do
     start_nginx warm "$wp" "256m ttl=3600s"
@@ -453,6 +452,8 @@ for wp in $WPS; do
     if has hmacmany; then
         rss0=$(rss_of warm)
         req0=$(status_val warm '^fwgate_requests_total')
+        zu0=$(status_val warm '^fwgate_cache_zone_used_bytes')
+        ze0=$(status_val warm '^fwgate_cache_entries')
         log "warming the cache with $NDEV devices"
         warm_up warm hmacmany /firmware/bench-1k.bin "$NDEV"
         log "warm-up: $WARM_LINE"
@@ -460,6 +461,9 @@ for wp in $WPS; do
         # and first-level tables are full: from here on RSS must stay flat
         rssw=$(rss_of warm)
         reqw=$(status_val warm '^fwgate_requests_total')
+        zu1=$(status_val warm '^fwgate_cache_zone_used_bytes')
+        ze1=$(status_val warm '^fwgate_cache_entries')
+        MEM_LINES+=("wp=$wp cache zone after $NDEV devices: zone pages in use +$((zu1 - zu0)) bytes, entries +$((ze1 - ze0)): about $(( (zu1 - zu0) / NDEV )) bytes and $(( (ze1 - ze0) * 100 / NDEV ))/100 entries per device")
         scenario "hmac-1k-${NDEV}dev" "$wp" warm hmacmany \
             /plain/bench-1k.bin /firmware/bench-1k.bin
         rss1=$(rss_of warm)
@@ -489,19 +493,6 @@ for wp in $WPS; do
     stop_nginx cold
 done
 
-# shared-zone bytes per cached device: a 4 MiB zone, more devices than it
-# holds; entries held = misses - evictions
-if has hmacmany; then
-    zdev=$(( NDEV < 40000 ? NDEV : 40000 ))
-    start_nginx tiny 1 "4m ttl=3600s"
-    warm_up tiny hmacmany /firmware/bench-1k.bin "$zdev"
-    zm=$(status_val tiny '^fwgate_cache_misses_total')
-    ze=$(status_val tiny '^fwgate_cache_evictions_total')
-    zok=$(status_val tiny '^fwgate_requests_total.*decision="allow"')
-    ZONE_LINE="4 MiB zone, $zdev distinct devices ($zok allowed): $zm misses, $ze evictions"
-    stop_nginx tiny
-fi
-
 # --- the table ------------------------------------------------------------
 
 python3 bench/report.py "$RES" "$ED_VERIFY" "$EC_VERIFY" "$(nproc)" \
@@ -511,19 +502,6 @@ python3 bench/report.py "$RES" "$ED_VERIFY" "$EC_VERIFY" "$(nproc)" \
     echo "registry: imported $IMPORT_N devices in ${IMPORT_S}s;" \
          "signed $SIGN_N requests in ${SIGN_S}s"
     for l in "${MEM_LINES[@]}"; do echo "memory: $l"; done
-    [ -n "$ZONE_LINE" ] && python3 - "$ZONE_LINE" <<'EOF'
-import re, sys
-line = sys.argv[1]
-m = re.search(r'(\d+) distinct devices \((\d+) allowed\): (\d+) misses, (\d+) evictions', line)
-dev, ok, miss, ev = map(int, m.groups())
-held = miss - ev
-per_dev = miss / dev if dev else 0          # cache entries per device
-est = ''
-if ev > 0 and held > 0 and per_dev > 0:
-    est = '; about %d bytes of zone per cached device (%.2f entries each)' % (
-        4 * 1024 * 1024 * per_dev / held, per_dev)
-print('zone: ' + line + est)
-EOF
     for l in "${CRASHES[@]}"; do echo "CRASH: $l"; done
     echo "elapsed: $(( $(date +%s) - T0 )) s"
 } >> "$OUT/report.txt"

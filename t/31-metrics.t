@@ -49,6 +49,9 @@ our %FAMILIES = (
     fwgate_cache_misses => 'counter',
     fwgate_cache_stale => 'counter',
     fwgate_cache_evictions => 'counter',
+    fwgate_cache_entries => 'gauge',
+    fwgate_cache_zone_used_bytes => 'gauge',
+    fwgate_cache_zone_size_bytes => 'gauge',
     fwgate_replay_rejects => 'counter',
     fwgate_replay_evictions => 'counter',
 );

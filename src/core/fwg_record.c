@@ -177,19 +177,48 @@ fwg_blob_field(const char *blob, size_t len, const char *name,
 }
 
 
+/*
+ * Every known field of a record in one walk of its blob (a record is read
+ * on each request): the first occurrence of a name wins, as in
+ * fwg_blob_field(), and a malformed blob leaves every field empty.
+ */
+
 static int
 fwg_record_fill(const char *blob, size_t len, const fwg_record_field_t *fields,
     size_t n, void *rec)
 {
-    size_t      i;
-    fwg_str_t  *s;
+    size_t       i;
+    uint32_t     seen;
+    fwg_str_t    f, v, *s;
+    const char  *p, *end;
 
-    for (i = 0; i < n; i++) {
-        s = (fwg_str_t *) ((char *) rec + fields[i].offset);
+    p = blob;
+    end = blob + len;
+    seen = 0;
 
-        /* malformed: the first field says so, and none has been set */
-        if (fwg_blob_field(blob, len, fields[i].name, s) < 0) {
+    while (p < end) {
+        if (fwg_blob_next(&p, end, &f) != 0
+            || fwg_blob_next(&p, end, &v) != 0)
+        {
+            for (i = 0; i < n; i++) {
+                s = (fwg_str_t *) ((char *) rec + fields[i].offset);
+                s->data = NULL;
+                s->len = 0;
+            }
+
             return -1;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (!(seen & (1u << i))
+                && f.len == strlen(fields[i].name)
+                && memcmp(f.data, fields[i].name, f.len) == 0)
+            {
+                s = (fwg_str_t *) ((char *) rec + fields[i].offset);
+                *s = v;
+                seen |= 1u << i;
+                break;
+            }
         }
     }
 

@@ -407,6 +407,7 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
         ngx_queue_remove(&cn->queue);
         ngx_rbtree_delete(&ctx->sh->rbtree, node);
         ngx_slab_free_locked(ctx->shpool, node);
+        (void) ngx_atomic_fetch_add(&ctx->sh->stats.cache_entries, -1);
     }
 
     node = ngx_slab_alloc_locked(ctx->shpool, n);
@@ -438,6 +439,7 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
 
     ngx_rbtree_insert(&ctx->sh->rbtree, node);
     ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
+    (void) ngx_atomic_fetch_add(&ctx->sh->stats.cache_entries, 1);
 
     generation = cn->generation;
 
@@ -618,6 +620,7 @@ ngx_http_fwgate_cache_evict(ngx_http_fwgate_cache_ctx_t *ctx, ngx_uint_t n)
     }
 
     (void) ngx_atomic_fetch_add(&ctx->sh->stats.cache_evictions, freed);
+    (void) ngx_atomic_fetch_add(&ctx->sh->stats.cache_entries, -freed);
 
     return freed;
 }
@@ -644,6 +647,32 @@ ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
         ctx->sh->epoch_len = epoch->len;
         ctx->sh->generation++;
     }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+void
+ngx_http_fwgate_cache_usage(ngx_http_fwgate_main_conf_t *fmcf, size_t *used,
+    size_t *size)
+{
+    size_t                        pages;
+    ngx_http_fwgate_cache_ctx_t  *ctx;
+
+    *used = 0;
+    *size = 0;
+
+    if (fmcf->cache_zone == NULL) {
+        return;
+    }
+
+    ctx = fmcf->cache_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    pages = (ctx->shpool->end - ctx->shpool->start) / ngx_pagesize;
+    *used = (pages - ctx->shpool->pfree) * ngx_pagesize;
+    *size = fmcf->cache_zone->shm.size;
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 }

@@ -61,6 +61,7 @@ typedef struct {
     ngx_atomic_t                cache_misses;
     ngx_atomic_t                cache_stale;
     ngx_atomic_t                cache_evictions;
+    ngx_atomic_t                cache_entries;    /* gauge */
     ngx_atomic_t                replay_rejects;
     ngx_atomic_t                replay_evictions;
 } ngx_http_fwgate_stats_t;
@@ -129,6 +130,9 @@ ngx_uint_t ngx_http_fwgate_cache_mark(ngx_http_fwgate_main_conf_t *fmcf,
 /* a new registry epoch: every cached record becomes stale at once */
 void ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *epoch);
+/* bytes of the zone's pages in use, and its size; 0 without a zone */
+void ngx_http_fwgate_cache_usage(ngx_http_fwgate_main_conf_t *fmcf,
+    size_t *used, size_t *size);
 /* whether this worker should poll the epoch now (one worker per poll) */
 ngx_uint_t ngx_http_fwgate_cache_poll_due(ngx_http_fwgate_main_conf_t *fmcf);
 

@@ -16,6 +16,7 @@ ngx_int_t
 ngx_http_fwgate_status_handler(ngx_http_request_t *r)
 {
     u_char                       *p, *last;
+    size_t                        used, size;
     ngx_int_t                     rc;
     ngx_buf_t                    *b;
     ngx_uint_t                    i, a;
@@ -41,6 +42,8 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
 
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
     st = fmcf->stats;
+
+    ngx_http_fwgate_cache_usage(fmcf, &used, &size);
 
     b = ngx_create_temp_buf(r->pool, NGX_HTTP_FWGATE_STATUS_MAX);
     if (b == NULL) {
@@ -147,6 +150,17 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
             "cache.\n"
             "# TYPE fwgate_cache_evictions_total counter\n"
             "fwgate_cache_evictions_total %uA\n"
+            "# HELP fwgate_cache_entries Records (and download marks) held "
+            "in the cache zone.\n"
+            "# TYPE fwgate_cache_entries gauge\n"
+            "fwgate_cache_entries %uA\n"
+            "# HELP fwgate_cache_zone_used_bytes Bytes of the cache zone's "
+            "pages in use.\n"
+            "# TYPE fwgate_cache_zone_used_bytes gauge\n"
+            "fwgate_cache_zone_used_bytes %uz\n"
+            "# HELP fwgate_cache_zone_size_bytes Size of the cache zone.\n"
+            "# TYPE fwgate_cache_zone_size_bytes gauge\n"
+            "fwgate_cache_zone_size_bytes %uz\n"
             "# HELP fwgate_replay_rejects_total Replayed nonces refused.\n"
             "# TYPE fwgate_replay_rejects_total counter\n"
             "fwgate_replay_rejects_total %uA\n"
@@ -155,7 +169,8 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
             "# TYPE fwgate_replay_evictions_total counter\n"
             "fwgate_replay_evictions_total %uA\n",
             st->cache_hits, st->cache_misses, st->cache_stale,
-            st->cache_evictions, st->replay_rejects, st->replay_evictions);
+            st->cache_evictions, st->cache_entries, used, size,
+            st->replay_rejects, st->replay_evictions);
 
     b->last = p;
     b->last_buf = (r == r->main) ? 1 : 0;
