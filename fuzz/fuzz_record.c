@@ -5,7 +5,7 @@
  * replies to a decision's five commands (HGETALL device, artifact and
  * rollout, SISMEMBER canary and exclude; a missing one is an empty hash
  * or a non-member).  Each reply goes through the module's own checks
- * (src/ngx/fwg_reply.c) as a hash and as a membership; a hash is built
+ * (src/core/fwg_reply.c) as a hash and as a membership; a hash is built
  * into a blob (fwg_blob_build) in a heap buffer of exactly its size,
  * every field is read back and must be the first of that name in the
  * reply, all three records are filled from it and must read it whole;

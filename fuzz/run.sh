@@ -40,8 +40,8 @@ for t in $TARGETS; do
     echo "fuzz: building $t" >&2
     extra=()
     # fuzz_record reads RESP with hiredis and runs the module's own reply
-    # checks, src/ngx/fwg_reply.c (hiredis, no nginx headers)
-    [ "$t" = fuzz_record ] && extra=(-Isrc/ngx src/ngx/fwg_reply.c -lhiredis)
+    # checks, src/core/fwg_reply.c (hiredis types, no nginx headers)
+    [ "$t" = fuzz_record ] && extra=(-lhiredis)
     # shellcheck disable=SC2086
     clang $CFLAGS -o "$OUT/$t" "fuzz/$t.c" src/core/*.c "${extra[@]}" -lcrypto
 done

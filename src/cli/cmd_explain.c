@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "fwg_decide.h"
+#include "fwg_record.h"
+#include "fwg_reply.h"
 #include "fwg_semver.h"
 #include "fwgatectl.h"
 #include "fwgctl_redis.h"
@@ -90,6 +92,55 @@ is_member(redisContext *c, const char *model, const char *set,
 }
 
 
+/*
+ * A hash reply as the module reads it: the same reply checks
+ * (fwg_reply.c), the same blob and the same field reader (fwg_record.c),
+ * so explain cannot read a record differently from nginx.  *blob is
+ * malloc()ed; records filled from it point into it.
+ */
+
+static int
+explain_blob(const redisReply *r, char **blob, size_t *len)
+{
+    int         n;
+    fwg_str_t  *parts;
+
+    *blob = NULL;
+    *len = 0;
+
+    n = fwg_reply_hash_count(r);
+    if (n < 0) {
+        fwgctl_err("explain: a registry key holds something other than a "
+                   "hash of strings");
+        return -1;
+    }
+
+    parts = calloc(n ? (size_t) n : 1, sizeof(fwg_str_t));
+    if (parts == NULL) {
+        fwgctl_err("explain: out of memory");
+        return -1;
+    }
+
+    fwg_reply_hash_parts(r, parts);
+
+    if (fwg_blob_build(parts, (size_t) n, NULL, 0, len) != 0
+        || (*blob = malloc(*len ? *len : 1)) == NULL
+        || fwg_blob_build(parts, (size_t) n, *blob, *len, len) != 0)
+    {
+        free(parts);
+        free(*blob);
+        *blob = NULL;
+        fwgctl_err("explain: a registry record larger than %d bytes, which "
+                   "nginx refuses too", FWG_BLOB_MAX);
+        return -1;
+    }
+
+    free(parts);
+
+    return 0;
+}
+
+
 static fwg_str_t
 str_of(const char *s)
 {
@@ -128,7 +179,8 @@ cmd_explain(int argc, char **argv)
     fwg_reason_t         reason;
     fwg_str_t            model;
     const char          *device, *artifact, *version, *omodel, *hw, *arg;
-    char                *rmodel;
+    char                *rmodel, *db, *ab, *rb;
+    size_t               dlen, alen, rlen;
     int                  i, json, canary, excluded;
 
     device = NULL;
@@ -208,29 +260,28 @@ cmd_explain(int argc, char **argv)
     dr = fwgctl_hgetall(c, "device:", device);
     ar = dr ? fwgctl_hgetall(c, "artifact:", artifact) : NULL;
 
-    if (dr == NULL || ar == NULL) {
+    db = NULL;
+    ab = NULL;
+    rb = NULL;
+
+    if (dr == NULL || ar == NULL
+        || explain_blob(dr, &db, &dlen) != 0
+        || explain_blob(ar, &ab, &alen) != 0)
+    {
         if (dr) {
             freeReplyObject(dr);
         }
+        if (ar) {
+            freeReplyObject(ar);
+        }
+        free(db);
+        free(ab);
         redisFree(c);
         return 1;
     }
 
-    memset(&dev, 0, sizeof(dev));
-    dev.found = fwgctl_hfound(dr);
-    dev.model = fwgctl_hfield(dr, "model");
-    dev.hw = fwgctl_hfield(dr, "hw");
-    dev.alg = fwgctl_hfield(dr, "alg");
-    dev.key = fwgctl_hfield(dr, "key");
-    dev.status = fwgctl_hfield(dr, "status");
-
-    memset(&art, 0, sizeof(art));
-    art.found = fwgctl_hfound(ar);
-    art.version = fwgctl_hfield(ar, "version");
-    art.models = fwgctl_hfield(ar, "models");
-    art.sha256 = fwgctl_hfield(ar, "sha256");
-    art.size = fwgctl_hfield(ar, "size");
-    art.path = fwgctl_hfield(ar, "path");
+    (void) fwg_device_from_blob(db, dlen, &dev);
+    (void) fwg_artifact_from_blob(ab, alen, &art);
 
     /* the rollout of the claimed model, else of the registered one */
 
@@ -247,6 +298,7 @@ cmd_explain(int argc, char **argv)
 
         if (rmodel == NULL
             || (rr = fwgctl_hgetall(c, "rollout:", rmodel)) == NULL
+            || explain_blob(rr, &rb, &rlen) != 0
             || is_member(c, rmodel, "canary", device, &canary) != 0
             || is_member(c, rmodel, "exclude", device, &excluded) != 0)
         {
@@ -254,19 +306,16 @@ cmd_explain(int argc, char **argv)
                 freeReplyObject(rr);
             }
             free(rmodel);
+            free(db);
+            free(ab);
+            free(rb);
             freeReplyObject(dr);
             freeReplyObject(ar);
             redisFree(c);
             return 1;
         }
 
-        ro.found = fwgctl_hfound(rr);
-        ro.artifact = fwgctl_hfield(rr, "artifact");
-        ro.percent = fwgctl_hfield(rr, "percent");
-        ro.salt = fwgctl_hfield(rr, "salt");
-        ro.state = fwgctl_hfield(rr, "state");
-        ro.from = fwgctl_hfield(rr, "from");
-        ro.downgrade = fwgctl_hfield(rr, "downgrade");
+        (void) fwg_rollout_from_blob(rb, rlen, &ro);
         ro.canary = canary;
         ro.excluded = excluded;
     }
@@ -333,6 +382,9 @@ cmd_explain(int argc, char **argv)
         freeReplyObject(rr);
     }
     free(rmodel);
+    free(db);
+    free(ab);
+    free(rb);
     freeReplyObject(dr);
     freeReplyObject(ar);
     redisFree(c);

@@ -1,4 +1,3 @@
-
 /*
  * fwgate: the checks that make a Redis reply a registry record.
  */

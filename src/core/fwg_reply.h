@@ -1,7 +1,6 @@
-
 /*
- * fwgate: which Redis replies are registry records, for the module and
- * fuzz/fuzz_record.c alike.
+ * fwgate: which Redis replies are registry records, for the module,
+ * `fwgatectl explain` and fuzz/fuzz_record.c alike.
  *
  * The hiredis half of the record conversion (the blob format is the
  * core's, src/core/fwg_record.h).  Plain C99 with hiredis and the core's
