@@ -192,6 +192,11 @@ fwg_record_fill(const char *blob, size_t len, const fwg_record_field_t *fields,
     fwg_str_t    f, v, *s;
     const char  *p, *end;
 
+    if (len == 0) {
+        /* an empty hash: no fields (and blob may be NULL) */
+        return 0;
+    }
+
     p = blob;
     end = blob + len;
     seen = 0;

@@ -455,8 +455,9 @@ fwg_sig_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
     memset(out, 0, sizeof(*out));
     *err = NULL;
 
-    rc = fwg_field_combine(msg, "signature-input", sizeof("signature-input") - 1,
-                         FWG_SIG_MAX_FIELD, a, &si);
+    rc = fwg_field_combine(msg, "signature-input",
+                           sizeof("signature-input") - 1, FWG_SIG_MAX_FIELD, a,
+                           &si);
     if (rc < 0) {
         *err = "Signature-Input too large";
         return FWG_SIG_EMALFORMED;

@@ -2,12 +2,15 @@
 /*
  * fwgate: the shared-memory registry cache.
  *
- * It follows ngx_http_limit_req_module's zone: an rbtree keyed by a hash
- * of the key, an LRU queue, the slab pool's mutex held only around lookup
- * and insert (never across a Redis wait), and the old zone reused on
- * reload.  The hash is MurmurHash2, four bytes a step: crc32 takes half a
- * byte a step, and a request looks up five keys of 30-50 bytes.  A full zone evicts least recently used entries rather than
- * failing a request.
+ * It follows ngx_http_limit_req_module's zone (an LRU queue, the slab
+ * pool's mutex held only around lookup and insert, never across a Redis
+ * wait, and the old zone reused on reload) but indexes entries with a
+ * chained hash table made when the zone is, one bucket per 256 bytes of
+ * zone, rather than an rbtree: at a few hundred thousand entries an rbtree
+ * lookup chases twenty-odd nodes spread over the zone, a cache miss each,
+ * where a bucket costs one or two.  Keys hash with MurmurHash2, four
+ * bytes a step (a request looks up five keys of 30-50 bytes).  A full
+ * zone evicts least recently used entries rather than failing a request.
  *
  * In front of the zone each worker keeps a first level: a direct-mapped
  * table of private copies of entries the zone held fresh, with the
@@ -25,22 +28,28 @@
 #include "ngx_http_fwgate_module.h"
 
 
-typedef struct {
-    u_char                      color;
-    u_char                      negative;
-    u_short                     klen;
-    uint32_t                    vlen;
-    ngx_queue_t                 queue;
-    ngx_msec_t                  stored;
-    ngx_msec_t                  touched;    /* last moved in the LRU */
-    ngx_uint_t                  generation;
-    u_char                      data[1];    /* key, then value */
-} ngx_http_fwgate_cache_node_t;
+typedef struct ngx_http_fwgate_cache_node_s  ngx_http_fwgate_cache_node_t;
+
+struct ngx_http_fwgate_cache_node_s {
+    ngx_http_fwgate_cache_node_t  *next;        /* in its bucket */
+    uint32_t                       hash;
+    u_short                        klen;
+    u_char                         negative;
+    uint32_t                       vlen;
+    ngx_queue_t                    queue;
+    ngx_msec_t                     stored;
+    ngx_msec_t                     touched;     /* last moved in the LRU */
+    ngx_uint_t                     generation;
+    u_char                         data[1];     /* key, then value */
+};
+
+
+#define NGX_HTTP_FWGATE_CACHE_BUCKET_BYTES  256
 
 
 typedef struct {
-    ngx_rbtree_t                rbtree;
-    ngx_rbtree_node_t           sentinel;
+    ngx_http_fwgate_cache_node_t  **buckets;
+    ngx_uint_t                      mask;       /* buckets - 1 */
     ngx_queue_t                 queue;
     ngx_uint_t                  generation;
     u_char                      epoch[32];
@@ -76,8 +85,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_fwgate_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static void ngx_http_fwgate_cache_rbtree_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static void ngx_http_fwgate_cache_unlink(ngx_http_fwgate_cache_ctx_t *ctx,
+    ngx_http_fwgate_cache_node_t *cn);
 static ngx_http_fwgate_cache_node_t *ngx_http_fwgate_cache_lookup(
     ngx_http_fwgate_cache_ctx_t *ctx, ngx_str_t *key, uint32_t hash);
 static ngx_uint_t ngx_http_fwgate_cache_evict(
@@ -137,6 +146,7 @@ ngx_http_fwgate_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_fwgate_cache_ctx_t  *octx = data;
 
     size_t                        len;
+    ngx_uint_t                    n;
     ngx_http_fwgate_cache_ctx_t  *ctx;
 
     ctx = shm_zone->data;
@@ -165,8 +175,19 @@ ngx_http_fwgate_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ctx->shpool->data = ctx->sh;
 
-    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
-                    ngx_http_fwgate_cache_rbtree_insert);
+    /* a power of two of buckets, about one per 256 bytes of zone */
+
+    for (n = 64; n * 2 * NGX_HTTP_FWGATE_CACHE_BUCKET_BYTES
+                 <= shm_zone->shm.size; n *= 2) { /* void */ }
+
+    len = n * sizeof(ngx_http_fwgate_cache_node_t *);
+
+    ctx->sh->buckets = ngx_slab_calloc(ctx->shpool, len);
+    if (ctx->sh->buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->sh->mask = n - 1;
     ngx_queue_init(&ctx->sh->queue);
 
     ctx->fmcf->stats = &ctx->sh->stats;
@@ -195,82 +216,45 @@ ngx_http_fwgate_local_stats_get(void)
 }
 
 
-static void
-ngx_http_fwgate_cache_rbtree_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t             **p;
-    ngx_http_fwgate_cache_node_t   *cn, *cnt;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-
-            cn = (ngx_http_fwgate_cache_node_t *) &node->color;
-            cnt = (ngx_http_fwgate_cache_node_t *) &temp->color;
-
-            p = (ngx_memn2cmp(cn->data, cnt->data, cn->klen, cnt->klen) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
 static ngx_http_fwgate_cache_node_t *
 ngx_http_fwgate_cache_lookup(ngx_http_fwgate_cache_ctx_t *ctx,
     ngx_str_t *key, uint32_t hash)
 {
-    ngx_int_t                      rc;
-    ngx_rbtree_node_t             *node, *sentinel;
     ngx_http_fwgate_cache_node_t  *cn;
 
-    node = ctx->sh->rbtree.root;
-    sentinel = ctx->sh->rbtree.sentinel;
+    for (cn = ctx->sh->buckets[hash & ctx->sh->mask]; cn; cn = cn->next) {
 
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        /* hash == node->key */
-
-        cn = (ngx_http_fwgate_cache_node_t *) &node->color;
-
-        rc = ngx_memn2cmp(key->data, cn->data, key->len, (size_t) cn->klen);
-
-        if (rc == 0) {
+        if (cn->hash == hash
+            && cn->klen == key->len
+            && ngx_memcmp(cn->data, key->data, key->len) == 0)
+        {
             return cn;
         }
-
-        node = (rc < 0) ? node->left : node->right;
     }
 
     return NULL;
+}
+
+
+/* with the zone locked: takes cn out of its bucket and the LRU, frees it */
+
+static void
+ngx_http_fwgate_cache_unlink(ngx_http_fwgate_cache_ctx_t *ctx,
+    ngx_http_fwgate_cache_node_t *cn)
+{
+    ngx_http_fwgate_cache_node_t  **pp;
+
+    for (pp = &ctx->sh->buckets[cn->hash & ctx->sh->mask];
+         *pp != cn;
+         pp = &(*pp)->next)
+    {
+        /* void */
+    }
+
+    *pp = cn->next;
+
+    ngx_queue_remove(&cn->queue);
+    ngx_slab_free_locked(ctx->shpool, cn);
 }
 
 
@@ -378,9 +362,8 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     size_t                         n;
     uint32_t                       hash;
     ngx_uint_t                     tries, generation;
-    ngx_rbtree_node_t             *node;
     ngx_http_fwgate_cache_ctx_t   *ctx;
-    ngx_http_fwgate_cache_node_t  *cn;
+    ngx_http_fwgate_cache_node_t  *cn, **bucket;
 
     if (fmcf->cache_zone == NULL || key->len > 65535) {
         return;
@@ -393,41 +376,33 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     ctx = fmcf->cache_zone->data;
     hash = ngx_murmur_hash2(key->data, key->len);
 
-    n = offsetof(ngx_rbtree_node_t, color)
-        + offsetof(ngx_http_fwgate_cache_node_t, data)
-        + key->len + value->len;
+    n = offsetof(ngx_http_fwgate_cache_node_t, data) + key->len + value->len;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
     cn = ngx_http_fwgate_cache_lookup(ctx, key, hash);
 
     if (cn) {
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) cn - offsetof(ngx_rbtree_node_t, color));
-        ngx_queue_remove(&cn->queue);
-        ngx_rbtree_delete(&ctx->sh->rbtree, node);
-        ngx_slab_free_locked(ctx->shpool, node);
+        ngx_http_fwgate_cache_unlink(ctx, cn);
         (void) ngx_atomic_fetch_add(&ctx->sh->stats.cache_entries, -1);
     }
 
-    node = ngx_slab_alloc_locked(ctx->shpool, n);
+    cn = ngx_slab_alloc_locked(ctx->shpool, n);
 
-    for (tries = 0; node == NULL && tries < 8; tries++) {
+    for (tries = 0; cn == NULL && tries < 8; tries++) {
         if (ngx_http_fwgate_cache_evict(ctx, 4 << tries) == 0) {
             break;
         }
 
-        node = ngx_slab_alloc_locked(ctx->shpool, n);
+        cn = ngx_slab_alloc_locked(ctx->shpool, n);
     }
 
-    if (node == NULL) {
+    if (cn == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
         return;
     }
 
-    cn = (ngx_http_fwgate_cache_node_t *) &node->color;
-
-    node->key = hash;
+    cn->hash = hash;
     cn->klen = (u_short) key->len;
     cn->vlen = (uint32_t) value->len;
     cn->negative = negative ? 1 : 0;
@@ -437,7 +412,9 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     ngx_memcpy(cn->data, key->data, key->len);
     ngx_memcpy(cn->data + key->len, value->data, value->len);
 
-    ngx_rbtree_insert(&ctx->sh->rbtree, node);
+    bucket = &ctx->sh->buckets[hash & ctx->sh->mask];
+    cn->next = *bucket;
+    *bucket = cn;
     ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
     (void) ngx_atomic_fetch_add(&ctx->sh->stats.cache_entries, 1);
 
@@ -599,7 +576,6 @@ ngx_http_fwgate_cache_evict(ngx_http_fwgate_cache_ctx_t *ctx, ngx_uint_t n)
 {
     ngx_uint_t                     freed;
     ngx_queue_t                   *q;
-    ngx_rbtree_node_t             *node;
     ngx_http_fwgate_cache_node_t  *cn;
 
     for (freed = 0; freed < n; freed++) {
@@ -609,14 +585,9 @@ ngx_http_fwgate_cache_evict(ngx_http_fwgate_cache_ctx_t *ctx, ngx_uint_t n)
         }
 
         q = ngx_queue_last(&ctx->sh->queue);
-        ngx_queue_remove(q);
-
         cn = ngx_queue_data(q, ngx_http_fwgate_cache_node_t, queue);
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) cn - offsetof(ngx_rbtree_node_t, color));
 
-        ngx_rbtree_delete(&ctx->sh->rbtree, node);
-        ngx_slab_free_locked(ctx->shpool, node);
+        ngx_http_fwgate_cache_unlink(ctx, cn);
     }
 
     (void) ngx_atomic_fetch_add(&ctx->sh->stats.cache_evictions, freed);
