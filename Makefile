@@ -25,7 +25,7 @@ NGX_SRCS    := $(wildcard src/ngx/*.c src/ngx/*.h)
 MODULE      := $(BUILD)/ngx_http_fwgate_module.so
 
 .PHONY: all module cli unit test test-unit test-nginx test-asan demo deps \
-        test-faults \
+        test-faults test-valgrind \
         bench fuzz clean
 
 all: module cli
@@ -104,6 +104,10 @@ fuzz:
 # nginx built from upstream source with ASan and UBSan, the t/ suites
 test-asan: cli
 	bash scripts/build-asan-nginx.sh
+
+# the Test::Nginx suites with nginx under memcheck (TEST_NGINX_USE_VALGRIND)
+test-valgrind: module cli
+	bash scripts/test-valgrind.sh
 
 # Redis faults and replicas against real nginx and redis (docs/faults.md)
 test-faults: module cli

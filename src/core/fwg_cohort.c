@@ -12,6 +12,16 @@
 #define FWG_COHORT_BUCKET_ERROR  0xffffffffU
 
 
+/*
+ * The digest and a context are made once and kept: OpenSSL 3 fetches the
+ * implementation and allocates a context on every
+ * EVP_DigestInit_ex(EVP_sha256()), three times the cost of hashing a
+ * device id.  The core runs in one thread (an nginx worker, the CLI).
+ */
+static EVP_MD      *fwg_cohort_sha256;
+static EVP_MD_CTX  *fwg_cohort_ctx;
+
+
 uint32_t
 fwg_cohort_bucket(fwg_str_t salt, fwg_str_t device_id)
 {
@@ -19,15 +29,11 @@ fwg_cohort_bucket(fwg_str_t salt, fwg_str_t device_id)
     unsigned int         mdlen;
     uint32_t             v;
     int                  ok;
+    EVP_MD              *sha256;
+    EVP_MD_CTX          *ctx;
 
-    /*
-     * The digest and a context are made once and kept: OpenSSL 3 fetches
-     * the implementation and allocates a context on every
-     * EVP_DigestInit_ex(EVP_sha256()), three times the cost of hashing a
-     * device id.  The core runs in one thread (an nginx worker, the CLI).
-     */
-    static EVP_MD       *sha256;
-    static EVP_MD_CTX   *ctx;
+    sha256 = fwg_cohort_sha256;
+    ctx = fwg_cohort_ctx;
 
     if (ctx == NULL) {
         sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -36,10 +42,11 @@ fwg_cohort_bucket(fwg_str_t salt, fwg_str_t device_id)
         if (sha256 == NULL || ctx == NULL) {
             EVP_MD_free(sha256);
             EVP_MD_CTX_free(ctx);
-            sha256 = NULL;
-            ctx = NULL;
             return FWG_COHORT_BUCKET_ERROR;
         }
+
+        fwg_cohort_sha256 = sha256;
+        fwg_cohort_ctx = ctx;
     }
 
     mdlen = 0;
@@ -59,6 +66,16 @@ fwg_cohort_bucket(fwg_str_t salt, fwg_str_t device_id)
         | ((uint32_t) md[2] << 8) | (uint32_t) md[3];
 
     return v % 10000;
+}
+
+
+void
+fwg_cohort_cleanup(void)
+{
+    EVP_MD_CTX_free(fwg_cohort_ctx);
+    EVP_MD_free(fwg_cohort_sha256);
+    fwg_cohort_ctx = NULL;
+    fwg_cohort_sha256 = NULL;
 }
 
 

@@ -209,6 +209,20 @@ ngx_http_fwgate_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
+/* on worker exit: the first level's copies (the module is unloaded next) */
+
+void
+ngx_http_fwgate_cache_exit_process(void)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_FWGATE_L1_SIZE; i++) {
+        ngx_free(ngx_http_fwgate_l1[i].data);
+        ngx_memzero(&ngx_http_fwgate_l1[i], sizeof(ngx_http_fwgate_l1_t));
+    }
+}
+
+
 ngx_http_fwgate_stats_t *
 ngx_http_fwgate_local_stats_get(void)
 {

@@ -9,6 +9,7 @@
  */
 
 #include "ngx_http_fwgate_module.h"
+#include "fwg_cohort.h"
 #include "fwg_sf.h"
 
 
@@ -499,6 +500,8 @@ ngx_http_fwgate_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_fwgate_redis_exit_process();
     ngx_http_fwgate_keys_free();
+    ngx_http_fwgate_cache_exit_process();
+    fwg_cohort_cleanup();
 }
 
 

@@ -137,6 +137,7 @@ void ngx_http_fwgate_cache_usage(ngx_http_fwgate_main_conf_t *fmcf,
 ngx_uint_t ngx_http_fwgate_cache_poll_due(ngx_http_fwgate_main_conf_t *fmcf);
 
 ngx_http_fwgate_stats_t *ngx_http_fwgate_local_stats_get(void);
+void ngx_http_fwgate_cache_exit_process(void);
 
 
 /* replay.c: nonces seen, as keyed digests in a shared table ------------ */

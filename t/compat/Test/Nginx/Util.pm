@@ -48,6 +48,7 @@ our $WorkerUser      = $ENV{TEST_NGINX_WORKER_USER};
 our $TestNginxSleep  = $ENV{TEST_NGINX_SLEEP} || 0.015;
 our $CheckAccumErrLog = $ENV{TEST_NGINX_CHECK_ACCUM_ERR_LOG};
 our $Verbose         = $ENV{TEST_NGINX_VERBOSE};
+our $UseValgrind     = $ENV{TEST_NGINX_USE_VALGRIND};
 our $RepeatEach      = 1;
 our $NoRootLocation  = 0;
 our $ConfigPreamble  = '';
@@ -59,6 +60,7 @@ our @TestCleanupHandlers;
 our $RandPorts       = {};
 our $ErrLogFilePos   = 0;
 our $NginxVersion;
+our $InSubprocess;
 
 our $ServRoot = File::Spec->rel2abs($ENV{TEST_NGINX_SERVROOT}
                                     || 't/servroot');
@@ -73,6 +75,16 @@ our $ConfFile   = "$ConfDir/nginx.conf";
 our $PidFile    = "$LogDir/nginx.pid";
 our $StderrFile = "$LogDir/nginx.stderr";  # inside logs/: the real
                                             # module rmdirs servroot
+
+# TEST_NGINX_USE_VALGRIND, as the real Test::Nginx has it: nginx runs in
+# the foreground under valgrind; a number means memcheck with the real
+# module's options (and ./valgrind.suppress when present), anything else
+# is taken as valgrind's own options.  Everything is slower under
+# valgrind: waits get longer.
+if ($UseValgrind) {
+    $DaemonEnabled = 'off';
+    $Timeout = $ENV{TEST_NGINX_TIMEOUT} || 15;
+}
 
 if (defined $WorkerUser && $WorkerUser !~ /^\w[-\w]+(?:\s+\w[-\w]+)?$/) {
     die "Bad value in the env TEST_NGINX_WORKER_USER: $WorkerUser\n";
@@ -394,7 +406,7 @@ sub kill_process ($$) {
     return unless is_running($pid);
 
     kill($ENV{TEST_NGINX_FAST_SHUTDOWN} ? SIGTERM : SIGQUIT, $pid);
-    $left = $Timeout;
+    $left = $UseValgrind ? 4 * $Timeout : $Timeout;
     while ($left > 0 && is_running($pid)) {
         waitpid($pid, WNOHANG);
         sleep 0.02;
@@ -461,6 +473,65 @@ sub run_nginx_once () {
     return ($?, slurp($StderrFile));
 }
 
+# The command line of a valgrind run, as the real Test::Nginx builds it.
+sub valgrind_cmd (@) {
+    my @cmd = @_;
+    my @opts;
+
+    if ($UseValgrind =~ /^\d+$/) {
+        @opts = ('--num-callers=100', '-q', '--tool=memcheck',
+                 '--leak-check=full', '--keep-debuginfo=yes',
+                 '--show-possibly-lost=no', '--gen-suppressions=all');
+        push @opts, '--suppressions=valgrind.suppress'
+            if -f 'valgrind.suppress';
+    } else {
+        @opts = ('-q', split(' ', $UseValgrind));
+    }
+
+    return ('valgrind', @opts, @cmd);
+}
+
+# Under valgrind nginx stays in the foreground, our child: started, then
+# awaited until its pid file appears (running) or it exits (refused).
+sub start_nginx_valgrind ($) {
+    my $name = shift;
+    my @cmd = valgrind_cmd($NginxBinary, '-e', $ErrLogFile, '-p',
+                           "$ServRoot/", '-c', $ConfFile);
+    my $pid;
+
+    unlink $StderrFile;
+    unlink $PidFile;
+    warn "$name\n";
+    warn "command: @cmd\n" if $Verbose;
+
+    $pid = fork();
+    bail_out("fork() failed: $!") unless defined $pid;
+
+    if ($pid == 0) {
+        $InSubprocess = 1;
+        open STDOUT, '>', '/dev/null';
+        { exec { $cmd[0] } @cmd; }
+        print STDERR "exec $cmd[0] failed: $!\n";
+        POSIX::_exit(127);
+    }
+
+    for (my $t = 0; $t < 4 * $Timeout; $t += 0.05) {
+        if (waitpid($pid, WNOHANG) == $pid) {
+            return ($? || 1, "nginx under valgrind exited at start");
+        }
+        if (-s $PidFile) {
+            sleep 0.3;      # the pid file comes just before the listeners
+            return (0, '');
+        }
+        sleep 0.05;
+    }
+
+    kill(SIGKILL, $pid);
+    waitpid($pid, 0);
+    return (1, "nginx under valgrind did not start in " . 4 * $Timeout
+               . " s");
+}
+
 # Starts nginx for a block.  Returns (status, message): status 0 means
 # running.  "Address already in use" (the previous nginx not yet gone)
 # is retried for a few seconds; any other refusal is returned at once.
@@ -468,6 +539,8 @@ sub start_nginx ($) {
     my $name = shift;
     my $waited = 0;
     my ($status, $err);
+
+    return start_nginx_valgrind($name) if $UseValgrind;
 
     for (;;) {
         ($status, $err) = run_nginx_once();
@@ -511,8 +584,6 @@ sub cleanup () {
         $h->();
     }
 }
-
-our $InSubprocess;
 
 END {
     return if $InSubprocess;
