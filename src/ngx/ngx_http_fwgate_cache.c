@@ -182,10 +182,16 @@ ngx_http_fwgate_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     len = n * sizeof(ngx_http_fwgate_cache_node_t *);
 
-    ctx->sh->buckets = ngx_slab_calloc(ctx->shpool, len);
+    /* zero already, as a fresh mapping: see the replay zone's init */
+
+    ctx->sh->buckets = ngx_slab_alloc(ctx->shpool, len);
     if (ctx->sh->buckets == NULL) {
         return NGX_ERROR;
     }
+
+#if (NGX_DEBUG_MALLOC || NGX_HAVE_DEBUG_MALLOC)
+    ngx_memzero(ctx->sh->buckets, len);
+#endif
 
     ctx->sh->mask = n - 1;
     ngx_queue_init(&ctx->sh->queue);

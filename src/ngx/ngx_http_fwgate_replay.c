@@ -144,10 +144,22 @@ ngx_http_fwgate_replay_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     size = (pages - 1) * ngx_pagesize;
     ctx->sh->nbuckets = size / sizeof(ngx_http_fwgate_replay_bucket_t);
 
-    ctx->sh->buckets = ngx_slab_calloc(ctx->shpool, size);
+    /*
+     * Not zeroed here: a new zone is a fresh anonymous mapping, so its
+     * pages read as zero (an empty table) and are committed only as
+     * nonces land in them; zeroing would make `nginx -t` and every start
+     * touch the whole zone.
+     */
+
+    ctx->sh->buckets = ngx_slab_alloc(ctx->shpool, size);
     if (ctx->sh->buckets == NULL) {
         return NGX_ERROR;
     }
+
+#if (NGX_DEBUG_MALLOC || NGX_HAVE_DEBUG_MALLOC)
+    /* ngx_slab_init() and ngx_slab_alloc() may fill pages with junk */
+    ngx_memzero(ctx->sh->buckets, size);
+#endif
 
     ctx->shpool->log_nomem = 0;
 
