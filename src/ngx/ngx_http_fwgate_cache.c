@@ -112,7 +112,6 @@ ngx_shm_zone_t *
 ngx_http_fwgate_cache_add_zone(ngx_conf_t *cf, ngx_str_t *name, size_t size,
     ngx_http_fwgate_main_conf_t *fmcf)
 {
-    ngx_shm_zone_t               *shm_zone;
     ngx_http_fwgate_cache_ctx_t  *ctx;
 
     ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_fwgate_cache_ctx_t));
@@ -121,6 +120,19 @@ ngx_http_fwgate_cache_add_zone(ngx_conf_t *cf, ngx_str_t *name, size_t size,
     }
 
     ctx->fmcf = fmcf;
+
+    return ngx_http_fwgate_zone_add(cf, name, size,
+                                    ngx_http_fwgate_cache_init_zone, ctx);
+}
+
+
+/* a shared zone of ours; each name is one zone, cache or replay */
+
+ngx_shm_zone_t *
+ngx_http_fwgate_zone_add(ngx_conf_t *cf, ngx_str_t *name, size_t size,
+    ngx_shm_zone_init_pt init, void *data)
+{
+    ngx_shm_zone_t  *shm_zone;
 
     shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_fwgate_module);
     if (shm_zone == NULL) {
@@ -133,8 +145,8 @@ ngx_http_fwgate_cache_add_zone(ngx_conf_t *cf, ngx_str_t *name, size_t size,
         return NULL;
     }
 
-    shm_zone->init = ngx_http_fwgate_cache_init_zone;
-    shm_zone->data = ctx;
+    shm_zone->init = init;
+    shm_zone->data = data;
 
     return shm_zone;
 }

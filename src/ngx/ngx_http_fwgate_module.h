@@ -118,6 +118,8 @@ typedef enum {
 
 ngx_shm_zone_t *ngx_http_fwgate_cache_add_zone(ngx_conf_t *cf,
     ngx_str_t *name, size_t size, ngx_http_fwgate_main_conf_t *fmcf);
+ngx_shm_zone_t *ngx_http_fwgate_zone_add(ngx_conf_t *cf, ngx_str_t *name,
+    size_t size, ngx_shm_zone_init_pt init, void *data);
 
 /* looks up key; a hit's value is copied into pool */
 ngx_http_fwgate_cache_state_e ngx_http_fwgate_cache_get(

@@ -65,7 +65,6 @@ static time_t  ngx_http_fwgate_replay_warned;
 ngx_shm_zone_t *
 ngx_http_fwgate_replay_add_zone(ngx_conf_t *cf, ngx_str_t *name, size_t size)
 {
-    ngx_shm_zone_t                *shm_zone;
     ngx_http_fwgate_replay_ctx_t  *ctx;
 
     ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_fwgate_replay_ctx_t));
@@ -73,21 +72,8 @@ ngx_http_fwgate_replay_add_zone(ngx_conf_t *cf, ngx_str_t *name, size_t size)
         return NULL;
     }
 
-    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_fwgate_module);
-    if (shm_zone == NULL) {
-        return NULL;
-    }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "fwgate zone \"%V\" is already used", name);
-        return NULL;
-    }
-
-    shm_zone->init = ngx_http_fwgate_replay_init_zone;
-    shm_zone->data = ctx;
-
-    return shm_zone;
+    return ngx_http_fwgate_zone_add(cf, name, size,
+                                    ngx_http_fwgate_replay_init_zone, ctx);
 }
 
 
