@@ -199,10 +199,17 @@ Test::More::ok(::prom_python(), 'init: python3 with prometheus_client');
 ::step('first allowed download', ::dl($::A6), undef, 200,
        { ::rq('allow', 'ok') => 1 },
        { fwgate_cache_misses_total => 1, fwgate_redis_commands_total => 1,
-         fwgate_redis_latency_seconds_count => 1 }, 1);
+         fwgate_redis_latency_seconds_count => 1,
+         fwgate_cache_entries => 4, fwgate_cache_zone_used_bytes => 1 }, 1);
 ::step('the same download again, from the cache', ::dl($::A6), undef, 200,
-       { ::rq('allow', 'ok') => 1, fwgate_cache_misses_total => 0 },
+       { ::rq('allow', 'ok') => 1, fwgate_cache_misses_total => 0,
+         fwgate_cache_entries => 0 },
        { fwgate_cache_hits_total => 1 }, 1);
+Test::More::cmp_ok(::val($::LAST, 'fwgate_cache_zone_size_bytes'), '==',
+                   1048576, 'init: the cache zone size gauge is the zone');
+Test::More::cmp_ok(::val($::LAST, 'fwgate_cache_zone_used_bytes'), '<',
+                   ::val($::LAST, 'fwgate_cache_zone_size_bytes'),
+                   'init: the zone in use is within its size');
 ::step('incompatible', ::dl($::A7), undef, 403,
        { ::rq('deny', 'incompatible') => 1 }, {}, 1);
 ::step('incompatible again', ::dl($::A7), undef, 403,
