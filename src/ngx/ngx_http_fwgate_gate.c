@@ -485,15 +485,17 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 
     /* cache key: the Redis key, and for a membership test the member */
 
-    ckey.len = key->len + (member ? 1 + member->len : 0);
-    ckey.data = ngx_pnalloc(r->pool, ckey.len);
-    if (ckey.data == NULL) {
-        return NGX_ERROR;
-    }
+    if (member == NULL) {
+        ckey = *key;
 
-    p = ngx_cpymem(ckey.data, key->data, key->len);
+    } else {
+        ckey.len = key->len + 1 + member->len;
+        ckey.data = ngx_pnalloc(r->pool, ckey.len);
+        if (ckey.data == NULL) {
+            return NGX_ERROR;
+        }
 
-    if (member) {
+        p = ngx_cpymem(ckey.data, key->data, key->len);
         *p++ = '\0';
         ngx_memcpy(p, member->data, member->len);
     }

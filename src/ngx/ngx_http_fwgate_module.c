@@ -20,6 +20,8 @@ static char *ngx_http_fwgate_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_fwgate_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_fwgate_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_fwgate_fixed_key(ngx_conf_t *cf, ngx_str_t *key,
+    ngx_str_t *prefix, const char *name);
 static ngx_int_t ngx_http_fwgate_init_process(ngx_cycle_t *cycle);
 static void ngx_http_fwgate_exit_process(ngx_cycle_t *cycle);
 
@@ -243,6 +245,26 @@ ngx_http_fwgate_create_main_conf(ngx_conf_t *cf)
 }
 
 
+static ngx_int_t
+ngx_http_fwgate_fixed_key(ngx_conf_t *cf, ngx_str_t *key, ngx_str_t *prefix,
+    const char *name)
+{
+    size_t  n;
+
+    n = ngx_strlen(name);
+
+    key->len = prefix->len + n;
+    key->data = ngx_pnalloc(cf->pool, key->len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(key->data, prefix->data, prefix->len), name, n);
+
+    return NGX_OK;
+}
+
+
 static char *
 ngx_http_fwgate_init_main_conf(ngx_conf_t *cf, void *conf)
 {
@@ -258,6 +280,16 @@ ngx_http_fwgate_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (fmcf->prefix.data == NULL) {
         ngx_str_set(&fmcf->prefix, "fwgate:");
+    }
+
+    /* the registry's fixed keys, made once rather than on each use */
+
+    if (ngx_http_fwgate_fixed_key(cf, &fmcf->epoch_key, &fmcf->prefix,
+                                  "epoch") != NGX_OK
+        || ngx_http_fwgate_fixed_key(cf, &fmcf->watch_key, &fmcf->prefix,
+                                     "rollouts:watch") != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (fmcf->poll == 0) {
@@ -513,11 +545,9 @@ ngx_http_fwgate_exit_process(ngx_cycle_t *cycle)
 static void
 ngx_http_fwgate_poll_handler(ngx_event_t *ev)
 {
-    u_char                       *p;
     const char                   *argv[2];
     size_t                        argvlen[2];
     ngx_http_fwgate_main_conf_t  *fmcf;
-    u_char                        key[NGX_HTTP_FWGATE_MAX_KEY];
 
     fmcf = ev->data;
 
@@ -537,17 +567,10 @@ ngx_http_fwgate_poll_handler(ngx_event_t *ev)
 
     ngx_http_fwgate_silence_poll(fmcf);
 
-    if (fmcf->prefix.len + sizeof("epoch") > sizeof(key)) {
-        return;
-    }
-
-    p = ngx_cpymem(key, fmcf->prefix.data, fmcf->prefix.len);
-    p = ngx_cpymem(p, "epoch", 5);
-
     argv[0] = "GET";
     argvlen[0] = 3;
-    argv[1] = (const char *) key;
-    argvlen[1] = p - key;
+    argv[1] = (const char *) fmcf->epoch_key.data;
+    argvlen[1] = fmcf->epoch_key.len;
 
     if (ngx_http_fwgate_redis_command(&ngx_http_fwgate_epoch_cb, 2, argv,
                                       argvlen)

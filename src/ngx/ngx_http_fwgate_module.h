@@ -75,6 +75,8 @@ typedef struct {
     ngx_msec_t                  connect_timeout;
     ngx_msec_t                  timeout;
     ngx_str_t                   prefix;
+    ngx_str_t                   epoch_key;      /* <prefix>epoch */
+    ngx_str_t                   watch_key;      /* <prefix>rollouts:watch */
 
     ngx_shm_zone_t             *cache_zone;
     ngx_msec_t                  ttl;

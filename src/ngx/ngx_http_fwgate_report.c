@@ -303,20 +303,19 @@ static ngx_int_t
 ngx_http_fwgate_report_send(ngx_http_request_t *r,
     ngx_http_fwgate_report_t *rep)
 {
-    ngx_str_t                      model, empty, keys[6];
+    ngx_str_t                      model, keys[6];
     ngx_uint_t                     i;
     const char                    *argv[14];
     size_t                         argvlen[14];
     ngx_http_fwgate_ctx_t         *ctx;
     ngx_http_fwgate_report_cmd_t  *cmd;
+    ngx_http_fwgate_main_conf_t   *fmcf;
     u_char                         now[NGX_HTTP_FWGATE_NOW_LEN];
 
     ctx = rep->ctx;
 
     model.data = (u_char *) ctx->device_rec.model.data;
     model.len = ctx->device_rec.model.len;
-    ngx_str_set(&empty, "");
-
     if (ngx_http_fwgate_registry_key(r, &keys[0], "stats:", &model,
                                      &rep->artifact, NULL) != NGX_OK
         || ngx_http_fwgate_registry_key(r, &keys[1], "stats:", &model,
@@ -324,14 +323,14 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
         || ngx_http_fwgate_registry_key(r, &keys[2], "downloads:", &model,
                                         &rep->artifact, NULL) != NGX_OK
         || ngx_http_fwgate_registry_key(r, &keys[3], "rollout:", &model,
-                                        NULL, NULL) != NGX_OK
-        || ngx_http_fwgate_registry_key(r, &keys[4], "epoch", &empty,
-                                        NULL, NULL) != NGX_OK
-        || ngx_http_fwgate_registry_key(r, &keys[5], "rollouts:watch",
-                                        &empty, NULL, NULL) != NGX_OK)
+                                        NULL, NULL) != NGX_OK)
     {
         return NGX_ERROR;
     }
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+    keys[4] = fmcf->epoch_key;
+    keys[5] = fmcf->watch_key;
 
     argv[0] = "EVAL";
     argvlen[0] = 4;

@@ -212,8 +212,9 @@ void
 ngx_http_fwgate_record_download(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx)
 {
-    ngx_str_t           model, device, dkey, skey, wkey, now, mark;
-    fwg_semver_t        target;
+    ngx_str_t                     model, device, dkey, skey, now, mark;
+    fwg_semver_t                  target;
+    ngx_http_fwgate_main_conf_t  *fmcf;
     const char         *argv[9];
     size_t              argvlen[9];
     fwg_rollout_rec_t  *ro;
@@ -250,10 +251,7 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
 
     if (ngx_http_fwgate_registry_key(r, &dkey, "downloads:", &model,
                                      &ctx->artifact, NULL)
-        != NGX_OK
-        || ngx_http_fwgate_registry_key(r, &skey, "stats:", &model,
-                                        &ctx->artifact, ":devices")
-           != NGX_OK)
+        != NGX_OK)
     {
         return;
     }
@@ -274,16 +272,16 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
     mark.data[dkey.len] = '\0';
     ngx_memcpy(mark.data + dkey.len + 1, device.data, device.len);
 
-    if (ngx_http_fwgate_cache_mark(
-            ngx_http_get_module_main_conf(r, ngx_http_fwgate_module), &mark))
-    {
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+
+    if (ngx_http_fwgate_cache_mark(fmcf, &mark)) {
         return;
     }
 
-    ngx_str_set(&now, "");     /* no model part: a fixed key */
+    /* the rest only when the record is sent */
 
-    if (ngx_http_fwgate_registry_key(r, &wkey, "rollouts:watch", &now, NULL,
-                                     NULL)
+    if (ngx_http_fwgate_registry_key(r, &skey, "stats:", &model,
+                                     &ctx->artifact, ":devices")
         != NGX_OK)
     {
         return;
@@ -302,8 +300,8 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
     argvlen[3] = dkey.len;
     argv[4] = (const char *) skey.data;
     argvlen[4] = skey.len;
-    argv[5] = (const char *) wkey.data;
-    argvlen[5] = wkey.len;
+    argv[5] = (const char *) fmcf->watch_key.data;
+    argvlen[5] = fmcf->watch_key.len;
     argv[6] = (const char *) device.data;
     argvlen[6] = device.len;
     argv[7] = (const char *) now.data;
@@ -359,18 +357,11 @@ ngx_http_fwgate_clear_download(ngx_http_request_t *r,
 void
 ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf)
 {
-    u_char      *p;
     const char  *argv[7];
     size_t       argvlen[7];
-    u_char       wkey[NGX_HTTP_FWGATE_MAX_KEY];
-    u_char       ekey[NGX_HTTP_FWGATE_MAX_KEY];
     u_char       now[NGX_HTTP_FWGATE_NOW_LEN];
 
     if (ngx_http_fwgate_silence_busy || !ngx_http_fwgate_redis_writable()) {
-        return;
-    }
-
-    if (fmcf->prefix.len + sizeof("rollouts:watch") > sizeof(wkey)) {
         return;
     }
 
@@ -384,15 +375,10 @@ ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf)
     argv[2] = "2";
     argvlen[2] = 1;
 
-    p = ngx_cpymem(wkey, fmcf->prefix.data, fmcf->prefix.len);
-    p = ngx_cpymem(p, "rollouts:watch", sizeof("rollouts:watch") - 1);
-    argv[3] = (const char *) wkey;
-    argvlen[3] = p - wkey;
-
-    p = ngx_cpymem(ekey, fmcf->prefix.data, fmcf->prefix.len);
-    p = ngx_cpymem(p, "epoch", sizeof("epoch") - 1);
-    argv[4] = (const char *) ekey;
-    argvlen[4] = p - ekey;
+    argv[3] = (const char *) fmcf->watch_key.data;
+    argvlen[3] = fmcf->watch_key.len;
+    argv[4] = (const char *) fmcf->epoch_key.data;
+    argvlen[4] = fmcf->epoch_key.len;
 
     argv[5] = (const char *) fmcf->prefix.data;
     argvlen[5] = fmcf->prefix.len;
