@@ -181,7 +181,7 @@ cmd_explain(int argc, char **argv)
     const char          *device, *artifact, *version, *omodel, *hw, *arg;
     char                *rmodel, *db, *ab, *rb;
     size_t               dlen, alen, rlen;
-    int                  i, json, canary, excluded;
+    int                  i, rc, json, canary, excluded;
 
     device = NULL;
     artifact = NULL;
@@ -257,27 +257,21 @@ cmd_explain(int argc, char **argv)
         return 1;
     }
 
-    dr = fwgctl_hgetall(c, "device:", device);
-    ar = dr ? fwgctl_hgetall(c, "artifact:", artifact) : NULL;
-
+    rc = 1;
+    rr = NULL;
+    rmodel = NULL;
     db = NULL;
     ab = NULL;
     rb = NULL;
+
+    dr = fwgctl_hgetall(c, "device:", device);
+    ar = dr ? fwgctl_hgetall(c, "artifact:", artifact) : NULL;
 
     if (dr == NULL || ar == NULL
         || explain_blob(dr, &db, &dlen) != 0
         || explain_blob(ar, &ab, &alen) != 0)
     {
-        if (dr) {
-            freeReplyObject(dr);
-        }
-        if (ar) {
-            freeReplyObject(ar);
-        }
-        free(db);
-        free(ab);
-        redisFree(c);
-        return 1;
+        goto done;
     }
 
     (void) fwg_device_from_blob(db, dlen, &dev);
@@ -286,8 +280,6 @@ cmd_explain(int argc, char **argv)
     /* the rollout of the claimed model, else of the registered one */
 
     model = omodel ? str_of(omodel) : dev.model;
-    rmodel = NULL;
-    rr = NULL;
     canary = 0;
     excluded = 0;
 
@@ -302,17 +294,7 @@ cmd_explain(int argc, char **argv)
             || is_member(c, rmodel, "canary", device, &canary) != 0
             || is_member(c, rmodel, "exclude", device, &excluded) != 0)
         {
-            if (rr) {
-                freeReplyObject(rr);
-            }
-            free(rmodel);
-            free(db);
-            free(ab);
-            free(rb);
-            freeReplyObject(dr);
-            freeReplyObject(ar);
-            redisFree(c);
-            return 1;
+            goto done;
         }
 
         (void) fwg_rollout_from_blob(rb, rlen, &ro);
@@ -378,16 +360,27 @@ cmd_explain(int argc, char **argv)
                fwg_reason_name(reason));
     }
 
+    rc = (reason == FWG_R_OK) ? 0 : 3;
+
+done:
+
     if (rr) {
         freeReplyObject(rr);
     }
+
+    if (ar) {
+        freeReplyObject(ar);
+    }
+
+    if (dr) {
+        freeReplyObject(dr);
+    }
+
     free(rmodel);
     free(db);
     free(ab);
     free(rb);
-    freeReplyObject(dr);
-    freeReplyObject(ar);
     redisFree(c);
 
-    return reason == FWG_R_OK ? 0 : 3;
+    return rc;
 }
