@@ -85,8 +85,15 @@ is_member(redisContext *c, const char *model, const char *set,
         return 1;
     }
 
-    *member = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    /* the module's own check: anything but an integer is not an answer */
+    *member = fwg_reply_member(r);
     freeReplyObject(r);
+
+    if (*member < 0) {
+        fwgctl_err("explain: SISMEMBER on the %s set did not answer an "
+                   "integer", set);
+        return 1;
+    }
 
     return 0;
 }
