@@ -227,6 +227,24 @@ ngx_http_fwgate_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
+/*
+ * The one freshness rule, for the zone's entries and the workers' copies
+ * alike: younger than its ttl and written in the current epoch.
+ */
+
+static ngx_inline ngx_uint_t
+ngx_http_fwgate_cache_fresh(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_uint_t negative, ngx_msec_t stored, ngx_uint_t generation,
+    ngx_uint_t current)
+{
+    ngx_msec_t  ttl;
+
+    ttl = negative ? fmcf->negative_ttl : fmcf->ttl;
+
+    return ngx_current_msec - stored < ttl && generation == current;
+}
+
+
 /* on worker exit: the first level's copies (the module is unloaded next) */
 
 void
@@ -296,7 +314,7 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
 {
     uint32_t                        hash;
     ngx_uint_t                      negative, generation;
-    ngx_msec_t                      age, ttl, stored;
+    ngx_msec_t                      stored;
     ngx_http_fwgate_l1_t           *l1;
     ngx_http_fwgate_cache_ctx_t    *ctx;
     ngx_http_fwgate_cache_node_t   *cn;
@@ -333,13 +351,15 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     cn = ngx_http_fwgate_cache_lookup(ctx, key, hash);
 
     if (cn) {
-        age = ngx_current_msec - cn->stored;
-        ttl = cn->negative ? fmcf->negative_ttl : fmcf->ttl;
-
-        if (age < ttl && cn->generation == ctx->sh->generation) {
+        if (ngx_http_fwgate_cache_fresh(fmcf, cn->negative, cn->stored,
+                                        cn->generation, ctx->sh->generation))
+        {
             state = NGX_HTTP_FWGATE_CACHE_FRESH;
 
-        } else if (age < ttl + fmcf->stale) {
+        } else if (ngx_current_msec - cn->stored
+                   < (cn->negative ? fmcf->negative_ttl : fmcf->ttl)
+                     + fmcf->stale)
+        {
             state = NGX_HTTP_FWGATE_CACHE_STALE;
         }
 
@@ -496,8 +516,9 @@ ngx_http_fwgate_cache_mark(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key)
 
     fresh = (cn != NULL
              && !cn->negative
-             && ngx_current_msec - cn->stored < fmcf->ttl
-             && cn->generation == ctx->sh->generation);
+             && ngx_http_fwgate_cache_fresh(fmcf, 0, cn->stored,
+                                            cn->generation,
+                                            ctx->sh->generation));
 
     if (fresh) {
         stored = cn->stored;
@@ -524,7 +545,6 @@ static ngx_http_fwgate_l1_t *
 ngx_http_fwgate_l1_fresh(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_http_fwgate_cache_ctx_t *ctx, ngx_str_t *key, uint32_t hash)
 {
-    ngx_msec_t             ttl;
     ngx_http_fwgate_l1_t  *l1;
 
     l1 = &ngx_http_fwgate_l1[hash & (NGX_HTTP_FWGATE_L1_SIZE - 1)];
@@ -544,10 +564,8 @@ ngx_http_fwgate_l1_fresh(ngx_http_fwgate_main_conf_t *fmcf,
      * from one that ran a moment earlier.
      */
 
-    ttl = l1->negative ? fmcf->negative_ttl : fmcf->ttl;
-
-    if (ngx_current_msec - l1->stored >= ttl
-        || l1->generation != *(volatile ngx_uint_t *) &ctx->sh->generation)
+    if (!ngx_http_fwgate_cache_fresh(fmcf, l1->negative, l1->stored,
+            l1->generation, *(volatile ngx_uint_t *) &ctx->sh->generation))
     {
         return NULL;
     }
