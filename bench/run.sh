@@ -20,6 +20,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=scripts/pkgs.sh
+. scripts/pkgs.sh
 D=${BENCH_DURATION:-3}
 ROUNDS=${BENCH_ROUNDS:-2}
 NDEV=${BENCH_DEVICES:-100000}
@@ -33,18 +35,6 @@ NGINX=${NGINX_BIN:-/usr/sbin/nginx}
 MODULE=$ROOT/build/ngx_http_fwgate_module.so
 OUT=$ROOT/build/bench
 T0=$(date +%s)
-
-need_pkgs() {
-    local missing=() p sudo=
-    for p in "$@"; do
-        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq "${missing[@]}"
-}
 
 log() { echo "bench: $*" >&2; }
 

@@ -11,23 +11,12 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=scripts/pkgs.sh
+. scripts/pkgs.sh
 OUT=$ROOT/build/fuzz
 SECS=${FUZZ_SECONDS:-60}
 TARGETS=${FUZZ_TARGETS:-fuzz_sf fuzz_sig fuzz_semver fuzz_decide fuzz_record}
 JOBS=${FUZZ_JOBS:-$(nproc)}
-
-need_pkgs() {
-    local missing=() p
-    for p in "$@"; do
-        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    local sudo=
-    [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq "${missing[@]}"
-}
 
 need_pkgs clang libclang-rt-14-dev libssl-dev libhiredis-dev
 

@@ -15,6 +15,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=scripts/pkgs.sh
+. scripts/pkgs.sh
 OUT=$ROOT/build/asan
 VER=1.22.1
 TARBALL=$OUT/nginx_$VER.orig.tar.gz
@@ -25,20 +27,6 @@ SAN="-fsanitize=address,undefined -fno-omit-frame-pointer"
 
 mkdir -p "$OUT"
 
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-need_pkgs() {
-    local missing=() p
-    for p in "$@"; do
-        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq "${missing[@]}"
-}
 
 fetch_tarball() {
     local list=/etc/apt/sources.list.d/fwgate-debian-src.sources

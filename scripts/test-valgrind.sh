@@ -13,14 +13,11 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=scripts/pkgs.sh
+. scripts/pkgs.sh
 OUT=$ROOT/build/valgrind
 
-command -v valgrind >/dev/null || {
-    sudo=
-    [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind
-}
+need_pkgs valgrind
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
