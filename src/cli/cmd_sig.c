@@ -933,6 +933,44 @@ typedef struct {
 } sig_req_opts_t;
 
 
+/*
+ * The options base and verify share: --label, --scheme and the request
+ * file.  Returns 1 when argv[*i] was one of them (consumed), else 0.
+ */
+
+static int
+sig_req_opt(int argc, char **argv, int *i, sig_req_opts_t *o,
+    const char *cmd)
+{
+    const char  *v;
+
+    if ((v = fwg_cli_opt(argc, argv, i, "--label")) != NULL) {
+        o->label = v;
+        return 1;
+    }
+
+    if ((v = fwg_cli_opt(argc, argv, i, "--scheme")) != NULL) {
+        if (strcmp(v, "http") != 0 && strcmp(v, "https") != 0) {
+            fwg_cli_die("%s: --scheme is http or https", cmd);
+        }
+
+        o->scheme = v;
+        return 1;
+    }
+
+    if (argv[*i][0] != '-' || strcmp(argv[*i], "-") == 0) {
+        if (o->file) {
+            fwg_cli_die("%s: one request file only", cmd);
+        }
+
+        o->file = argv[*i];
+        return 1;
+    }
+
+    return 0;
+}
+
+
 static int
 sig_load(const sig_req_opts_t *o, http_request_t *req, fwg_arena_t *a,
     fwg_sig_input_t *in, fwg_str_t *base, const char **reason,
@@ -971,7 +1009,7 @@ sig_base(int argc, char **argv)
 {
     int               i;
     fwg_str_t         base;
-    const char       *v, *err, *reason;
+    const char       *err, *reason;
     fwg_arena_t       a;
     http_request_t    req;
     sig_req_opts_t    o;
@@ -985,22 +1023,7 @@ sig_base(int argc, char **argv)
             return 0;
         }
 
-        if ((v = fwg_cli_opt(argc, argv, &i, "--label")) != NULL) {
-            o.label = v;
-
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--scheme")) != NULL) {
-            if (strcmp(v, "http") != 0 && strcmp(v, "https") != 0) {
-                fwg_cli_die("sig base: --scheme is http or https");
-            }
-            o.scheme = v;
-
-        } else if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
-            if (o.file) {
-                fwg_cli_die("sig base: one request file only");
-            }
-            o.file = argv[i];
-
-        } else {
+        if (!sig_req_opt(argc, argv, &i, &o, "sig base")) {
             fwg_cli_die("sig base: unknown option '%s'", argv[i]);
         }
     }
@@ -1109,16 +1132,7 @@ sig_verify(int argc, char **argv)
             return 0;
         }
 
-        if ((v = fwg_cli_opt(argc, argv, &i, "--label")) != NULL) {
-            o.label = v;
-
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--scheme")) != NULL) {
-            if (strcmp(v, "http") != 0 && strcmp(v, "https") != 0) {
-                fwg_cli_die("sig verify: --scheme is http or https");
-            }
-            o.scheme = v;
-
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--key")) != NULL) {
+        if ((v = fwg_cli_opt(argc, argv, &i, "--key")) != NULL) {
             keyfile = v;
 
         } else if ((v = fwg_cli_opt(argc, argv, &i, "--alg")) != NULL) {
@@ -1130,13 +1144,7 @@ sig_verify(int argc, char **argv)
         } else if ((v = fwg_cli_opt(argc, argv, &i, "--clock-skew")) != NULL) {
             skew = sig_int_arg("--clock-skew", v, 0);
 
-        } else if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
-            if (o.file) {
-                fwg_cli_die("sig verify: one request file only");
-            }
-            o.file = argv[i];
-
-        } else {
+        } else if (!sig_req_opt(argc, argv, &i, &o, "sig verify")) {
             fwg_cli_die("sig verify: unknown option '%s'", argv[i]);
         }
     }
