@@ -20,9 +20,12 @@
  * NGX_HTTP_FWGATE_L1_MAXVAL bytes each per worker.
  *
  * Freshness: an entry is fresh while younger than its ttl and written in
- * the current registry epoch; a new epoch (read from Redis by the poll)
- * makes every entry stale at once.  Stale entries are used only when Redis
- * cannot answer, up to the `stale` age.
+ * the current registry epoch.  A new epoch (read from Redis by the poll)
+ * invalidates every entry at once, and an invalidated entry is never used
+ * again, not even when Redis cannot answer: it may predate a revoke or a
+ * halt.  Only an entry that merely aged out in the current epoch is a
+ * stale copy, used when Redis cannot answer, up to the `stale` age
+ * (docs/faults.md, "Invalidated data is never a fallback").
  */
 
 #include "ngx_http_fwgate_module.h"
@@ -356,10 +359,12 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
         {
             state = NGX_HTTP_FWGATE_CACHE_FRESH;
 
-        } else if (ngx_current_msec - cn->stored
-                   < (cn->negative ? fmcf->negative_ttl : fmcf->ttl)
-                     + fmcf->stale)
+        } else if (cn->generation == ctx->sh->generation
+                   && ngx_current_msec - cn->stored
+                      < (cn->negative ? fmcf->negative_ttl : fmcf->ttl)
+                        + fmcf->stale)
         {
+            /* aged out, but no registry change seen since it was read */
             state = NGX_HTTP_FWGATE_CACHE_STALE;
         }
 
@@ -407,13 +412,20 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
 }
 
 
+/*
+ * Stores a record read from Redis.  generation is the zone's generation
+ * when the read was sent: a reply that crosses an epoch change on its way
+ * may hold data from before the change, so it is stored as of its own
+ * generation, neither fresh nor a stale copy.
+ */
+
 void
 ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
-    ngx_str_t *value, ngx_uint_t negative)
+    ngx_str_t *value, ngx_uint_t negative, ngx_uint_t generation)
 {
     size_t                         n;
     uint32_t                       hash;
-    ngx_uint_t                     tries, generation;
+    ngx_uint_t                     tries;
     ngx_http_fwgate_cache_ctx_t   *ctx;
     ngx_http_fwgate_cache_node_t  *cn, **bucket;
 
@@ -431,6 +443,11 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     n = offsetof(ngx_http_fwgate_cache_node_t, data) + key->len + value->len;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    if (generation != ctx->sh->generation) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return;
+    }
 
     cn = ngx_http_fwgate_cache_lookup(ctx, key, hash);
 
@@ -460,7 +477,7 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     cn->negative = negative ? 1 : 0;
     cn->stored = ngx_current_msec;
     cn->touched = ngx_current_msec;
-    cn->generation = ctx->sh->generation;
+    cn->generation = generation;
     ngx_memcpy(cn->data, key->data, key->len);
     ngx_memcpy(cn->data + key->len, value->data, value->len);
 
@@ -469,8 +486,6 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     *bucket = cn;
     ngx_queue_insert_head(&ctx->sh->queue, &cn->queue);
     (void) ngx_atomic_fetch_add(&ctx->sh->stats.cache_entries, 1);
-
-    generation = cn->generation;
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
@@ -533,9 +548,27 @@ ngx_http_fwgate_cache_mark(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key)
         return 1;
     }
 
-    ngx_http_fwgate_cache_put(fmcf, key, &one, 0);
+    ngx_http_fwgate_cache_put(fmcf, key, &one, 0,
+                              ngx_http_fwgate_cache_generation(fmcf));
 
     return 0;
+}
+
+
+/* the zone's registry generation now: fetches remember it when sent */
+
+ngx_uint_t
+ngx_http_fwgate_cache_generation(ngx_http_fwgate_main_conf_t *fmcf)
+{
+    ngx_http_fwgate_cache_ctx_t  *ctx;
+
+    if (fmcf->cache_zone == NULL) {
+        return 0;
+    }
+
+    ctx = fmcf->cache_zone->data;
+
+    return *(volatile ngx_uint_t *) &ctx->sh->generation;
 }
 
 

@@ -22,6 +22,8 @@ typedef struct {
     ngx_http_fwgate_redis_cb_t      cb;         /* first: see redis.c */
     ngx_str_node_t                  sn;         /* in-flight tree */
     ngx_uint_t                      kind;
+    ngx_uint_t                      generation; /* the cache's, when sent */
+    ngx_uint_t                      joinable;   /* in the in-flight tree */
     ngx_http_fwgate_main_conf_t    *fmcf;
     ngx_http_fwgate_waiter_t       *waiters;
 } ngx_http_fwgate_fetch_t;
@@ -532,7 +534,19 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         f = (ngx_http_fwgate_fetch_t *)
                 ((u_char *) f - offsetof(ngx_http_fwgate_fetch_t, sn));
 
-    } else {
+        /*
+         * A fetch sent before the registry changed may bring data from
+         * before the change: later requests do not join it.
+         */
+
+        if (f->generation != ngx_http_fwgate_cache_generation(fmcf)) {
+            ngx_rbtree_delete(&ngx_http_fwgate_inflight, &f->sn.node);
+            f->joinable = 0;
+            f = NULL;
+        }
+    }
+
+    if (f == NULL) {
         if (!ngx_http_fwgate_redis_ready()) {
             ctx->slot[slot] = NGX_HTTP_FWGATE_SLOT_FAILED;
             return NGX_OK;
@@ -548,6 +562,8 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 
         f->cb.handler = ngx_http_fwgate_fetch_done;
         f->kind = kind;
+        f->generation = ngx_http_fwgate_cache_generation(fmcf);
+        f->joinable = 1;
         f->fmcf = fmcf;
         f->sn.node.key = hash;
         f->sn.str.data = (u_char *) (f + 1);
@@ -610,7 +626,9 @@ ngx_http_fwgate_fetch_done(ngx_http_fwgate_redis_cb_t *cb, redisReply *reply)
 
     f = (ngx_http_fwgate_fetch_t *) cb;
 
-    ngx_rbtree_delete(&ngx_http_fwgate_inflight, &f->sn.node);
+    if (f->joinable) {
+        ngx_rbtree_delete(&ngx_http_fwgate_inflight, &f->sn.node);
+    }
 
     ok = 0;
     ngx_str_null(&blob);
@@ -620,7 +638,7 @@ ngx_http_fwgate_fetch_done(ngx_http_fwgate_redis_cb_t *cb, redisReply *reply)
             ok = 1;
             ngx_http_fwgate_cache_put(f->fmcf, &f->sn.str, &blob,
                                       f->kind == NGX_HTTP_FWGATE_KIND_HASH
-                                      && blob.len == 0);
+                                      && blob.len == 0, f->generation);
 
         } else {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,

@@ -115,7 +115,8 @@ typedef struct {
 typedef enum {
     NGX_HTTP_FWGATE_CACHE_NONE = 0,
     NGX_HTTP_FWGATE_CACHE_FRESH,
-    NGX_HTTP_FWGATE_CACHE_STALE          /* usable only if Redis fails */
+    NGX_HTTP_FWGATE_CACHE_STALE          /* aged out in the current epoch:
+                                            usable only if Redis fails */
 } ngx_http_fwgate_cache_state_e;
 
 ngx_shm_zone_t *ngx_http_fwgate_cache_add_zone(ngx_conf_t *cf,
@@ -128,7 +129,10 @@ ngx_http_fwgate_cache_state_e ngx_http_fwgate_cache_get(
     ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key, ngx_pool_t *pool,
     ngx_str_t *value);
 void ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf,
-    ngx_str_t *key, ngx_str_t *value, ngx_uint_t negative);
+    ngx_str_t *key, ngx_str_t *value, ngx_uint_t negative,
+    ngx_uint_t generation);
+ngx_uint_t ngx_http_fwgate_cache_generation(
+    ngx_http_fwgate_main_conf_t *fmcf);
 ngx_uint_t ngx_http_fwgate_cache_mark(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *key);
 /* a new registry epoch: every cached record becomes stale at once */
