@@ -470,7 +470,9 @@ X-Vars: deny|incompatible|LS6-200001|LS-6000i|2.4.1|ls7000i-3.0.0.bin
 
 
 
-=== TEST 29: fwgate_artifact from a regex capture
+=== TEST 29: fwgate_artifact from a regex capture names the artifact, but
+a download is served only at the artifact's registry path: the same name
+under another folder is path_mismatch
 --- config
     location ~ ^/dl/([a-z0-9.-]+)$ {
         alias $TEST_NGINX_FW_ROOT/firmware/$1;
@@ -482,14 +484,15 @@ X-Vars: deny|incompatible|LS6-200001|LS-6000i|2.4.1|ls7000i-3.0.0.bin
 GET /dl/ls6000i-2.5.0.bin
 --- more_headers eval
 ::sign(%::S, path => '/dl/ls6000i-2.5.0.bin')
---- error_code: 200
+--- error_code: 404
 --- response_headers
-X-Fwgate-Reason: ok
-X-Firmware-Version: 2.5.0
+X-Fwgate-Reason: path_mismatch
+!X-Firmware-Version
 
 
 
-=== TEST 30: fwgate_artifact names the artifact whatever the file
+=== TEST 30: fwgate_artifact names the artifact whatever the file, and
+that artifact's path is not the file asked for: path_mismatch
 --- config
     location /firmware/ {
         root $TEST_NGINX_FW_ROOT;
@@ -501,9 +504,9 @@ X-Firmware-Version: 2.5.0
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
 ::sign(%::S)
---- error_code: 403
+--- error_code: 404
 --- response_headers
-X-Fwgate-Reason: incompatible
+X-Fwgate-Reason: path_mismatch
 
 
 

@@ -181,9 +181,9 @@ X-Fwgate-Reason: incompatible
 GET /dl/ls7000i-3.0.0.bin
 --- more_headers eval
 ::sign(%::S6, path => '/dl/ls7000i-3.0.0.bin')
---- error_code: 403
+--- error_code: 404
 --- response_headers
-X-Fwgate-Reason: incompatible
+X-Fwgate-Reason: path_mismatch
 
 
 

@@ -28,33 +28,39 @@ artifact($A7, version => '3.0.0', models => 'LS-7000i');
 sub rv { my $r = ::redis(@_); $r =~ s/\s+\z//; return $r }
 
 # a fresh rollout of $A6 to all LS-6000i, with its counters cleared
+# a fresh rollout of $A6 to all LS-6000i, with its counters cleared; the
+# devices of @D are marked as served by it (as a download does: only
+# reports from devices the rollout served count), except with served => 0
 sub fresh {
     my (%o) = @_;
+    my $served = exists $o{served} ? delete $o{served} : 1;
     ::redis('DEL', "${P}stats:LS-6000i:$A6", "${P}stats:LS-6000i:$A6:devices",
             "${P}downloads:LS-6000i:$A6");
+    ::redis('HSET', "${P}stats:LS-6000i:$A6:devices", map { ($_, 'served') } @D)
+        if $served;
     ::rollout('LS-6000i', artifact => $A6, percent => 100, %o);
     ::bump_epoch();
 }
 
+# headers of a report whose signature covers a Content-Digest of $body
+# (a fwgate_report location requires content-digest: a report means its
+# body); without $body, of the body rep_body('success') gives
 sub rep_headers {
     my ($dev, $body, %o) = @_;
+    $body = rep_body('success') unless defined $body;
+    my $d = 'sha-256=:'
+            . MIME::Base64::encode_base64(Digest::SHA::sha256($body), '')
+            . ':';
     return ::sign(device => $dev, path => '/fw/report', method => 'POST',
-                  version => '2.4.1', %o)
+                  version => '2.4.1',
+                  headers => { 'content-digest' => $d },
+                  components => ['@method', '@path', 'x-device-model',
+                                 'x-firmware-version', 'content-digest'],
+                  %o)
            . "Content-Type: application/json\n";
 }
 
-# headers of a report whose signature covers a Content-Digest of $digested
-sub digest_headers {
-    my ($dev, $digested) = @_;
-    my $d = 'sha-256=:'
-            . MIME::Base64::encode_base64(Digest::SHA::sha256($digested), '')
-            . ':';
-    return rep_headers($dev, $digested,
-                       headers => { 'content-digest' => $d },
-                       components => ['@method', '@path', 'x-device-model',
-                                      'x-firmware-version',
-                                      'content-digest']);
-}
+sub digest_headers { rep_headers(@_) }
 
 sub rep_body {
     my ($status, $art) = @_;
@@ -210,7 +216,7 @@ Test::More::is(main::rv('HMGET', "${main::P}stats:LS-6000i:$main::A6",
 --- request eval
 "POST /fw/report\n" . main::rep_body('failure')
 --- more_headers eval
-main::rep_headers($main::D[2])
+main::rep_headers($main::D[2], main::rep_body('failure'))
 --- error_code: 204
 
 
@@ -359,10 +365,11 @@ my @b = (
     '{"artifact":"two words","status":"success"}',
     '{"artifact":"ls6000i-2.5.0.bin","status":"success","n":01}',
 );
+@main::BAD = @b;
 $main::NBAD = @b;
 [map { "POST /fw/report\n$_" } @b]
 --- more_headers eval
-[map { main::rep_headers($main::D[3]) } 1 .. $main::NBAD]
+[map { main::rep_headers($main::D[3], $_) } @main::BAD]
 --- error_code eval
 [(400) x $main::NBAD]
 --- response_headers eval
@@ -375,11 +382,12 @@ object is not
 --- init
 main::fresh();
 --- request eval
-["POST /fw/report\n" . '{"note":"fine \"\u00e9\"","n":-1.5e3,"ok":true,'
- . '"x":null,"artifact":"ls6000i\u002d2.5.0.bin","status":"success"}',
- "POST /fw/report\n{}"]
+$main::B8 = '{"note":"fine \"\u00e9\"","n":-1.5e3,"ok":true,'
+ . '"x":null,"artifact":"ls6000i\u002d2.5.0.bin","status":"success"}';
+["POST /fw/report\n$main::B8", "POST /fw/report\n{}"]
 --- more_headers eval
-[main::rep_headers($main::D[4]), main::rep_headers($main::D[4])]
+[main::rep_headers($main::D[4], $main::B8),
+ main::rep_headers($main::D[4], '{}')]
 --- error_code eval
 [204, 400]
 
@@ -390,7 +398,8 @@ main::fresh();
 ["POST /fw/report\n" . main::rep_body('success', 'nope.bin'),
  "POST /fw/report\n" . main::rep_body('failure', $main::A7)]
 --- more_headers eval
-[main::rep_headers($main::D[5]), main::rep_headers($main::D[5])]
+[main::rep_headers($main::D[5], main::rep_body('success', 'nope.bin')),
+ main::rep_headers($main::D[5], main::rep_body('failure', $main::A7))]
 --- error_code eval
 [400, 400]
 --- response_headers eval
@@ -428,8 +437,8 @@ main::fresh();
 --- request eval
 "POST /fw/report\n" . main::rep_body('success')
 --- more_headers eval
-::sign(device => $main::D[8], signer => $main::D[9], path => '/fw/report',
-       method => 'POST')
+main::rep_headers($main::D[8], main::rep_body('success'),
+                  signer => $main::D[9])
 --- error_code: 401
 --- response_headers
 X-Fwgate-Reason: bad_signature
@@ -500,7 +509,7 @@ Test::More::is(main::rv('HGET', "${main::P}stats:LS-6000i:$main::A6",
 --- request eval
 "POST /fw/report\n" . main::rep_body('failure')
 --- more_headers eval
-main::rep_headers($main::D[11])
+main::rep_headers($main::D[11], main::rep_body('failure'))
 --- error_code: 204
 
 
@@ -527,3 +536,71 @@ main::digest_headers($main::D[10], main::rep_body('success'))
 --- error_code: 400
 --- response_headers
 X-Fwgate-Reason: bad_digest
+
+
+
+=== TEST 18: a report whose signature does not cover content-digest is
+refused: a report means its body (a fwgate_report location requires it
+whatever fwgate_required_components says)
+--- config
+    location = /fw/report {
+        fwgate_report;
+        fwgate_expose_reason on;
+        fwgate_required_components @method @path x-device-model
+                                   x-firmware-version;
+    }
+--- init
+main::fresh();
+--- request eval
+"POST /fw/report\n" . main::rep_body('success')
+--- more_headers eval
+::sign(device => $main::D[0], path => '/fw/report', method => 'POST',
+       version => '2.4.1') . "Content-Type: application/json\n"
+--- error_code: 401
+--- response_headers
+X-Fwgate-Reason: insufficient_coverage
+--- error_log
+detail: "content-digest" not covered
+
+
+
+=== TEST 19: a signed success report flipped to failure on the way, its
+Content-Digest recomputed by the attacker: the signature no longer
+verifies, nothing counted
+--- init
+main::fresh();
+--- request eval
+"POST /fw/report\n" . main::rep_body('failure')
+--- more_headers eval
+my $h = main::rep_headers($main::D[1], main::rep_body('success'));
+my $d = 'sha-256=:'
+        . MIME::Base64::encode_base64(
+              Digest::SHA::sha256(main::rep_body('failure')), '') . ':';
+$h =~ s/^content-digest: .*$/content-digest: $d/m;
+$h
+--- error_code: 401
+--- response_headers
+X-Fwgate-Reason: bad_signature
+
+
+
+=== TEST 20: reports from a device the rollout never served are refused
+and not counted: they cannot dilute the failure ratio
+--- init
+main::fresh(served => 0, halt_failures => 1, halt_ratio => 0.5);
+my $r = main::post_report($main::D[3], 'failure');
+Test::More::is($r->{status}, 403, 'init: a failure from a device never served');
+Test::More::is(main::rv('HGET', "${main::P}stats:LS-6000i:$main::A6",
+                        'failure'), '', 'init: not counted');
+Test::More::is(main::state(), 'active', 'init: no halt');
+--- request eval
+"POST /fw/report\n" . main::rep_body('success')
+--- more_headers eval
+main::rep_headers($main::D[2])
+--- error_code: 403
+--- response_headers
+X-Fwgate-Reason: not_served
+--- error_log
+fwgate: report refused reason=not_served device="LS6-000003"
+--- no_error_log
+[error]

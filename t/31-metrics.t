@@ -53,7 +53,7 @@ our %FAMILIES = (
     fwgate_cache_zone_used_bytes => 'gauge',
     fwgate_cache_zone_size_bytes => 'gauge',
     fwgate_replay_rejects => 'counter',
-    fwgate_replay_evictions => 'counter',
+    fwgate_replay_full => 'counter',
 );
 
 our @REASONS = qw(missing_signature malformed_signature insufficient_coverage
@@ -245,15 +245,19 @@ my @once = ::dl($::A6, nonce => 'fwt31-nonce-' . time);
        { 'fwgate_manifest_total{status="204"}' => 1,
          'fwgate_manifest_total{status="200"}' => 0 }, {});
 my $rep = qq({"artifact":"$::A6","status":"success","version":"2.5.0"});
+# the rollout served it (as its download does): its reports count
+::redis('HSET', "fwt31:stats:LS-6000i:$::A6:devices", 'M6-000001', 'served');
 ::step('install report', 'POST /fw/report',
-       ::sign(path => '/fw/report', method => 'POST', device => 'M6-000001',
-              version => '2.5.0') . "Content-Type: application/json\n",
+       ::sign_report(path => '/fw/report', device => 'M6-000001',
+                     version => '2.5.0', body => $rep)
+       . "Content-Type: application/json\n",
        $rep, 204,
        { 'fwgate_reports_total{status="success"}' => 1,
          'fwgate_reports_total{status="failure"}' => 0 }, {});
 ::step('a malformed report', 'POST /fw/report',
-       ::sign(path => '/fw/report', method => 'POST', device => 'M6-000001',
-              version => '2.5.0') . "Content-Type: application/json\n",
+       ::sign_report(path => '/fw/report', device => 'M6-000001',
+                     version => '2.5.0', body => '{"artifact":')
+       . "Content-Type: application/json\n",
        '{"artifact":', 400,
        { 'fwgate_reports_total{status="rejected"}' => 1,
          'fwgate_reports_total{status="success"}' => 0 }, {});

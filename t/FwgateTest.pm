@@ -503,6 +503,24 @@ sub sign {
 }
 
 
+# sign_report(body => $json, device => ..., ...): the headers of a signed
+# install report; its signature covers a Content-Digest of the body, as a
+# fwgate_report location requires (a report means its body)
+push @EXPORT, 'sign_report';
+
+sub sign_report {
+    my (%o) = @_;
+    my $body = delete $o{body};
+    my $d = 'sha-256=:' . encode_base64(sha256($body), '') . ':';
+    return sign(method => 'POST',
+                headers => { 'content-digest' => $d },
+                components => ['@method', '@path', '@authority',
+                               'x-device-model', 'x-firmware-version',
+                               'content-digest'],
+                %o);
+}
+
+
 # --- nginx configuration -----------------------------------------------------
 
 # http_config(prefix => ..., redis => 'extra args', cache => 'ttl=... ',

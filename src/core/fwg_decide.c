@@ -54,9 +54,11 @@ static const struct {
     { "unknown_device",         401,  6 },
     { "bad_signature",          401,  7 },
     { "replay",                 401,  8 },
+    { "replay_store_full",      503,  8 },
     { "revoked",                403,  9 },
     { "model_mismatch",         403, 10 },
     { "unknown_artifact",       404, 11 },
+    { "path_mismatch",          404, 11 },
     { "incompatible",           403, 12 },
     { "not_released",           403, 13 },
     { "rollout_paused",         403, 13 },
@@ -678,7 +680,7 @@ fwg_decide_registry(const fwg_decide_in_t *in, fwg_verdict_t *out,
     int                        i, cmp, rc;
     long                       pct;
     uint32_t                   bucket;
-    fwg_str_t                  device, model, hw, salt;
+    fwg_str_t                  device, model, hw, salt, ap;
     fwg_semver_t               av;
     const fwg_semver_t        *dv;
     const fwg_claims_t        *c;
@@ -759,9 +761,15 @@ fwg_decide_registry(const fwg_decide_in_t *in, fwg_verdict_t *out,
         fwg_trace(trace, tdata, 8, FWG_R_OK, "no replay store");
 
     } else {
-        if (in->replay(in->replay_data, c->device, c->sig.nonce,
-                       c->sig.created + in->replay_window))
-        {
+        rc = in->replay(in->replay_data, c->device, c->sig.nonce,
+                        c->sig.created + in->replay_window);
+
+        if (rc == FWG_REPLAY_FULL) {
+            fwg_fail(8, FWG_R_REPLAY_STORE_FULL,
+                     "replay store full of unexpired nonces");
+        }
+
+        if (rc != FWG_REPLAY_NEW) {
             fwg_fail(8, FWG_R_REPLAY, "nonce seen");
         }
 
@@ -811,10 +819,36 @@ fwg_decide_registry(const fwg_decide_in_t *in, fwg_verdict_t *out,
 
     out->target_version = art->version;
 
+    /*
+     * A download is allowed only at the artifact's own registry path, as
+     * nginx normalised it and as the device sent it: the name alone says
+     * nothing of which bytes a folder holds (another model's image under
+     * the same name), nor of what a proxy forwards (the raw target).
+     */
+
+    if (in->path.data != NULL) {
+        ap = fwg_artifact_path(art->path);
+
+        if (ap.len == 0) {
+            fwg_fail(11, FWG_R_PATH_MISMATCH, "artifact has no path");
+        }
+
+        if (!fwg_str_eqs(in->path, ap)) {
+            fwg_fail(11, FWG_R_PATH_MISMATCH,
+                     "request path is not the artifact's path");
+        }
+
+        if (in->raw_path.data != NULL && !fwg_str_eqs(in->raw_path, ap)) {
+            fwg_fail(11, FWG_R_PATH_MISMATCH,
+                     "request target not in the artifact path's form");
+        }
+    }
+
     if (trace) {
-        snprintf(buf, sizeof(buf), "version %.*s",
+        snprintf(buf, sizeof(buf), "version %.*s%s",
                  (int) (art->version.len > 64 ? 64 : art->version.len),
-                 art->version.data);
+                 art->version.data,
+                 in->path.data ? ", at its path" : "");
         fwg_trace(trace, tdata, 11, FWG_R_OK, buf);
     }
 
@@ -926,4 +960,89 @@ fwg_decide_registry(const fwg_decide_in_t *in, fwg_verdict_t *out,
     out->reason = FWG_R_OK;
 
     return FWG_R_OK;
+}
+
+
+fwg_str_t
+fwg_artifact_path(fwg_str_t path)
+{
+    size_t     i;
+    fwg_str_t  none = fwg_null_str;
+
+    if (path.data == NULL || path.len == 0) {
+        return none;
+    }
+
+    if (path.data[0] == '/') {
+        return path;
+    }
+
+    /* "scheme://authority/path": the path after the authority */
+
+    for (i = 0; i + 2 < path.len; i++) {
+        if (path.data[i] == ':' && path.data[i + 1] == '/'
+            && path.data[i + 2] == '/')
+        {
+            break;
+        }
+
+        if (path.data[i] == '/') {
+            return none;
+        }
+    }
+
+    for (i += 3; i < path.len; i++) {
+        if (path.data[i] == '/') {
+            path.data += i;
+            path.len -= i;
+            return path;
+        }
+    }
+
+    return none;
+}
+
+
+int
+fwg_path_normal(fwg_str_t path)
+{
+    size_t         i, seg;
+    unsigned char  ch;
+
+    if (path.len < 2 || path.len > 1024 || path.data[0] != '/') {
+        return 0;
+    }
+
+    seg = 1;
+
+    for (i = 1; i <= path.len; i++) {
+
+        if (i == path.len || path.data[i] == '/') {
+            /* the segment path.data[seg .. i) */
+
+            if (i == seg) {
+                return 0;
+            }
+
+            if (path.data[seg] == '.'
+                && (i - seg == 1
+                    || (i - seg == 2 && path.data[seg + 1] == '.')))
+            {
+                return 0;
+            }
+
+            seg = i + 1;
+            continue;
+        }
+
+        ch = (unsigned char) path.data[i];
+
+        if (ch <= 0x20 || ch >= 0x7f || ch == '%' || ch == '?' || ch == '#'
+            || ch == '\\')
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }

@@ -27,9 +27,11 @@ typedef enum {
     FWG_R_UNKNOWN_DEVICE,
     FWG_R_BAD_SIGNATURE,
     FWG_R_REPLAY,
+    FWG_R_REPLAY_STORE_FULL,        /* cannot remember the nonce (503) */
     FWG_R_REVOKED,
     FWG_R_MODEL_MISMATCH,
     FWG_R_UNKNOWN_ARTIFACT,
+    FWG_R_PATH_MISMATCH,            /* not the artifact's registry path */
     FWG_R_INCOMPATIBLE,
     FWG_R_NOT_RELEASED,
     FWG_R_ROLLOUT_PAUSED,
@@ -99,7 +101,15 @@ typedef struct {
     int         excluded;           /* device in :exclude */
 } fwg_rollout_rec_t;
 
-/* returns 1 when the nonce was seen (replay), 0 when recorded as new */
+/*
+ * returns FWG_REPLAY_NEW when the nonce was recorded, FWG_REPLAY_SEEN when
+ * it was seen (replay), FWG_REPLAY_FULL when the store cannot record it
+ * without forgetting a nonce that has not expired
+ */
+#define FWG_REPLAY_NEW   0
+#define FWG_REPLAY_SEEN  1
+#define FWG_REPLAY_FULL  2
+
 typedef int (*fwg_replay_pt)(void *data, fwg_str_t keyid, fwg_str_t nonce,
     int64_t expires_at);
 
@@ -111,6 +121,11 @@ typedef struct {
     fwg_str_t                 hw;       /* claimed hw, may be empty */
     const fwg_semver_t       *version;  /* device's version, may be NULL */
     fwg_str_t                 artifact; /* requested artifact name */
+    fwg_str_t                 path;     /* a download: the URI path to be
+                                           served, normalised (data NULL:
+                                           no download, not checked) */
+    fwg_str_t                 raw_path; /* the same as the device sent it
+                                           (data NULL: not checked) */
     const fwg_device_rec_t   *device_rec;
     const fwg_artifact_rec_t *artifact_rec;
     const fwg_rollout_rec_t  *rollout_rec;
@@ -136,6 +151,19 @@ typedef struct {
 /* steps 6-16 */
 fwg_reason_t fwg_decide_registry(const fwg_decide_in_t *in,
     fwg_verdict_t *out, fwg_trace_pt trace, void *tdata);
+
+/*
+ * The path component of an artifact record's `path` (which may also be an
+ * absolute http(s) URL); empty when there is none.
+ */
+fwg_str_t fwg_artifact_path(fwg_str_t path);
+
+/*
+ * A registry path in the normal form a download is matched against:
+ * "/" then segments of visible ASCII, no empty, "." or ".." segment, no
+ * '%', '?', '#' or '\'; at most 1024 bytes.  1 when it is.
+ */
+int fwg_path_normal(fwg_str_t path);
 
 /* "MODEL" or "MODEL:HW" entries of an artifact's models list */
 int fwg_models_lists(fwg_str_t models, fwg_str_t model, fwg_str_t hw);

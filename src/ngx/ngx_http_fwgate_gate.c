@@ -49,6 +49,8 @@ static int ngx_http_fwgate_replay(void *data, fwg_str_t keyid,
     fwg_str_t nonce, int64_t expires_at);
 static ngx_int_t ngx_http_fwgate_default_artifact(ngx_http_request_t *r,
     ngx_str_t *name);
+static ngx_int_t ngx_http_fwgate_decided(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
 
 
 static ngx_rbtree_t       ngx_http_fwgate_inflight;
@@ -72,7 +74,7 @@ ngx_http_fwgate_access_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_fwgate_module);
+    ctx = ngx_http_fwgate_get_ctx(r);
 
     if (ctx) {
         if (ctx->waiting) {
@@ -80,7 +82,7 @@ ngx_http_fwgate_access_handler(ngx_http_request_t *r)
         }
 
         if (ctx->done) {
-            return ctx->rc;
+            return ngx_http_fwgate_decided(r, ctx, lcf);
         }
 
         return ngx_http_fwgate_gate_run(r, ctx, lcf);
@@ -142,6 +144,79 @@ ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_http_fwgate_decide(r, ctx, lcf);
 
     return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+}
+
+
+/*
+ * The gate runs again after an internal redirect (try_files, error_page,
+ * rewrite ... last in the new location): a request is decided once, as
+ * its nonce is spent once.  A refusal stays the same refusal (its headers
+ * are out already).  An allowed download stays allowed only while the URI
+ * is still the artifact's path: a redirect elsewhere would serve bytes the
+ * decision was not about.
+ */
+
+static ngx_int_t
+ngx_http_fwgate_decided(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
+    ngx_http_fwgate_loc_conf_t *lcf)
+{
+    if (ctx->reason != FWG_R_OK) {
+        return ctx->rc;
+    }
+
+    if (ctx->run == NULL
+        && (!lcf->match_path
+            || (r->uri.len == ctx->path.len
+                && ngx_strncmp(r->uri.data, ctx->path.data, r->uri.len)
+                   == 0)))
+    {
+        return NGX_OK;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "fwgate: internal redirect to \"%V\" after the decision",
+                   &r->uri);
+
+    ctx->reason = FWG_R_PATH_MISMATCH;
+    ctx->verdict.detail = "internal redirect away from the artifact's path";
+
+    return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+}
+
+
+/*
+ * ngx_http_internal_redirect() and named locations clear r->ctx; the ctx
+ * is still registered as a cleanup of the request's pool (as the realip
+ * module finds its own).  Subrequests share the pool: the ctx must be
+ * this request's.
+ */
+
+ngx_http_fwgate_ctx_t *
+ngx_http_fwgate_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t     *cln;
+    ngx_http_fwgate_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_fwgate_module);
+
+    if (ctx || !(r->internal || r->filter_finalize)) {
+        return ctx;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler != ngx_http_fwgate_cleanup) {
+            continue;
+        }
+
+        ctx = cln->data;
+
+        if (ctx->request == r) {
+            ngx_http_set_ctx(r, ctx, ngx_http_fwgate_module);
+            return ctx;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -306,7 +381,19 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
         msg.scheme.len = 4;
     }
 
-    if (r->headers_in.host) {
+    /*
+     * @authority is the target URI's authority (RFC 9421 section 2.2.3):
+     * from an absolute-form request line, which nginx also routes on and
+     * which overrides Host (RFC 9112 section 3.2.2), else Host (HTTP/2's
+     * :authority arrives as Host).
+     */
+
+    if (r->host_start && r->host_end) {
+        msg.authority.data = (const char *) r->host_start;
+        msg.authority.len = (r->port_end ? r->port_end : r->host_end)
+                            - r->host_start;
+
+    } else if (r->headers_in.host) {
         msg.authority.data = (const char *) r->headers_in.host->value.data;
         msg.authority.len = r->headers_in.host->value.len;
 
@@ -925,6 +1012,7 @@ void
 ngx_http_fwgate_decide(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_http_fwgate_loc_conf_t *lcf)
 {
+    fwg_str_t        path;
     fwg_decide_in_t  in;
 
     ngx_memzero(&in, sizeof(fwg_decide_in_t));
@@ -941,6 +1029,18 @@ ngx_http_fwgate_decide(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     in.rollout_rec = &ctx->rollout_rec;
     in.algs = lcf->policy.algs;
 
+    /* a download: the URI nginx serves and the target as sent */
+
+    if (lcf->handler == NGX_HTTP_FWGATE_HANDLER_NONE && lcf->match_path) {
+        in.path.data = (const char *) r->uri.data;
+        in.path.len = r->uri.len;
+        in.raw_path = ctx->msg.path;
+
+        if (in.raw_path.data == NULL) {
+            in.raw_path.data = "";
+        }
+    }
+
     if (ctx->device_rec.found) {
         in.key = ngx_http_fwgate_key_get(ctx->device_rec.alg,
                                          ctx->device_rec.key);
@@ -952,6 +1052,12 @@ ngx_http_fwgate_decide(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     in.now = (int64_t) ngx_time();
 
     ctx->reason = fwg_decide_registry(&in, &ctx->verdict, NULL, NULL);
+
+    if (ctx->reason == FWG_R_OK) {
+        path = fwg_artifact_path(ctx->artifact_rec.path);
+        ctx->path.data = (u_char *) path.data;
+        ctx->path.len = path.len;
+    }
 }
 
 
@@ -991,8 +1097,23 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         v.data = (u_char *) name;
         v.len = ngx_strlen(name);
 
-        if (ngx_http_fwgate_header_out(r, "X-Fwgate-Reason", &v) != NGX_OK) {
+        if (ngx_http_fwgate_header_set(r, &ctx->h_reason, "X-Fwgate-Reason",
+                                       &v)
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (!allow) {
+        /* an earlier pass's allow named a version and digest: not now */
+
+        if (ctx->h_version) {
+            ctx->h_version->hash = 0;
+        }
+
+        if (ctx->h_digest) {
+            ctx->h_digest->hash = 0;
         }
     }
 
@@ -1005,7 +1126,7 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         }
     }
 
-    if (ctx->reason == FWG_R_REGISTRY_UNAVAILABLE) {
+    if (ctx->rc == NGX_HTTP_SERVICE_UNAVAILABLE) {
         ngx_str_set(&v, "1");
 
         if (ngx_http_fwgate_header_out(r, "Retry-After", &v) != NGX_OK) {
@@ -1027,7 +1148,9 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     v.len = ctx->artifact_rec.version.len;
 
     if (v.len
-        && ngx_http_fwgate_header_out(r, "X-Firmware-Version", &v) != NGX_OK)
+        && ngx_http_fwgate_header_set(r, &ctx->h_version,
+                                      "X-Firmware-Version", &v)
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1049,7 +1172,9 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         *p++ = ':';
         v.len = p - v.data;
 
-        if (ngx_http_fwgate_header_out(r, "Repr-Digest", &v) != NGX_OK) {
+        if (ngx_http_fwgate_header_set(r, &ctx->h_digest, "Repr-Digest", &v)
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -1063,27 +1188,25 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 void
 ngx_http_fwgate_publish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
 {
-    u_char      *p;
-    size_t       n;
-    ngx_str_t    art;
+    ngx_str_t    art, dev, model;
     ngx_uint_t   level;
     const char  *detail;
 
-    /* the artifact name comes from the decoded URI: escape it for the log */
+    /* every value from the request is escaped: none can forge a field */
 
-    art = ctx->artifact;
-    n = ngx_escape_uri(NULL, art.data, art.len, NGX_ESCAPE_URI_COMPONENT);
-
-    if (n) {
-        p = ngx_pnalloc(r->pool, art.len + 2 * n);
-        if (p == NULL) {
-            return;
-        }
-
-        ngx_escape_uri(p, ctx->artifact.data, ctx->artifact.len,
-                       NGX_ESCAPE_URI_COMPONENT);
-        art.data = p;
-        art.len += 2 * n;
+    if (ngx_http_fwgate_log_escape(r->pool, ctx->artifact.data,
+                                   ctx->artifact.len, &art)
+        != NGX_OK
+        || ngx_http_fwgate_log_escape(r->pool,
+                                      (u_char *) ctx->claims.device.data,
+                                      ctx->claims.device.len, &dev)
+           != NGX_OK
+        || ngx_http_fwgate_log_escape(r->pool,
+                                      (u_char *) ctx->claims.model.data,
+                                      ctx->claims.model.len, &model)
+           != NGX_OK)
+    {
+        return;
     }
 
     level = (ctx->reason == FWG_R_REGISTRY_UNAVAILABLE)
@@ -1100,12 +1223,62 @@ ngx_http_fwgate_publish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
     }
 
     ngx_log_error(level, r->connection->log, 0,
-                  "fwgate: deny reason=%s device=\"%*s\" model=\"%*s\" "
+                  "fwgate: deny reason=%s device=\"%V\" model=\"%V\" "
                   "artifact=\"%V\"%s%s",
-                  fwg_reason_name(ctx->reason),
-                  ctx->claims.device.len, ctx->claims.device.data,
-                  ctx->claims.model.len, ctx->claims.model.data,
-                  &art, detail ? " detail: " : "", detail ? detail : "");
+                  fwg_reason_name(ctx->reason), &dev, &model, &art,
+                  detail ? " detail: " : "", detail ? detail : "");
+}
+
+
+ngx_int_t
+ngx_http_fwgate_log_escape(ngx_pool_t *pool, const u_char *data, size_t len,
+    ngx_str_t *out)
+{
+    u_char      *p;
+    size_t       i, n;
+
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (data[i] < 0x20 || data[i] >= 0x7f || data[i] == '"'
+            || data[i] == '\\')
+        {
+            n++;
+        }
+    }
+
+    if (n == 0) {
+        out->data = (u_char *) data;
+        out->len = len;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(pool, len + 3 * n);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+
+    for (i = 0; i < len; i++) {
+        if (data[i] < 0x20 || data[i] >= 0x7f || data[i] == '"'
+            || data[i] == '\\')
+        {
+            *p++ = '\\';
+            *p++ = 'x';
+            *p++ = hex[data[i] >> 4];
+            *p++ = hex[data[i] & 0xf];
+            continue;
+        }
+
+        *p++ = data[i];
+    }
+
+    out->len = p - out->data;
+
+    return NGX_OK;
 }
 
 
@@ -1128,20 +1301,41 @@ ngx_http_fwgate_default_artifact(ngx_http_request_t *r, ngx_str_t *name)
 
 
 ngx_int_t
+ngx_http_fwgate_header_set(ngx_http_request_t *r, ngx_table_elt_t **hp,
+    const char *name, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = *hp;
+
+    if (h == NULL) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->key.data = (u_char *) name;
+        h->key.len = ngx_strlen(name);
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+        *hp = h;
+    }
+
+    h->hash = 1;
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
 ngx_http_fwgate_header_out(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)
 {
     ngx_table_elt_t  *h;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
+    h = NULL;
 
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value = *value;
-
-    return NGX_OK;
+    return ngx_http_fwgate_header_set(r, &h, name, value);
 }

@@ -136,6 +136,13 @@ static ngx_command_t  ngx_http_fwgate_commands[] = {
       offsetof(ngx_http_fwgate_loc_conf_t, expose_reason),
       NULL },
 
+    { ngx_string("fwgate_match_path"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fwgate_loc_conf_t, match_path),
+      NULL },
+
     { ngx_string("fwgate_manifest"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_fwgate_content,
@@ -326,6 +333,7 @@ ngx_http_fwgate_create_loc_conf(ngx_conf_t *cf)
     flcf->clock_skew = NGX_CONF_UNSET;
     flcf->require_nonce = NGX_CONF_UNSET;
     flcf->expose_reason = NGX_CONF_UNSET;
+    flcf->match_path = NGX_CONF_UNSET;
     flcf->report_max_body = NGX_CONF_UNSET_SIZE;
 
     return flcf;
@@ -353,6 +361,7 @@ ngx_http_fwgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_sec_value(conf->clock_skew, prev->clock_skew, 30);
     ngx_conf_merge_value(conf->require_nonce, prev->require_nonce, 0);
     ngx_conf_merge_value(conf->expose_reason, prev->expose_reason, 0);
+    ngx_conf_merge_value(conf->match_path, prev->match_path, 1);
     ngx_conf_merge_str_value(conf->label, prev->label, "");
     ngx_conf_merge_size_value(conf->report_max_body, prev->report_max_body,
                               4096);
@@ -409,12 +418,43 @@ ngx_http_fwgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         pol->required[i].len = c[i].len;
     }
 
+    /*
+     * A report means its body: whatever else is required, the signature
+     * must cover content-digest, and the report handler checks that
+     * Content-Digest is the body's (RFC 9530).
+     */
+
+    if (conf->handler == NGX_HTTP_FWGATE_HANDLER_REPORT) {
+        for (i = 0; i < n; i++) {
+            if (c[i].len == sizeof("content-digest") - 1
+                && ngx_strncasecmp(c[i].data, (u_char *) "content-digest",
+                                   c[i].len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == n) {
+            if (n == FWG_MAX_REQUIRED) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "fwgate_report: too many required "
+                                   "components to add \"content-digest\"");
+                return NGX_CONF_ERROR;
+            }
+
+            pol->required[n].data = "content-digest";
+            pol->required[n].len = sizeof("content-digest") - 1;
+            pol->nrequired = n + 1;
+        }
+    }
+
     /* Accept-Signature for 401 missing_signature, RFC 9421 section 5.1 */
 
+    n = pol->nrequired;
     conf->accept_signature.len = sizeof("fw=()") - 1 + 8 * n;
 
     for (i = 0; i < n; i++) {
-        conf->accept_signature.len += c[i].len + 3;
+        conf->accept_signature.len += pol->required[i].len + 3;
     }
 
     p = ngx_pnalloc(cf->pool, conf->accept_signature.len);
@@ -439,13 +479,13 @@ ngx_http_fwgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
             *p++ = ' ';
         }
 
-        if (c[i].data[0] == '"') {
-            p = ngx_cpymem(p, c[i].data, c[i].len);
+        if (pol->required[i].data[0] == '"') {
+            p = ngx_cpymem(p, pol->required[i].data, pol->required[i].len);
             continue;
         }
 
         *p++ = '"';
-        p = ngx_cpymem(p, c[i].data, c[i].len);
+        p = ngx_cpymem(p, pol->required[i].data, pol->required[i].len);
         *p++ = '"';
     }
 

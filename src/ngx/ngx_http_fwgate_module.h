@@ -63,7 +63,7 @@ typedef struct {
     ngx_atomic_t                cache_evictions;
     ngx_atomic_t                cache_entries;    /* gauge */
     ngx_atomic_t                replay_rejects;
-    ngx_atomic_t                replay_evictions;
+    ngx_atomic_t                replay_full;      /* nonces refused */
 } ngx_http_fwgate_stats_t;
 
 
@@ -102,6 +102,8 @@ typedef struct {
     time_t                      clock_skew;
     ngx_flag_t                  require_nonce;
     ngx_flag_t                  expose_reason;
+    ngx_flag_t                  match_path; /* downloads only at the
+                                               artifact's registry path */
     ngx_uint_t                  handler;    /* manifest, report, status */
     ngx_str_t                   base_url;   /* manifest url prefix */
     size_t                      report_max_body;
@@ -152,7 +154,7 @@ void ngx_http_fwgate_cache_exit_process(void);
 
 ngx_shm_zone_t *ngx_http_fwgate_replay_add_zone(ngx_conf_t *cf,
     ngx_str_t *name, size_t size);
-/* 1 replayed, 0 recorded */
+/* FWG_REPLAY_NEW recorded, _SEEN replayed, _FULL no room (fwg_decide.h) */
 ngx_int_t ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *keyid, ngx_str_t *nonce, time_t expires_at, ngx_log_t *log);
 
@@ -233,6 +235,14 @@ struct ngx_http_fwgate_ctx_s {
     fwg_verdict_t               verdict;
     fwg_arena_t                 arena;
     ngx_str_t                   artifact;
+    ngx_str_t                   path;       /* allowed: the artifact's
+                                               registry path */
+
+    /* response headers set by the decision, kept to be corrected if a
+       later pass (an internal redirect) refuses what was allowed */
+    ngx_table_elt_t            *h_reason;
+    ngx_table_elt_t            *h_version;
+    ngx_table_elt_t            *h_digest;
 
     ngx_str_t                   keys[NGX_HTTP_FWGATE_NSLOTS];
     ngx_uint_t                  kinds[NGX_HTTP_FWGATE_NSLOTS];
@@ -255,6 +265,12 @@ struct ngx_http_fwgate_ctx_s {
 };
 
 ngx_int_t ngx_http_fwgate_access_handler(ngx_http_request_t *r);
+/* the request's ctx, found again after an internal redirect cleared it */
+ngx_http_fwgate_ctx_t *ngx_http_fwgate_get_ctx(ngx_http_request_t *r);
+/* a request value for the error log: '"', '\\' and non-printing bytes as
+   \xHH, so that it cannot forge fields of the line */
+ngx_int_t ngx_http_fwgate_log_escape(ngx_pool_t *pool, const u_char *data,
+    size_t len, ngx_str_t *out);
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_content_ctx(ngx_http_request_t *r,
     ngx_http_fwgate_run_pt run);
 /* resume of a content handler that waited: runs ctx->run, finalizes */
@@ -328,6 +344,9 @@ ngx_int_t ngx_http_fwgate_manifest_handler(ngx_http_request_t *r);
 /* adds a response header (name static, value kept by the caller) */
 ngx_int_t ngx_http_fwgate_header_out(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
+/* the same, or a new value in *h when an earlier pass added it */
+ngx_int_t ngx_http_fwgate_header_set(ngx_http_request_t *r,
+    ngx_table_elt_t **h, const char *name, ngx_str_t *value);
 ngx_int_t ngx_http_fwgate_report_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_fwgate_status_handler(ngx_http_request_t *r);
 

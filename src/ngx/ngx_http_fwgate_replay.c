@@ -16,10 +16,14 @@
  * table usable to about 90 % full).  A check therefore reads two cache
  * lines under the zone's mutex, against an rbtree's twenty-odd misses at
  * a million nonces.  Expired slots are simply overwritten: there is no
- * sweep.  When both buckets hold only live nonces, the one that expires
- * first is forgotten, counted in fwgate_replay_evictions_total and logged
- * at most once a second per worker: the zone is too small for the nonce
- * rate times the window.
+ * sweep.  When both buckets hold only live nonces the new one is refused,
+ * never recorded over a live one: forgetting an unexpired nonce would let
+ * a captured request be replayed, and one device owner able to send many
+ * valid requests could flush the store on purpose.  The request is
+ * answered 503 replay_store_full (the device retries), counted in
+ * fwgate_replay_full_total and logged at most once a second per worker:
+ * the zone is too small for the nonce rate times the window
+ * (docs/security.md sizes it).
  */
 
 #include <openssl/rand.h>
@@ -162,18 +166,18 @@ ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
     uint64_t                          hash;
     ngx_uint_t                        i, j, b[2];
     ngx_http_fwgate_replay_ctx_t     *ctx;
-    ngx_http_fwgate_replay_slot_t    *s, *free, *oldest;
+    ngx_http_fwgate_replay_slot_t    *s, *free;
     ngx_http_fwgate_replay_bucket_t  *bucket;
     u_char                            key[NGX_HTTP_FWGATE_MAX_KEY];
 
     if (fmcf->replay_zone == NULL) {
-        return 0;
+        return FWG_REPLAY_NEW;
     }
 
     len = keyid->len + 1 + nonce->len;
     if (len > sizeof(key)) {
         /* limits upstream keep this impossible; refuse rather than skip */
-        return 1;
+        return FWG_REPLAY_SEEN;
     }
 
     p = ngx_cpymem(key, keyid->data, keyid->len);
@@ -195,7 +199,6 @@ ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
     }
 
     free = NULL;
-    oldest = NULL;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
@@ -216,17 +219,24 @@ ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
             if (s->hash == hash) {
                 ngx_shmtx_unlock(&ctx->shpool->mutex);
                 (void) ngx_atomic_fetch_add(&fmcf->stats->replay_rejects, 1);
-                return 1;
-            }
-
-            if (oldest == NULL || s->expires < oldest->expires) {
-                oldest = s;
+                return FWG_REPLAY_SEEN;
             }
         }
     }
 
     if (free == NULL) {
-        free = oldest;
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+        (void) ngx_atomic_fetch_add(&fmcf->stats->replay_full, 1);
+
+        if (ngx_http_fwgate_replay_warned != ngx_time()) {
+            ngx_http_fwgate_replay_warned = ngx_time();
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "fwgate: replay zone full of unexpired nonces, "
+                          "new nonces refused");
+        }
+
+        return FWG_REPLAY_FULL;
     }
 
     free->hash = hash;
@@ -234,15 +244,5 @@ ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
-    if (free == oldest) {
-        (void) ngx_atomic_fetch_add(&fmcf->stats->replay_evictions, 1);
-
-        if (ngx_http_fwgate_replay_warned != ngx_time()) {
-            ngx_http_fwgate_replay_warned = ngx_time();
-            ngx_log_error(NGX_LOG_WARN, log, 0,
-                          "fwgate: replay zone full, oldest nonces forgotten");
-        }
-    }
-
-    return 0;
+    return FWG_REPLAY_NEW;
 }

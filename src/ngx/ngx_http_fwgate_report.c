@@ -472,6 +472,13 @@ ngx_http_fwgate_report_answer(ngx_http_request_t *r,
         return ngx_http_fwgate_finish(r, ctx, lcf, 1);
     }
 
+    if (rep->counted < 0) {
+        return ngx_http_fwgate_report_reject(r, ctx, lcf, NGX_HTTP_FORBIDDEN,
+                                             "not_served",
+                                             "the rollout never served "
+                                             "this device the artifact");
+    }
+
     (void) ngx_atomic_fetch_add(&fmcf->stats->reports[rep->failure ? 1 : 0],
                                 1);
 
@@ -507,7 +514,7 @@ ngx_http_fwgate_report_answer(ngx_http_request_t *r,
 }
 
 
-/* a refusal about the report itself, not the device: 400 and its reason */
+/* a refusal about the report itself, not the device: 4xx and its reason */
 
 static ngx_int_t
 ngx_http_fwgate_report_reject(ngx_http_request_t *r,
@@ -530,12 +537,14 @@ ngx_http_fwgate_report_reject(ngx_http_request_t *r,
 
     ctx->done = 1;
 
-    if (ngx_strcmp(why, "bad_report") == 0) {
-        /* not a reason of the decision: leave $fwgate_* undecided */
-        ctx->reason = FWG_R__COUNT;
+    if (ctx->reason == FWG_R_UNKNOWN_ARTIFACT
+        || ctx->reason == FWG_R_INCOMPATIBLE)
+    {
+        ngx_http_fwgate_set_variables(r, ctx);
 
     } else {
-        ngx_http_fwgate_set_variables(r, ctx);
+        /* not a reason of the decision: leave $fwgate_* undecided */
+        ctx->reason = FWG_R__COUNT;
     }
 
     if (lcf->expose_reason) {

@@ -15,7 +15,9 @@
  *
  *   downloads:<model>:<artifact>        zset  device -> first download time
  *   stats:<model>:<artifact>            hash  success, failure (counts)
- *   stats:<model>:<artifact>:devices    hash  device -> its last report
+ *   stats:<model>:<artifact>:devices    hash  device -> "served" (the
+ *                                             rollout served it, no report
+ *                                             yet) or its last report
  *   rollouts:watch                      set   models whose rollouts the
  *                                             silence poll evaluates
  */
@@ -71,16 +73,21 @@ static void ngx_http_fwgate_silence_done(ngx_http_fwgate_redis_cb_t *cb,
 
 /*
  * The report: KEYS stats, devices, downloads, rollout, epoch, watch;
- * ARGV device, status, artifact, now, model.  A device counts once per
- * artifact, under its latest status: a failure followed by a success
- * moves it from one count to the other.  Any report means the device is
- * alive, so it leaves the downloads set (a failure already counts).
- * Replies {counted, halted, successes, failures, silent}.
+ * ARGV device, status, artifact, now, model.  Only a device the rollout
+ * served counts (the download script marked it "served"): a device
+ * outside the cohort cannot add successes that dilute a failure ratio,
+ * nor failures that halt a rollout it never received.  A device counts
+ * once per artifact, under its latest status: a failure followed by a
+ * success moves it from one count to the other.  Any report means the
+ * device is alive, so it leaves the downloads set (a failure already
+ * counts).  Replies {counted, halted, successes, failures, silent};
+ * counted is -1 for a device never served.
  */
 
 ngx_str_t  ngx_http_fwgate_report_lua = ngx_string(
     NGX_HTTP_FWGATE_LUA_HALT
     "local prev = redis.call('HGET', KEYS[2], ARGV[1])\n"
+    "if not prev then return {-1, 0, 0, 0, 0} end\n"
     "local counted = 0\n"
     "if prev ~= ARGV[2] then\n"
     "  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
@@ -99,12 +106,16 @@ ngx_str_t  ngx_http_fwgate_report_lua = ngx_string(
 
 /*
  * A download: KEYS downloads, devices, watch; ARGV device, now, model.
- * The first download only (NX), and not for a device that has already
- * reported on this artifact: it was heard from.
+ * Marks the device served (its reports count from now on); the first
+ * download only (NX), and not for a device that has already reported on
+ * this artifact: it was heard from.
  */
 
 static ngx_str_t  ngx_http_fwgate_download_lua = ngx_string(
-    "if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end\n"
+    "if redis.call('HSETNX', KEYS[2], ARGV[1], 'served') == 0\n"
+    "  and redis.call('HGET', KEYS[2], ARGV[1]) ~= 'served' then\n"
+    "  return 0\n"
+    "end\n"
     "redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])\n"
     "redis.call('SADD', KEYS[3], ARGV[3])\n"
     "return 1\n");

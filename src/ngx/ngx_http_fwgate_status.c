@@ -164,13 +164,13 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
             "# HELP fwgate_replay_rejects_total Replayed nonces refused.\n"
             "# TYPE fwgate_replay_rejects_total counter\n"
             "fwgate_replay_rejects_total %uA\n"
-            "# HELP fwgate_replay_evictions_total Unexpired nonces "
-            "forgotten because the zone was full.\n"
-            "# TYPE fwgate_replay_evictions_total counter\n"
-            "fwgate_replay_evictions_total %uA\n",
+            "# HELP fwgate_replay_full_total New nonces refused because "
+            "the zone was full of unexpired ones.\n"
+            "# TYPE fwgate_replay_full_total counter\n"
+            "fwgate_replay_full_total %uA\n",
             st->cache_hits, st->cache_misses, st->cache_stale,
             st->cache_evictions, st->cache_entries, used, size,
-            st->replay_rejects, st->replay_evictions);
+            st->replay_rejects, st->replay_full);
 
     b->last = p;
     b->last_buf = (r == r->main) ? 1 : 0;

@@ -5,7 +5,8 @@
  * Values come from the request's ctx.  ngx_http_internal_redirect() clears
  * the ctx but keeps indexed variables, so the outcome is also stored in
  * r->variables when the decision is made (every fwgate variable is indexed
- * at configuration time for that).
+ * at configuration time for that), and the ctx itself is found again
+ * through the request pool's cleanup (ngx_http_fwgate_get_ctx()).
  */
 
 #include "ngx_http_fwgate_module.h"
@@ -20,6 +21,7 @@ typedef enum {
     NGX_HTTP_FWGATE_VAR_ARTIFACT,
     NGX_HTTP_FWGATE_VAR_TARGET_VERSION,
     NGX_HTTP_FWGATE_VAR_BUCKET,
+    NGX_HTTP_FWGATE_VAR_PATH,
     NGX_HTTP_FWGATE_VAR_N
 } ngx_http_fwgate_var_e;
 
@@ -55,6 +57,9 @@ static ngx_http_variable_t  ngx_http_fwgate_vars[] = {
 
     { ngx_string("fwgate_bucket"), NULL, ngx_http_fwgate_variable,
       NGX_HTTP_FWGATE_VAR_BUCKET, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fwgate_path"), NULL, ngx_http_fwgate_variable,
+      NGX_HTTP_FWGATE_VAR_PATH, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -131,7 +136,7 @@ ngx_http_fwgate_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     ngx_str_t               s;
     ngx_http_fwgate_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_fwgate_module);
+    ctx = ngx_http_fwgate_get_ctx(r);
 
     if (ctx == NULL
         || ngx_http_fwgate_value(r, ctx, data, &s) != NGX_OK)
@@ -198,6 +203,15 @@ ngx_http_fwgate_value(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     case NGX_HTTP_FWGATE_VAR_TARGET_VERSION:
         out->data = (u_char *) ctx->artifact_rec.version.data;
         out->len = ctx->artifact_rec.version.len;
+        break;
+
+    case NGX_HTTP_FWGATE_VAR_PATH:
+        /* what a proxy may fetch: only ever the allowed artifact's path */
+        if (ctx->reason != FWG_R_OK) {
+            return NGX_DECLINED;
+        }
+
+        *out = ctx->path;
         break;
 
     default: /* NGX_HTTP_FWGATE_VAR_BUCKET */

@@ -30,6 +30,7 @@ use POSIX qw(:sys_wait_h);
 use Errno qw(EAGAIN EWOULDBLOCK EINPROGRESS);
 use Time::HiRes qw(time sleep);
 use MIME::Base64 qw(encode_base64);
+use Digest::SHA ();
 use t::FwgateTest qw(sig_parts);
 
 our $ROOT = Cwd::abs_path("$FindBin::Bin/../..");
@@ -251,13 +252,22 @@ sub signed {
     my ($dev, %o) = @_;
     my $method = $o{method} || 'GET';
     my $path = $o{path} || "/firmware/$ART";
+    my $body = defined $o{body} ? $o{body} : '';
+    my %digest;
+    if ($method eq 'POST') {
+        # a report means its body: its signature covers Content-Digest
+        %digest = (headers => { 'content-digest' => 'sha-256=:'
+                       . encode_base64(Digest::SHA::sha256($body), '') . ':' },
+                   components => ['@method', '@path', '@authority',
+                                  'x-device-model', 'x-firmware-version',
+                                  'content-digest']);
+    }
     my $p = sig_parts(device => $dev, path => $path, method => $method,
                       model => $MODEL, version => '2.4.1',
                       key => { alg => 'hmac-sha256',
-                               secret => $SECRET{$dev} });
+                               secret => $SECRET{$dev} }, %digest);
     my $h = $p->{headers};
     $h =~ s/\n/\r\n/g;
-    my $body = defined $o{body} ? $o{body} : '';
     my $req = "$method $path HTTP/1.1\r\nHost: localhost\r\n"
             . "Connection: close\r\n$h"
             . "Signature-Input: $p->{input}\r\n"

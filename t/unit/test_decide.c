@@ -848,6 +848,146 @@ suite_decide_registry_steps(void)
 }
 
 
+static int
+replay_full_cb(void *data, fwg_str_t keyid, fwg_str_t nonce,
+    int64_t expires_at)
+{
+    (void) data;
+    (void) keyid;
+    (void) nonce;
+    (void) expires_at;
+
+    return FWG_REPLAY_FULL;
+}
+
+
+static int
+path_is(const char *path, const char *want)
+{
+    fwg_str_t  p, got;
+
+    p.data = path;
+    p.len = strlen(path);
+    got = fwg_artifact_path(p);
+
+    if (want == NULL) {
+        return got.len == 0;
+    }
+
+    return got.len == strlen(want) && memcmp(got.data, want, got.len) == 0;
+}
+
+
+static int
+normal(const char *path)
+{
+    fwg_str_t  p;
+
+    p.data = path;
+    p.len = strlen(path);
+
+    return fwg_path_normal(p);
+}
+
+
+/* the seams: the path a download is served at, a full replay store */
+static void
+suite_decide_seams(void)
+{
+    static char    mem[32768];
+    req_t          r;
+    fwg_policy_t   p;
+    fwg_claims_t   c;
+    world_t        w;
+
+    fwg_policy_default(&p);
+
+    good_req(&r, ";alg=\"hmac-sha256\";nonce=\"n1\"");
+    FWG_CHECK_EQ_INT(request(&r, &p, NOW, &c, mem, sizeof(mem)), FWG_R_OK);
+
+    /* the registry path, normalised and raw */
+    world_init(&w, &c);
+    set_str(&w.in.path, "/firmware/ls6000i-2.5.0.bin");
+    set_str(&w.in.raw_path, "/firmware/ls6000i-2.5.0.bin");
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_OK);
+
+    /* the name in another folder */
+    set_str(&w.in.path, "/firmware/LS-7000i/ls6000i-2.5.0.bin");
+    set_str(&w.in.raw_path, "/firmware/LS-7000i/ls6000i-2.5.0.bin");
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_PATH_MISMATCH);
+    FWG_CHECK_EQ_INT(w.v.step, 11);
+    FWG_CHECK_EQ_INT(fwg_reason_status(FWG_R_PATH_MISMATCH), 404);
+
+    /* normalised to the path, raw another target */
+    set_str(&w.in.path, "/firmware/ls6000i-2.5.0.bin");
+    set_str(&w.in.raw_path,
+            "/firmware/ls7000i-3.0.0.bin%3F/../ls6000i-2.5.0.bin");
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_PATH_MISMATCH);
+    set_str(&w.in.raw_path, "/firmware/ls6000i%2D2.5.0.bin");
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_PATH_MISMATCH);
+
+    /* no raw form given: the normalised one alone */
+    w.in.raw_path.data = NULL;
+    w.in.raw_path.len = 0;
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_OK);
+
+    /* an artifact with no path cannot be tied to a download */
+    set_str(&w.art.path, "");
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_PATH_MISMATCH);
+
+    /* a path given as a URL: its path component */
+    set_str(&w.art.path, "https://cdn.example.com/firmware/ls6000i-2.5.0.bin");
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_OK);
+
+    /* the check is the incompatible image's too: step 11 comes first */
+    set_str(&w.art.path, "/firmware/ls6000i-2.5.0.bin");
+    set_str(&w.art.models, "LS-7000i");
+    set_str(&w.in.path, "/firmware/x/ls6000i-2.5.0.bin");
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_PATH_MISMATCH);
+
+    /* update checks and reports name no path: not checked */
+    world_init(&w, &c);
+    set_str(&w.art.path, "");
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_OK);
+
+    /* a store that cannot remember the nonce refuses, 503 */
+    world_init(&w, &c);
+    w.in.replay = replay_full_cb;
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_REPLAY_STORE_FULL);
+    FWG_CHECK_EQ_INT(w.v.step, 8);
+    FWG_CHECK_EQ_INT(fwg_reason_status(FWG_R_REPLAY_STORE_FULL), 503);
+    FWG_CHECK_CSTR(fwg_reason_name(FWG_R_REPLAY_STORE_FULL),
+                   "replay_store_full");
+
+    /* fwg_artifact_path() */
+    FWG_CHECK(path_is("/a/b.bin", "/a/b.bin"));
+    FWG_CHECK(path_is("http://h/a/b.bin", "/a/b.bin"));
+    FWG_CHECK(path_is("https://h:8443/b.bin", "/b.bin"));
+    FWG_CHECK(path_is("https://h", NULL));
+    FWG_CHECK(path_is("b.bin", NULL));
+    FWG_CHECK(path_is("a/b://c/d", NULL));
+    FWG_CHECK(path_is("", NULL));
+
+    /* fwg_path_normal(): the form a registry path must have */
+    FWG_CHECK(normal("/firmware/ls6000i-2.5.0.bin"));
+    FWG_CHECK(normal("/a"));
+    FWG_CHECK(normal("/a/.b/c..d"));
+    FWG_CHECK(!normal("/"));
+    FWG_CHECK(!normal("firmware/x.bin"));
+    FWG_CHECK(!normal("/a//b"));
+    FWG_CHECK(!normal("/a/"));
+    FWG_CHECK(!normal("/a/./b"));
+    FWG_CHECK(!normal("/a/../b"));
+    FWG_CHECK(!normal("/a/.."));
+    FWG_CHECK(!normal("/a%2Fb"));
+    FWG_CHECK(!normal("/a?b"));
+    FWG_CHECK(!normal("/a#b"));
+    FWG_CHECK(!normal("/a\\b"));
+    FWG_CHECK(!normal("/a b"));
+    FWG_CHECK(!normal("/a\x7f"));
+}
+
+
 void
 suite_decide(void)
 {
@@ -856,4 +996,5 @@ suite_decide(void)
     suite_decide_tables();
     suite_decide_request();
     suite_decide_registry_steps();
+    suite_decide_seams();
 }

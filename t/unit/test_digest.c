@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "unit.h"
+#include <stdio.h>
+
 #include "fwg_digest.h"
 
 
