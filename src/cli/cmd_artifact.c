@@ -271,7 +271,8 @@ static int
 artifact_add(redisContext *c, int argc, char **argv)
 {
     fwgctl_opt_t               opts[] = {
-        { "--version", 1, NULL }, { "--models", 1, NULL }, { "--file", 1, NULL },
+        { "--version", 1, NULL }, { "--models", 1, NULL },
+        { "--file", 1, NULL },
         { "--path", 1, NULL }, { NULL, 0, NULL }
     };
     fwgctl_args_t              a;
@@ -383,12 +384,10 @@ artifact_add(redisContext *c, int argc, char **argv)
     }
 
     if (a.json) {
-        printf("{\"artifact\":");
-        fwgctl_json_str(stdout, name, strlen(name));
-        printf(",\"version\":");
-        fwgctl_json_str(stdout, version, strlen(version));
-        printf(",\"models\":");
-        fwgctl_json_str(stdout, models, strlen(models));
+        printf("{");
+        fwgctl_json_kv(stdout, "artifact", fwg_cli_str(name), 0);
+        fwgctl_json_kv(stdout, "version", fwg_cli_str(version), 1);
+        fwgctl_json_kv(stdout, "models", fwg_cli_str(models), 1);
         printf(",\"sha256\":\"%s\",\"size\":%s,\"path\":", hex, sizes);
         fwgctl_json_str(stdout, path, strlen(path));
         printf("}\n");
@@ -422,19 +421,15 @@ artifact_show(redisContext *c, int argc, char **argv)
         return fwgctl_usage("artifact show: one artifact NAME expected");
     }
 
-    r = fwgctl_hgetall(c, "artifact:", a.pos[0]);
+    r = fwgctl_hrecord(c, "artifact:", a.pos[0], "artifact %s: not found",
+                       a.pos[0]);
     if (r == NULL) {
         return 1;
     }
 
-    if (!fwgctl_hfound(r)) {
-        freeReplyObject(r);
-        return fwgctl_err("artifact %s: not found", a.pos[0]);
-    }
-
     if (a.json) {
-        printf("{\"artifact\":");
-        fwgctl_json_str(stdout, a.pos[0], strlen(a.pos[0]));
+        printf("{");
+        fwgctl_json_kv(stdout, "artifact", fwg_cli_str(a.pos[0]), 0);
     } else {
         printf("artifact: %s\n", a.pos[0]);
     }

@@ -245,7 +245,8 @@ device_add(redisContext *c, int argc, char **argv)
 {
     fwgctl_opt_t        opts[] = {
         { "--model", 1, NULL }, { "--hw", 1, NULL }, { "--alg", 1, NULL },
-        { "--key", 1, NULL }, { "--gen-key", 1, NULL }, { "--replace", 0, NULL },
+        { "--key", 1, NULL }, { "--gen-key", 1, NULL },
+        { "--replace", 0, NULL },
         { NULL, 0, NULL }
     };
     fwgctl_args_t       a;
@@ -392,14 +393,12 @@ device_add(redisContext *c, int argc, char **argv)
 
     if (rc == 0) {
         if (a.json) {
-            printf("{\"device\":");
-            fwgctl_json_str(stdout, id, strlen(id));
-            printf(",\"model\":");
-            fwgctl_json_str(stdout, model, strlen(model));
+            printf("{");
+            fwgctl_json_kv(stdout, "device", fwg_cli_str(id), 0);
+            fwgctl_json_kv(stdout, "model", fwg_cli_str(model), 1);
             printf(",\"alg\":\"%s\"", fwg_alg_name(alg));
             if (genpath) {
-                printf(",\"key_file\":");
-                fwgctl_json_str(stdout, genpath, strlen(genpath));
+                fwgctl_json_kv(stdout, "key_file", fwg_cli_str(genpath), 1);
             }
             printf("}\n");
 
@@ -418,6 +417,31 @@ device_add(redisContext *c, int argc, char **argv)
 }
 
 
+/* the one device ID of show and revoke; NULL with *rc the exit code */
+static const char *
+device_id_arg(const char *sub, int argc, char **argv, fwgctl_args_t *a,
+    int *rc)
+{
+    if (fwgctl_args_parse(argc, argv, NULL, a) != 0) {
+        *rc = 2;
+        return NULL;
+    }
+
+    if (a->help) {
+        fputs(device_usage, stdout);
+        *rc = 0;
+        return NULL;
+    }
+
+    if (a->npos != 1) {
+        *rc = fwgctl_usage("device %s: one device ID expected", sub);
+        return NULL;
+    }
+
+    return a->pos[0];
+}
+
+
 static int
 device_show(redisContext *c, int argc, char **argv)
 {
@@ -426,31 +450,16 @@ device_show(redisContext *c, int argc, char **argv)
     fwg_str_t    model, hw, algs, key, status;
     fwg_alg_t    alg;
     const char  *id;
-    int          secret;
+    int          rc, secret;
 
-    if (fwgctl_args_parse(argc, argv, NULL, &a) != 0) {
-        return 2;
+    id = device_id_arg("show", argc, argv, &a, &rc);
+    if (id == NULL) {
+        return rc;
     }
 
-    if (a.help) {
-        fputs(device_usage, stdout);
-        return 0;
-    }
-
-    if (a.npos != 1) {
-        return fwgctl_usage("device show: one device ID expected");
-    }
-
-    id = a.pos[0];
-
-    r = fwgctl_hgetall(c, "device:", id);
+    r = fwgctl_hrecord(c, "device:", id, "device %s: not found", id);
     if (r == NULL) {
         return 1;
-    }
-
-    if (!fwgctl_hfound(r)) {
-        freeReplyObject(r);
-        return fwgctl_err("device %s: not found", id);
     }
 
     model = fwgctl_hfield(r, "model");
@@ -464,8 +473,8 @@ device_show(redisContext *c, int argc, char **argv)
     secret = alg == FWG_ALG_HMAC_SHA256 || alg == FWG_ALG_NONE;
 
     if (a.json) {
-        printf("{\"device\":");
-        fwgctl_json_str(stdout, id, strlen(id));
+        printf("{");
+        fwgctl_json_kv(stdout, "device", fwg_cli_str(id), 0);
         fwgctl_json_kv(stdout, "model", model, 1);
         if (hw.len) {
             fwgctl_json_kv(stdout, "hw", hw, 1);
@@ -509,33 +518,18 @@ device_revoke(redisContext *c, int argc, char **argv)
     char        *m;
     int          rc;
 
-    if (fwgctl_args_parse(argc, argv, NULL, &a) != 0) {
-        return 2;
+    id = device_id_arg("revoke", argc, argv, &a, &rc);
+    if (id == NULL) {
+        return rc;
     }
-
-    if (a.help) {
-        fputs(device_usage, stdout);
-        return 0;
-    }
-
-    if (a.npos != 1) {
-        return fwgctl_usage("device revoke: one device ID expected");
-    }
-
-    id = a.pos[0];
 
     if (fwgctl_watch(c, "device:", id) != 0) {
         return 1;
     }
 
-    r = fwgctl_hgetall(c, "device:", id);
+    r = fwgctl_hrecord(c, "device:", id, "device %s: not found", id);
     if (r == NULL) {
         return 1;
-    }
-
-    if (!fwgctl_hfound(r)) {
-        freeReplyObject(r);
-        return fwgctl_err("device %s: not found", id);
     }
 
     model = fwgctl_hfield(r, "model");
@@ -562,8 +556,8 @@ device_revoke(redisContext *c, int argc, char **argv)
         printf("device %s revoked\n", id);
 
     } else if (rc == 0) {
-        printf("{\"device\":");
-        fwgctl_json_str(stdout, id, strlen(id));
+        printf("{");
+        fwgctl_json_kv(stdout, "device", fwg_cli_str(id), 0);
         printf(",\"status\":\"revoked\"}\n");
     }
 
@@ -837,7 +831,9 @@ idset_add(idset_t *s, char *id)
 static int
 device_import(redisContext *c, int argc, char **argv)
 {
-    fwgctl_opt_t        opts[] = { { "--replace", 0, NULL }, { NULL, 0, NULL } };
+    fwgctl_opt_t        opts[] = {
+        { "--replace", 0, NULL }, { NULL, 0, NULL }
+    };
     fwgctl_args_t       a;
     FILE        *f;
     char        *buf, *p, *nl, *line, *fld;
@@ -1005,7 +1001,8 @@ device_import(redisContext *c, int argc, char **argv)
         rc = import_batch(c, rows + done,
                           nrows - done < IMPORT_BATCH ? nrows - done
                                                       : IMPORT_BATCH,
-                          fwgctl_opt_value(opts, "--replace") != NULL, &imported, &skipped);
+                          fwgctl_opt_value(opts, "--replace") != NULL,
+                          &imported, &skipped);
         if (rc != 0) {
             break;
         }

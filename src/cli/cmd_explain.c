@@ -313,10 +313,9 @@ cmd_explain(int argc, char **argv)
     reason = fwg_decide_registry(&in, &v, explain_trace, &t);
 
     if (json) {
-        printf("{\"device\":");
-        fwgctl_json_str(stdout, device, strlen(device));
-        printf(",\"artifact\":");
-        fwgctl_json_str(stdout, artifact, strlen(artifact));
+        printf("{");
+        fwgctl_json_kv(stdout, "device", fwg_cli_str(device), 0);
+        fwgctl_json_kv(stdout, "artifact", fwg_cli_str(artifact), 1);
         printf(",\"model\":");
         fwgctl_json_str(stdout, model.data, model.len);
         printf(",\"decision\":\"%s\",\"status\":%d,\"reason\":\"%s\"",
@@ -324,8 +323,7 @@ cmd_explain(int argc, char **argv)
                fwg_reason_status(reason), fwg_reason_name(reason));
         printf(",\"step\":%d", reason == FWG_R_OK ? 0 : v.step);
         if (v.detail) {
-            printf(",\"detail\":");
-            fwgctl_json_str(stdout, v.detail, strlen(v.detail));
+            fwgctl_json_kv(stdout, "detail", fwg_cli_str(v.detail), 1);
         }
         if (v.has_bucket) {
             printf(",\"bucket\":%u", (unsigned) v.bucket);

@@ -112,7 +112,8 @@ static int
 rollout_start(redisContext *c, const char *model, int argc, char **argv)
 {
     fwgctl_opt_t          opts[] = {
-        { "--artifact", 1, NULL }, { "--percent", 1, NULL }, { "--from", 1, NULL },
+        { "--artifact", 1, NULL }, { "--percent", 1, NULL },
+        { "--from", 1, NULL },
         { "--salt", 1, NULL }, { "--allow-downgrade", 0, NULL },
         { "--halt-failures", 1, NULL }, { "--halt-ratio", 1, NULL },
         { "--halt-silence", 1, NULL }, { NULL, 0, NULL }
@@ -182,19 +183,16 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
                           "positive number of seconds");
     }
 
-    if (fwgctl_watch(c, "rollout:", model) != 0 || fwgctl_watch(c, "artifact:", name) != 0)
+    if (fwgctl_watch(c, "rollout:", model) != 0
+        || fwgctl_watch(c, "artifact:", name) != 0)
     {
         return 1;
     }
 
-    art = fwgctl_hgetall(c, "artifact:", name);
+    art = fwgctl_hrecord(c, "artifact:", name,
+                         "rollout start: artifact %s not found", name);
     if (art == NULL) {
         return 1;
-    }
-
-    if (!fwgctl_hfound(art)) {
-        freeReplyObject(art);
-        return fwgctl_err("rollout start: artifact %s not found", name);
     }
 
     models = fwgctl_hfield(art, "models");
@@ -295,10 +293,9 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
 
     if (rc == 0) {
         if (a.json) {
-            printf("{\"model\":");
-            fwgctl_json_str(stdout, model, strlen(model));
-            printf(",\"artifact\":");
-            fwgctl_json_str(stdout, name, strlen(name));
+            printf("{");
+            fwgctl_json_kv(stdout, "model", fwg_cli_str(model), 0);
+            fwgctl_json_kv(stdout, "artifact", fwg_cli_str(name), 1);
             printf(",\"version\":");
             fwgctl_json_str(stdout, ver.data, ver.len);
             printf(",\"percent\":%s,\"state\":\"active\"}\n", pct);
@@ -320,7 +317,9 @@ static int
 rollout_field(redisContext *c, const char *sub, const char *model,
     int argc, char **argv)
 {
-    fwgctl_opt_t         opts[] = { { "--percent", 1, NULL }, { NULL, 0, NULL } };
+    fwgctl_opt_t         opts[] = {
+        { "--percent", 1, NULL }, { NULL, 0, NULL }
+    };
     fwgctl_args_t        a;
     const char   *field, *value;
     redisReply   *r;
@@ -358,14 +357,10 @@ rollout_field(redisContext *c, const char *sub, const char *model,
         return 1;
     }
 
-    r = fwgctl_hgetall(c, "rollout:", model);
+    r = fwgctl_hrecord(c, "rollout:", model,
+                       "rollout %s: no rollout for model %s", sub, model);
     if (r == NULL) {
         return 1;
-    }
-
-    if (!fwgctl_hfound(r)) {
-        freeReplyObject(r);
-        return fwgctl_err("rollout %s: no rollout for model %s", sub, model);
     }
 
     state = fwgctl_hfield(r, "state");
@@ -386,8 +381,8 @@ rollout_field(redisContext *c, const char *sub, const char *model,
 
     if (rc == 0) {
         if (a.json) {
-            printf("{\"model\":");
-            fwgctl_json_str(stdout, model, strlen(model));
+            printf("{");
+            fwgctl_json_kv(stdout, "model", fwg_cli_str(model), 0);
             printf(",\"%s\":", field);
             fwgctl_json_str(stdout, value, strlen(value));
             printf("}\n");
@@ -487,14 +482,10 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
         return 2;
     }
 
-    ro = fwgctl_hgetall(c, "rollout:", model);
+    ro = fwgctl_hrecord(c, "rollout:", model,
+                        "rollout status: no rollout for model %s", model);
     if (ro == NULL) {
         return 1;
-    }
-
-    if (!fwgctl_hfound(ro)) {
-        freeReplyObject(ro);
-        return fwgctl_err("rollout status: no rollout for model %s", model);
     }
 
     name = fwgctl_hfield(ro, "artifact");
@@ -560,8 +551,8 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
     }
 
     if (a.json) {
-        printf("{\"model\":");
-        fwgctl_json_str(stdout, model, strlen(model));
+        printf("{");
+        fwgctl_json_kv(stdout, "model", fwg_cli_str(model), 0);
         fwgctl_json_kv(stdout, "state", state, 1);
         fwgctl_json_kv(stdout, "artifact", name, 1);
         fwgctl_json_kv(stdout, "version", ver, 1);
@@ -777,8 +768,8 @@ members_cmd(const char *set, int argc, char **argv)
 
     if (rc == 0) {
         if (a.json) {
-            printf("{\"model\":");
-            fwgctl_json_str(stdout, model, strlen(model));
+            printf("{");
+            fwgctl_json_kv(stdout, "model", fwg_cli_str(model), 0);
             printf(",\"%s\":\"%s\",\"ids\":%d}\n", set, add ? "add" : "rm",
                    a.npos - 1);
         } else {

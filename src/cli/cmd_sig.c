@@ -83,8 +83,9 @@ sig_arena(fwg_arena_t *a)
 
 
 /*
- * The next argument (fwgctl_opt_next); an option whose value is missing
- * ends fwgatectl as a bad global option does.
+ * The next argument (fwgctl_opt_next).  --help prints the usage and ends
+ * fwgatectl (exit 0); an option whose value is missing ends it as a bad
+ * global option does (exit 2).
  */
 static int
 sig_opt_next(fwgctl_opts_t *o, fwgctl_opt_t *opts)
@@ -92,6 +93,11 @@ sig_opt_next(fwgctl_opts_t *o, fwgctl_opt_t *opts)
     int  rc;
 
     rc = fwgctl_opt_next(o, opts);
+
+    if (rc == FWGCTL_OPT_HELP) {
+        fputs(sig_usage, stdout);
+        exit(0);
+    }
 
     if (rc == FWGCTL_OPT_NO_VALUE) {
         fwg_cli_die("%s needs a value", o->opt->name);
@@ -288,11 +294,6 @@ sig_keygen(int argc, char **argv)
     fwgctl_opts_init(&o, argc, argv, 0);
 
     while ((rc = sig_opt_next(&o, opts)) != FWGCTL_OPT_END) {
-        if (rc == FWGCTL_OPT_HELP) {
-            fputs(sig_usage, stdout);
-            return 0;
-        }
-
         if (rc != FWGCTL_OPT_MATCH) {
             fwg_cli_die("sig keygen: unexpected argument '%s'", o.arg);
         }
@@ -339,8 +340,7 @@ sig_keygen(int argc, char **argv)
         if (fwg_cli.json) {
             printf("{\"alg\":\"hmac-sha256\",\"key\":\"%s\"", rec);
             if (out) {
-                printf(",\"secret_file\":");
-                fwgctl_json_str(stdout, priv, strlen(priv));
+                fwgctl_json_kv(stdout, "secret_file", fwg_cli_str(priv), 1);
             }
             printf("}\n");
 
@@ -440,10 +440,8 @@ sig_keygen(int argc, char **argv)
             fwgctl_json_str(stdout, pem, (size_t) pemlen);
         }
         if (out) {
-            printf(",\"private_file\":");
-            fwgctl_json_str(stdout, priv, strlen(priv));
-            printf(",\"public_file\":");
-            fwgctl_json_str(stdout, pub, strlen(pub));
+            fwgctl_json_kv(stdout, "private_file", fwg_cli_str(priv), 1);
+            fwgctl_json_kv(stdout, "public_file", fwg_cli_str(pub), 1);
         }
         printf("}\n");
         BIO_free(bio);
@@ -647,11 +645,6 @@ sig_sign(int argc, char **argv)
     fwgctl_opts_init(&o, argc, argv, 0);
 
     while ((rc = sig_opt_next(&o, opts)) != FWGCTL_OPT_END) {
-        if (rc == FWGCTL_OPT_HELP) {
-            fputs(sig_usage, stdout);
-            return 0;
-        }
-
         if (rc == FWGCTL_OPT_ARG) {
             if (npos == 2) {
                 fwg_cli_die("sig sign: unexpected argument '%s'", o.arg);
@@ -1036,11 +1029,6 @@ sig_base(int argc, char **argv)
     fwgctl_opts_init(&o, argc, argv, 0);
 
     while ((rc = sig_opt_next(&o, opts)) != FWGCTL_OPT_END) {
-        if (rc == FWGCTL_OPT_HELP) {
-            fputs(sig_usage, stdout);
-            return 0;
-        }
-
         if (!sig_req_opt(&o, rc, &r, "sig base")) {
             fwg_cli_die("sig base: unknown option '%s'", o.arg);
         }
@@ -1153,11 +1141,6 @@ sig_verify(int argc, char **argv)
     fwgctl_opts_init(&o, argc, argv, 0);
 
     while ((rc = sig_opt_next(&o, opts)) != FWGCTL_OPT_END) {
-        if (rc == FWGCTL_OPT_HELP) {
-            fputs(sig_usage, stdout);
-            return 0;
-        }
-
         if (sig_req_opt(&o, rc, &r, "sig verify")) {
             continue;
         }

@@ -203,6 +203,15 @@ fwg_cli_vmsg(const char *fmt, va_list ap)
 
 
 int
+fwgctl_verr(const char *fmt, va_list ap)
+{
+    fwg_cli_vmsg(fmt, ap);
+
+    return 1;
+}
+
+
+int
 fwgctl_err(const char *fmt, ...)
 {
     va_list  ap;

@@ -10,6 +10,7 @@
 #ifndef FWGATECTL_H
 #define FWGATECTL_H
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "fwg_types.h"
@@ -37,6 +38,8 @@ int fwgctl_err(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+/* fwgctl_err() with a va_list */
+int fwgctl_verr(const char *fmt, va_list ap);
 int fwgctl_usage(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))

@@ -58,14 +58,40 @@ fwgctl_opt_json(void)
 }
 
 
+/* a command of the connection's setup: 0, or 1 after "<what> failed" */
+static int
+fwgctl_setup(redisContext *c, const char *addr, const char *cmd,
+    const char *arg, const char *what)
+{
+    redisReply  *r;
+    const char  *argv[2];
+
+    argv[0] = cmd;
+    argv[1] = arg;
+    r = redisCommandArgv(c, 2, argv, NULL);
+
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        fwgctl_err("redis %s: %s failed: %s", addr, what,
+                   r ? r->str : c->errstr);
+        if (r) {
+            freeReplyObject(r);
+        }
+        return 1;
+    }
+
+    freeReplyObject(r);
+
+    return 0;
+}
+
+
 redisContext *
 fwgctl_connect(void)
 {
     redisContext    *c;
-    redisReply      *r;
     struct timeval   tv;
-    const char      *addr, *colon, *argv[3];
-    char             host[256], dbs[16];
+    const char      *addr, *colon;
+    char             host[256], dbs[16], what[32];
     size_t           hlen;
     long             port;
     char            *end;
@@ -119,42 +145,23 @@ fwgctl_connect(void)
     tv.tv_sec = 10;
     redisSetTimeout(c, tv);
 
-    if (fwgctl_opt_password() != NULL) {
-        argv[0] = "AUTH";
-        argv[1] = fwgctl_opt_password();
-        r = redisCommandArgv(c, 2, argv, NULL);
-
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            /* never echo the password */
-            fwgctl_err("redis %s: AUTH failed: %s", addr,
-                       r ? r->str : c->errstr);
-            if (r) {
-                freeReplyObject(r);
-            }
-            redisFree(c);
-            return NULL;
-        }
-
-        freeReplyObject(r);
+    /* "AUTH", never with the password: it is not echoed */
+    if (fwgctl_opt_password() != NULL
+        && fwgctl_setup(c, addr, "AUTH", fwgctl_opt_password(), "AUTH")
+           != 0)
+    {
+        redisFree(c);
+        return NULL;
     }
 
     if (fwgctl_opt_db() != 0) {
         snprintf(dbs, sizeof(dbs), "%d", fwgctl_opt_db());
-        argv[0] = "SELECT";
-        argv[1] = dbs;
-        r = redisCommandArgv(c, 2, argv, NULL);
+        snprintf(what, sizeof(what), "SELECT %s", dbs);
 
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            fwgctl_err("redis %s: SELECT %s failed: %s", addr, dbs,
-                       r ? r->str : c->errstr);
-            if (r) {
-                freeReplyObject(r);
-            }
+        if (fwgctl_setup(c, addr, "SELECT", dbs, what) != 0) {
             redisFree(c);
             return NULL;
         }
-
-        freeReplyObject(r);
     }
 
     return c;
@@ -285,6 +292,29 @@ fwgctl_hgetall(redisContext *c, const char *a, const char *b)
     fwgctl_av_key(&av, a, b, NULL);
 
     return fwgctl_run(c, &av);
+}
+
+
+/* the same for a record that must exist: else NULL after printing fmt */
+redisReply *
+fwgctl_hrecord(redisContext *c, const char *a, const char *b,
+    const char *fmt, ...)
+{
+    va_list      ap;
+    redisReply  *r;
+
+    r = fwgctl_hgetall(c, a, b);
+
+    if (r != NULL && !fwgctl_hfound(r)) {
+        freeReplyObject(r);
+        r = NULL;
+
+        va_start(ap, fmt);
+        fwgctl_verr(fmt, ap);
+        va_end(ap);
+    }
+
+    return r;
 }
 
 

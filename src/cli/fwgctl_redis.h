@@ -60,6 +60,14 @@ int fwgctl_watch(redisContext *c, const char *a, const char *b);
 /* HGETALL prefix+a+b: an empty array when the key is absent */
 redisReply *fwgctl_hgetall(redisContext *c, const char *a, const char *b);
 int fwgctl_hfound(const redisReply *r);
+/* HGETALL of a record that must exist: NULL after printing the error, or
+   fmt (not found); "fwgatectl: " comes first, as in fwgctl_err() */
+redisReply *fwgctl_hrecord(redisContext *c, const char *a, const char *b,
+    const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
 fwg_str_t fwgctl_hfield(const redisReply *r, const char *field);
 
 /* device ids: 1..128 of [A-Za-z0-9._:@-] */
