@@ -14,6 +14,7 @@
 #include "fwg_reply.h"
 #include "fwg_semver.h"
 #include "fwgatectl.h"
+#include "fwgctl_opts.h"
 #include "fwgctl_redis.h"
 
 
@@ -148,18 +149,6 @@ explain_blob(const redisReply *r, char **blob, size_t *len)
 }
 
 
-static fwg_str_t
-str_of(const char *s)
-{
-    fwg_str_t  v;
-
-    v.data = s;
-    v.len = s ? strlen(s) : 0;
-
-    return v;
-}
-
-
 static const char *
 result_word(const step_t *s)
 {
@@ -185,52 +174,52 @@ cmd_explain(int argc, char **argv)
     trace_t              t;
     fwg_reason_t         reason;
     fwg_str_t            model;
-    const char          *device, *artifact, *version, *omodel, *hw, *arg;
+    const char          *device, *artifact, *version, *omodel, *hw;
     char                *rmodel, *db, *ab, *rb;
     size_t               dlen, alen, rlen;
     int                  i, rc, json, canary, excluded;
+    fwgctl_opts_t        o;
+    fwgctl_opt_t         opts[] = {
+        { "--device", 1, NULL }, { "--artifact", 1, NULL },
+        { "--version", 1, NULL }, { "--model", 1, NULL },
+        { "--hw", 1, NULL }, { "--json", 0, NULL }, { NULL, 0, NULL }
+    };
 
-    device = NULL;
-    artifact = NULL;
-    version = NULL;
-    omodel = NULL;
-    hw = NULL;
     json = fwgctl_opt_json();
 
-    for (i = 1; i < argc; i++) {
-        arg = argv[i];
+    /* "--name VALUE" only, as explain always took its options */
+    fwgctl_opts_init(&o, argc - 1, argv + 1, FWGCTL_OPTS_NO_INLINE);
 
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+    while ((rc = fwgctl_opt_next(&o, opts)) != FWGCTL_OPT_END) {
+
+        if (rc == FWGCTL_OPT_HELP) {
             fputs(explain_usage, stdout);
             return 0;
         }
 
-        if (strcmp(arg, "--json") == 0) {
-            json = 1;
-            continue;
-        }
-
-        if (i + 1 >= argc) {
+        if (rc == FWGCTL_OPT_NO_VALUE
+            || (rc != FWGCTL_OPT_MATCH && o.i >= o.argc))
+        {
             fwgctl_err("explain: %s: unknown option or missing value "
-                       "(see --help)", arg);
+                       "(see --help)", o.arg);
             return 2;
         }
 
-        if (strcmp(arg, "--device") == 0) {
-            device = argv[++i];
-        } else if (strcmp(arg, "--artifact") == 0) {
-            artifact = argv[++i];
-        } else if (strcmp(arg, "--version") == 0) {
-            version = argv[++i];
-        } else if (strcmp(arg, "--model") == 0) {
-            omodel = argv[++i];
-        } else if (strcmp(arg, "--hw") == 0) {
-            hw = argv[++i];
-        } else {
-            fwgctl_err("explain: unknown option %s (see --help)", arg);
+        if (rc != FWGCTL_OPT_MATCH) {
+            fwgctl_err("explain: unknown option %s (see --help)", o.arg);
             return 2;
+        }
+
+        if (strcmp(o.opt->name, "--json") == 0) {
+            json = 1;
         }
     }
+
+    device = fwgctl_opt_value(opts, "--device");
+    artifact = fwgctl_opt_value(opts, "--artifact");
+    version = fwgctl_opt_value(opts, "--version");
+    omodel = fwgctl_opt_value(opts, "--model");
+    hw = fwgctl_opt_value(opts, "--hw");
 
     if (device == NULL || artifact == NULL) {
         fwgctl_err("explain: --device and --artifact are required");
@@ -249,12 +238,12 @@ cmd_explain(int argc, char **argv)
         return 2;
     }
 
-    if (omodel != NULL && !fwg_model_valid(str_of(omodel))) {
+    if (omodel != NULL && !fwg_model_valid(fwg_cli_str(omodel))) {
         fwgctl_err("explain: bad --model '%s'", omodel);
         return 2;
     }
 
-    if (hw != NULL && !fwg_model_valid(str_of(hw))) {
+    if (hw != NULL && !fwg_model_valid(fwg_cli_str(hw))) {
         fwgctl_err("explain: bad --hw '%s'", hw);
         return 2;
     }
@@ -286,7 +275,7 @@ cmd_explain(int argc, char **argv)
 
     /* the rollout of the claimed model, else of the registered one */
 
-    model = omodel ? str_of(omodel) : dev.model;
+    model = omodel ? fwg_cli_str(omodel) : dev.model;
     canary = 0;
     excluded = 0;
 
@@ -311,11 +300,11 @@ cmd_explain(int argc, char **argv)
 
     memset(&in, 0, sizeof(in));
     in.claims = NULL;
-    in.device = str_of(device);
+    in.device = fwg_cli_str(device);
     in.model = model;
-    in.hw = hw ? str_of(hw) : dev.hw;
+    in.hw = hw ? fwg_cli_str(hw) : dev.hw;
     in.version = version ? &ver : NULL;
-    in.artifact = str_of(artifact);
+    in.artifact = fwg_cli_str(artifact);
     in.device_rec = &dev;
     in.artifact_rec = &art;
     in.rollout_rec = &ro;
@@ -324,10 +313,9 @@ cmd_explain(int argc, char **argv)
     reason = fwg_decide_registry(&in, &v, explain_trace, &t);
 
     if (json) {
-        printf("{\"device\":");
-        fwgctl_json_str(stdout, device, strlen(device));
-        printf(",\"artifact\":");
-        fwgctl_json_str(stdout, artifact, strlen(artifact));
+        printf("{");
+        fwgctl_json_kv(stdout, "device", fwg_cli_str(device), 0);
+        fwgctl_json_kv(stdout, "artifact", fwg_cli_str(artifact), 1);
         printf(",\"model\":");
         fwgctl_json_str(stdout, model.data, model.len);
         printf(",\"decision\":\"%s\",\"status\":%d,\"reason\":\"%s\"",
@@ -335,8 +323,7 @@ cmd_explain(int argc, char **argv)
                fwg_reason_status(reason), fwg_reason_name(reason));
         printf(",\"step\":%d", reason == FWG_R_OK ? 0 : v.step);
         if (v.detail) {
-            printf(",\"detail\":");
-            fwgctl_json_str(stdout, v.detail, strlen(v.detail));
+            fwgctl_json_kv(stdout, "detail", fwg_cli_str(v.detail), 1);
         }
         if (v.has_bucket) {
             printf(",\"bucket\":%u", (unsigned) v.bucket);

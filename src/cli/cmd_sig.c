@@ -31,6 +31,7 @@
 #include "fwg_sf.h"
 #include "fwg_sig.h"
 #include "fwgatectl.h"
+#include "fwgctl_opts.h"
 #include "http_request.h"
 
 
@@ -81,11 +82,28 @@ sig_arena(fwg_arena_t *a)
 }
 
 
-/* "--name VALUE" or "--name=VALUE"; NULL when argv[*i] is another one */
+/*
+ * The next argument (fwgctl_opt_next).  --help prints the usage and ends
+ * fwgatectl (exit 0); an option whose value is missing ends it as a bad
+ * global option does (exit 2).
+ */
 static int
-sig_is_help(const char *a)
+sig_opt_next(fwgctl_opts_t *o, fwgctl_opt_t *opts)
 {
-    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+    int  rc;
+
+    rc = fwgctl_opt_next(o, opts);
+
+    if (rc == FWGCTL_OPT_HELP) {
+        fputs(sig_usage, stdout);
+        exit(0);
+    }
+
+    if (rc == FWGCTL_OPT_NO_VALUE) {
+        fwg_cli_die("%s needs a value", o->opt->name);
+    }
+
+    return rc;
 }
 
 
@@ -120,33 +138,6 @@ sig_int_arg(const char *name, const char *s, int64_t min)
     }
 
     return (int64_t) v;
-}
-
-
-static void
-sig_json_str(FILE *f, const char *s, size_t len)
-{
-    size_t          i;
-    unsigned char   c;
-
-    fputc('"', f);
-
-    for (i = 0; i < len; i++) {
-        c = (unsigned char) s[i];
-
-        if (c == '"' || c == '\\') {
-            fputc('\\', f);
-            fputc(c, f);
-
-        } else if (c < 0x20 || c == 0x7f) {
-            fprintf(f, "\\u%04x", c);
-
-        } else {
-            fputc(c, f);
-        }
-    }
-
-    fputc('"', f);
 }
 
 
@@ -280,7 +271,7 @@ sig_pkey_record(EVP_PKEY *pkey, fwg_alg_t alg, char *rec, size_t size)
 static int
 sig_keygen(int argc, char **argv)
 {
-    int              i, rc;
+    int              rc;
     FILE            *f;
     fwg_alg_t        alg;
     EVP_PKEY        *pkey;
@@ -289,6 +280,10 @@ sig_keygen(int argc, char **argv)
     char             rec[256], priv[1024], pub[1024], *pem;
     long             pemlen;
     BIO             *bio;
+    fwgctl_opts_t    o;
+    fwgctl_opt_t     opts[] = {
+        { "--alg", 1, NULL }, { "--out", 1, NULL }, { NULL, 0, NULL }
+    };
 
     alg = FWG_ALG_NONE;
     out = NULL;
@@ -296,23 +291,23 @@ sig_keygen(int argc, char **argv)
     pem = NULL;
     pemlen = 0;
 
-    for (i = 0; i < argc; i++) {
-        if (sig_is_help(argv[i])) {
-            fputs(sig_usage, stdout);
-            return 0;
+    fwgctl_opts_init(&o, argc, argv, 0);
+
+    while ((rc = sig_opt_next(&o, opts)) != FWGCTL_OPT_END) {
+        if (rc != FWGCTL_OPT_MATCH) {
+            fwg_cli_die("sig keygen: unexpected argument '%s'", o.arg);
         }
 
-        if ((v = fwg_cli_opt(argc, argv, &i, "--alg")) != NULL) {
+        v = o.value;
+
+        if (strcmp(o.opt->name, "--alg") == 0) {
             alg = sig_alg_arg(v);
 
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--out")) != NULL) {
+        } else {
             if (v[0] == '\0') {
                 fwg_cli_die("sig keygen: empty --out");
             }
             out = v;
-
-        } else {
-            fwg_cli_die("sig keygen: unexpected argument '%s'", argv[i]);
         }
     }
 
@@ -345,8 +340,7 @@ sig_keygen(int argc, char **argv)
         if (fwg_cli.json) {
             printf("{\"alg\":\"hmac-sha256\",\"key\":\"%s\"", rec);
             if (out) {
-                printf(",\"secret_file\":");
-                sig_json_str(stdout, priv, strlen(priv));
+                fwgctl_json_kv(stdout, "secret_file", fwg_cli_str(priv), 1);
             }
             printf("}\n");
 
@@ -443,13 +437,11 @@ sig_keygen(int argc, char **argv)
         printf("{\"alg\":\"%s\",\"key\":\"%s\"", fwg_alg_name(alg), rec);
         if (pem) {
             printf(",\"private_pem\":");
-            sig_json_str(stdout, pem, (size_t) pemlen);
+            fwgctl_json_str(stdout, pem, (size_t) pemlen);
         }
         if (out) {
-            printf(",\"private_file\":");
-            sig_json_str(stdout, priv, strlen(priv));
-            printf(",\"public_file\":");
-            sig_json_str(stdout, pub, strlen(pub));
+            fwgctl_json_kv(stdout, "private_file", fwg_cli_str(priv), 1);
+            fwgctl_json_kv(stdout, "public_file", fwg_cli_str(pub), 1);
         }
         printf("}\n");
         BIO_free(bio);
@@ -605,7 +597,7 @@ sig_param(fwg_sf_param_t *p, const char *key, fwg_sf_type_t type,
 static int
 sig_sign(int argc, char **argv)
 {
-    int               i, rc, curl, no_alg, npos, has_expires;
+    int               rc, curl, no_alg, npos, has_expires;
     long              n;
     char             *si, *sv, b64[FWG_SIG_MAX_SIG * 2], nonce_buf[40];
     size_t            nh, np, siglen, j, len, nlist;
@@ -622,8 +614,17 @@ sig_sign(int argc, char **argv)
     fwg_sig_input_t   in;
     fwg_field_t       fields[SIG_MAX_HEADERS + 2];
     const char       *v, *err, *keyfile, *keyid, *label, *comps, *nonce;
-    const char       *tag, *pos[2];
+    const char       *tag, *name, *pos[2];
     unsigned char     sig[FWG_SIG_MAX_SIG], rnd[8];
+    fwgctl_opts_t     o;
+    fwgctl_opt_t      opts[] = {
+        { "--alg", 1, NULL }, { "--key", 1, NULL }, { "--keyid", 1, NULL },
+        { "--label", 1, NULL }, { "--components", 1, NULL },
+        { "--created", 1, NULL }, { "--expires", 1, NULL },
+        { "--nonce", 1, NULL }, { "--tag", 1, NULL }, { "-H", 1, NULL },
+        { "--header", 1, NULL }, { "--curl", 0, NULL },
+        { "--no-alg", 0, NULL }, { NULL, 0, NULL }
+    };
 
     alg = FWG_ALG_NONE;
     keyfile = NULL;
@@ -641,55 +642,59 @@ sig_sign(int argc, char **argv)
     has_expires = 0;
     v = NULL;
 
-    for (i = 0; i < argc; i++) {
-        if (sig_is_help(argv[i])) {
-            fputs(sig_usage, stdout);
-            return 0;
-        }
+    fwgctl_opts_init(&o, argc, argv, 0);
 
-        if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
+    while ((rc = sig_opt_next(&o, opts)) != FWGCTL_OPT_END) {
+        if (rc == FWGCTL_OPT_ARG) {
             if (npos == 2) {
-                fwg_cli_die("sig sign: unexpected argument '%s'", argv[i]);
+                fwg_cli_die("sig sign: unexpected argument '%s'", o.arg);
             }
 
-            pos[npos++] = argv[i];
+            pos[npos++] = o.arg;
+            continue;
+        }
 
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--alg")) != NULL) {
+        if (rc != FWGCTL_OPT_MATCH) {
+            fwg_cli_die("sig sign: unknown option '%s'", o.arg);
+        }
+
+        name = o.opt->name;
+        v = o.value;
+
+        if (strcmp(name, "--alg") == 0) {
             alg = sig_alg_arg(v);
 
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--key")) != NULL) {
+        } else if (strcmp(name, "--key") == 0) {
             keyfile = v;
 
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--keyid")) != NULL) {
+        } else if (strcmp(name, "--keyid") == 0) {
             keyid = v;
 
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--label")) != NULL) {
+        } else if (strcmp(name, "--label") == 0) {
             label = v;
 
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--components")) != NULL) {
+        } else if (strcmp(name, "--components") == 0) {
             comps = v;
 
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--created")) != NULL) {
+        } else if (strcmp(name, "--created") == 0) {
             if (strcmp(v, "now") != 0) {
                 created = sig_int_arg("--created", v, 0);
             }
 
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--expires")) != NULL) {
+        } else if (strcmp(name, "--expires") == 0) {
             has_expires = 1;
             expires = sig_int_arg("--expires", v[0] == '+' ? v + 1 : v, 0);
             if (v[0] == '+') {
                 has_expires = 2;        /* relative to created */
             }
 
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--nonce")) != NULL) {
+        } else if (strcmp(name, "--nonce") == 0) {
             nonce = v;
 
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--tag")) != NULL) {
+        } else if (strcmp(name, "--tag") == 0) {
             tag = v;
 
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "-H")) != NULL
-                   || (v = fwg_cli_opt(argc, argv, &i, "--header")) != NULL)
-        {
+        } else if (strcmp(name, "-H") == 0 || strcmp(name, "--header") == 0) {
             if (nh == SIG_MAX_HEADERS) {
                 fwg_cli_die("sig sign: more than %d headers",
                             SIG_MAX_HEADERS);
@@ -697,14 +702,11 @@ sig_sign(int argc, char **argv)
 
             sig_header_arg(v, &fields[nh++]);
 
-        } else if (strcmp(argv[i], "--curl") == 0) {
+        } else if (strcmp(name, "--curl") == 0) {
             curl = 1;
 
-        } else if (strcmp(argv[i], "--no-alg") == 0) {
-            no_alg = 1;
-
         } else {
-            fwg_cli_die("sig sign: unknown option '%s'", argv[i]);
+            no_alg = 1;
         }
     }
 
@@ -891,11 +893,11 @@ sig_sign(int argc, char **argv)
 
     if (fwg_cli.json) {
         printf("{\"signature_input\":");
-        sig_json_str(stdout, si, (size_t) n);
+        fwgctl_json_str(stdout, si, (size_t) n);
         printf(",\"signature\":");
         printf("\"%s=:%.*s:\"", label, (int) len, b64);
         printf(",\"base\":");
-        sig_json_str(stdout, base.data, base.len);
+        fwgctl_json_str(stdout, base.data, base.len);
         printf("}\n");
         return 0;
     }
@@ -934,36 +936,39 @@ typedef struct {
 
 
 /*
- * The options base and verify share: --label, --scheme and the request
- * file.  Returns 1 when argv[*i] was one of them (consumed), else 0.
+ * What base and verify share: --label, --scheme and the request file.
+ * rc is what sig_opt_next() read; returns 1 when it was one of them.
  */
 
 static int
-sig_req_opt(int argc, char **argv, int *i, sig_req_opts_t *o,
+sig_req_opt(const fwgctl_opts_t *o, int rc, sig_req_opts_t *r,
     const char *cmd)
 {
-    const char  *v;
-
-    if ((v = fwg_cli_opt(argc, argv, i, "--label")) != NULL) {
-        o->label = v;
-        return 1;
-    }
-
-    if ((v = fwg_cli_opt(argc, argv, i, "--scheme")) != NULL) {
-        if (strcmp(v, "http") != 0 && strcmp(v, "https") != 0) {
-            fwg_cli_die("%s: --scheme is http or https", cmd);
-        }
-
-        o->scheme = v;
-        return 1;
-    }
-
-    if (argv[*i][0] != '-' || strcmp(argv[*i], "-") == 0) {
-        if (o->file) {
+    if (rc == FWGCTL_OPT_ARG) {
+        if (r->file) {
             fwg_cli_die("%s: one request file only", cmd);
         }
 
-        o->file = argv[*i];
+        r->file = o->arg;
+        return 1;
+    }
+
+    if (rc != FWGCTL_OPT_MATCH) {
+        return 0;
+    }
+
+    if (strcmp(o->opt->name, "--label") == 0) {
+        r->label = o->value;
+        return 1;
+    }
+
+    if (strcmp(o->opt->name, "--scheme") == 0) {
+        if (strcmp(o->value, "http") != 0 && strcmp(o->value, "https") != 0)
+        {
+            fwg_cli_die("%s: --scheme is http or https", cmd);
+        }
+
+        r->scheme = o->value;
         return 1;
     }
 
@@ -1007,32 +1012,33 @@ sig_load(const sig_req_opts_t *o, http_request_t *req, fwg_arena_t *a,
 static int
 sig_base(int argc, char **argv)
 {
-    int               i;
+    int               rc;
     fwg_str_t         base;
     const char       *err, *reason;
     fwg_arena_t       a;
     http_request_t    req;
-    sig_req_opts_t    o;
+    sig_req_opts_t    r;
+    fwgctl_opts_t     o;
     fwg_sig_input_t   in;
+    fwgctl_opt_t      opts[] = {
+        { "--label", 1, NULL }, { "--scheme", 1, NULL }, { NULL, 0, NULL }
+    };
 
-    memset(&o, 0, sizeof(o));
+    memset(&r, 0, sizeof(r));
 
-    for (i = 0; i < argc; i++) {
-        if (sig_is_help(argv[i])) {
-            fputs(sig_usage, stdout);
-            return 0;
-        }
+    fwgctl_opts_init(&o, argc, argv, 0);
 
-        if (!sig_req_opt(argc, argv, &i, &o, "sig base")) {
-            fwg_cli_die("sig base: unknown option '%s'", argv[i]);
+    while ((rc = sig_opt_next(&o, opts)) != FWGCTL_OPT_END) {
+        if (!sig_req_opt(&o, rc, &r, "sig base")) {
+            fwg_cli_die("sig base: unknown option '%s'", o.arg);
         }
     }
 
-    if (o.file == NULL) {
+    if (r.file == NULL) {
         fwg_cli_die("sig base: a request file (or -) is required");
     }
 
-    if (sig_load(&o, &req, &a, &in, &base, &reason, &err) != 0) {
+    if (sig_load(&r, &req, &a, &in, &base, &reason, &err) != 0) {
         http_request_free(&req);
         return fwgctl_err("%s%s%s", reason ? reason : "", reason ? ": " : "",
                         err);
@@ -1040,9 +1046,9 @@ sig_base(int argc, char **argv)
 
     if (fwg_cli.json) {
         printf("{\"label\":");
-        sig_json_str(stdout, in.label.data, in.label.len);
+        fwgctl_json_str(stdout, in.label.data, in.label.len);
         printf(",\"base\":");
-        sig_json_str(stdout, base.data, base.len);
+        fwgctl_json_str(stdout, base.data, base.len);
         printf("}\n");
 
     } else {
@@ -1075,17 +1081,17 @@ sig_verdict(const fwg_sig_input_t *in, fwg_alg_t alg, const char *reason,
 
         if (reason) {
             printf(",\"reason\":\"%s\",\"detail\":", reason);
-            sig_json_str(stdout, detail, strlen(detail));
+            fwgctl_json_str(stdout, detail, strlen(detail));
         }
 
         if (in && in->label.data) {
             printf(",\"label\":");
-            sig_json_str(stdout, in->label.data, in->label.len);
+            fwgctl_json_str(stdout, in->label.data, in->label.len);
         }
 
         if (in && in->keyid.data) {
             printf(",\"keyid\":");
-            sig_json_str(stdout, in->keyid.data, in->keyid.len);
+            fwgctl_json_str(stdout, in->keyid.data, in->keyid.len);
         }
 
         if (alg != FWG_ALG_NONE) {
@@ -1108,7 +1114,7 @@ sig_verdict(const fwg_sig_input_t *in, fwg_alg_t alg, const char *reason,
 static int
 sig_verify(int argc, char **argv)
 {
-    int               i, rc;
+    int               rc;
     int64_t           max_age, skew, now;
     fwg_key_t        *k;
     fwg_alg_t         alg, want;
@@ -1116,49 +1122,59 @@ sig_verify(int argc, char **argv)
     const char       *v, *err, *reason, *keyfile;
     fwg_arena_t       a;
     http_request_t    req;
-    sig_req_opts_t    o;
+    sig_req_opts_t    r;
+    fwgctl_opts_t     o;
     fwg_sig_input_t   in;
+    fwgctl_opt_t      opts[] = {
+        { "--key", 1, NULL }, { "--alg", 1, NULL }, { "--max-age", 1, NULL },
+        { "--clock-skew", 1, NULL }, { "--label", 1, NULL },
+        { "--scheme", 1, NULL }, { NULL, 0, NULL }
+    };
 
-    memset(&o, 0, sizeof(o));
+    memset(&r, 0, sizeof(r));
     memset(&in, 0, sizeof(in));
     keyfile = NULL;
     alg = FWG_ALG_NONE;
     max_age = -1;
     skew = SIG_DEFAULT_SKEW;
 
-    for (i = 0; i < argc; i++) {
-        if (sig_is_help(argv[i])) {
-            fputs(sig_usage, stdout);
-            return 0;
+    fwgctl_opts_init(&o, argc, argv, 0);
+
+    while ((rc = sig_opt_next(&o, opts)) != FWGCTL_OPT_END) {
+        if (sig_req_opt(&o, rc, &r, "sig verify")) {
+            continue;
         }
 
-        if ((v = fwg_cli_opt(argc, argv, &i, "--key")) != NULL) {
+        if (rc != FWGCTL_OPT_MATCH) {
+            fwg_cli_die("sig verify: unknown option '%s'", o.arg);
+        }
+
+        v = o.value;
+
+        if (strcmp(o.opt->name, "--key") == 0) {
             keyfile = v;
 
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--alg")) != NULL) {
+        } else if (strcmp(o.opt->name, "--alg") == 0) {
             alg = sig_alg_arg(v);
 
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--max-age")) != NULL) {
+        } else if (strcmp(o.opt->name, "--max-age") == 0) {
             max_age = sig_int_arg("--max-age", v, 0);
 
-        } else if ((v = fwg_cli_opt(argc, argv, &i, "--clock-skew")) != NULL) {
+        } else {
             skew = sig_int_arg("--clock-skew", v, 0);
-
-        } else if (!sig_req_opt(argc, argv, &i, &o, "sig verify")) {
-            fwg_cli_die("sig verify: unknown option '%s'", argv[i]);
         }
     }
 
-    if (o.file == NULL || keyfile == NULL) {
+    if (r.file == NULL || keyfile == NULL) {
         fwg_cli_die("sig verify: --key and a request file (or -) are "
                     "required");
     }
 
-    if (sig_load(&o, &req, &a, &in, &base, &reason, &err) != 0) {
+    if (sig_load(&r, &req, &a, &in, &base, &reason, &err) != 0) {
         http_request_free(&req);
 
         if (reason == NULL) {
-            return fwgctl_err("%s: %s", o.file, err);
+            return fwgctl_err("%s: %s", r.file, err);
         }
 
         return sig_verdict(NULL, FWG_ALG_NONE, reason, "%s", err);
@@ -1267,7 +1283,7 @@ cmd_sig(int argc, char **argv)
 
     sub = argv[1];
 
-    if (sig_is_help(sub)) {
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
         fputs(sig_usage, stdout);
         return 0;
     }

@@ -1,9 +1,9 @@
 /*
  * fwgatectl: global options and the dispatcher.
  *
- * The command groups live in their own files.  Those of the registry are
- * referenced weakly, so a tree where they are not built yet still links
- * and says so instead of failing to build.
+ * The command groups live in their own files (cmd_*.c).  Every command,
+ * and the global options here, read their arguments with the one parser
+ * of fwgctl_opts.c.
  */
 
 #include <stdarg.h>
@@ -12,23 +12,10 @@
 #include <string.h>
 
 #include "fwgatectl.h"
+#include "fwgctl_opts.h"
 
 
 fwg_cli_t  fwg_cli;
-
-
-#if defined(__GNUC__)
-#define FWG_WEAK  __attribute__((weak))
-#else
-#define FWG_WEAK
-#endif
-
-int cmd_device(int argc, char **argv) FWG_WEAK;
-int cmd_artifact(int argc, char **argv) FWG_WEAK;
-int cmd_rollout(int argc, char **argv) FWG_WEAK;
-int cmd_canary(int argc, char **argv) FWG_WEAK;
-int cmd_exclude(int argc, char **argv) FWG_WEAK;
-int cmd_explain(int argc, char **argv) FWG_WEAK;
 
 
 typedef struct {
@@ -93,54 +80,25 @@ fwg_cli_print_usage(FILE *f)
     fputs(fwg_cli_usage, f);
 
     for (c = fwg_cli_cmds; c->name; c++) {
-        fprintf(f, "  %-9s %s%s\n", c->name, c->summary,
-                c->handler ? "" : " (not built)");
+        fprintf(f, "  %-9s %s\n", c->name, c->summary);
     }
-}
-
-
-/*
- * "--name VALUE" or "--name=VALUE" ("-H VALUE" for a short name): returns
- * the value and advances *i, NULL when argv[*i] is not this option.  Every
- * command parses its options with it.
- */
-const char *
-fwg_cli_opt(int argc, char **argv, int *i, const char *name)
-{
-    size_t  n;
-
-    n = strlen(name);
-
-    if (strncmp(argv[*i], name, n) != 0) {
-        return NULL;
-    }
-
-    if (argv[*i][n] == '=' && name[1] == '-') {
-        return argv[*i] + n + 1;
-    }
-
-    if (argv[*i][n] != '\0') {
-        return NULL;
-    }
-
-    if (*i + 1 >= argc) {
-        fwg_cli_die("%s needs a value", name);
-    }
-
-    (*i)++;
-
-    return argv[*i];
 }
 
 
 int
 main(int argc, char **argv)
 {
-    int                   i;
+    int                   i, rc;
     long                  db;
     char                 *end;
     const char           *v;
+    fwgctl_opts_t         o;
     const fwg_cli_cmd_t  *c;
+    fwgctl_opt_t          opts[] = {
+        { "--json", 0, NULL }, { "--redis", 1, NULL },
+        { "--password", 1, NULL }, { "--db", 1, NULL },
+        { "--prefix", 1, NULL }, { NULL, 0, NULL }
+    };
 
     fwg_cli.redis = getenv("FWGATE_REDIS");
     if (fwg_cli.redis == NULL || fwg_cli.redis[0] == '\0') {
@@ -152,49 +110,63 @@ main(int argc, char **argv)
     fwg_cli.db = 0;
     fwg_cli.json = 0;
 
-    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+    fwgctl_opts_init(&o, argc - 1, argv + 1, 0);
 
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+    /* the global options, up to the command */
+
+    for ( ;; ) {
+        rc = fwgctl_opt_next(&o, opts);
+
+        if (rc == FWGCTL_OPT_END
+            || (rc == FWGCTL_OPT_ARG && strcmp(o.arg, "-") != 0))
+        {
+            break;
+        }
+
+        if (rc == FWGCTL_OPT_HELP) {
             fwg_cli_print_usage(stdout);
             return 0;
         }
 
-        if (strcmp(argv[i], "--json") == 0) {
-            fwg_cli.json = 1;
-            continue;
+        if (rc == FWGCTL_OPT_NO_VALUE) {
+            fwg_cli_die("%s needs a value", o.opt->name);
         }
 
-        if ((v = fwg_cli_opt(argc, argv, &i, "--redis")) != NULL) {
+        if (rc != FWGCTL_OPT_MATCH) {
+            /* also "-": no command starts with a dash */
+            fwg_cli_die("unknown option %s (see --help)", o.arg);
+        }
+
+        v = o.value;
+
+        if (strcmp(o.opt->name, "--json") == 0) {
+            fwg_cli.json = 1;
+
+        } else if (strcmp(o.opt->name, "--redis") == 0) {
             if (v[0] == '\0') {
                 fwg_cli_die("--redis needs HOST:PORT or a socket path");
             }
 
             fwg_cli.redis = v;
-            continue;
-        }
 
-        if ((v = fwg_cli_opt(argc, argv, &i, "--password")) != NULL) {
+        } else if (strcmp(o.opt->name, "--password") == 0) {
             fwg_cli.password = v;
-            continue;
-        }
 
-        if ((v = fwg_cli_opt(argc, argv, &i, "--db")) != NULL) {
+        } else if (strcmp(o.opt->name, "--db") == 0) {
             db = strtol(v, &end, 10);
             if (v[0] == '\0' || *end != '\0' || db < 0 || db > 65535) {
                 fwg_cli_die("bad --db: %s", v);
             }
 
             fwg_cli.db = (int) db;
-            continue;
-        }
 
-        if ((v = fwg_cli_opt(argc, argv, &i, "--prefix")) != NULL) {
+        } else {
             fwg_cli.prefix = v;
-            continue;
         }
-
-        fwg_cli_die("unknown option %s (see --help)", argv[i]);
     }
+
+    /* argv[i]: the command, if any */
+    i = rc == FWGCTL_OPT_ARG ? o.i : argc;
 
     if (i >= argc) {
         fwg_cli_print_usage(stderr);
@@ -209,10 +181,6 @@ main(int argc, char **argv)
     for (c = fwg_cli_cmds; c->name; c++) {
         if (strcmp(c->name, argv[i]) != 0) {
             continue;
-        }
-
-        if (c->handler == NULL) {
-            fwg_cli_die("%s: not built into this fwgatectl", c->name);
         }
 
         return c->handler(argc - i, argv + i);
@@ -231,6 +199,15 @@ fwg_cli_vmsg(const char *fmt, va_list ap)
     fputs("fwgatectl: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+}
+
+
+int
+fwgctl_verr(const char *fmt, va_list ap)
+{
+    fwg_cli_vmsg(fmt, ap);
+
+    return 1;
 }
 
 

@@ -10,6 +10,9 @@
 #ifndef FWGATECTL_H
 #define FWGATECTL_H
 
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "fwg_types.h"
 
 typedef struct {
@@ -29,15 +32,14 @@ void fwg_cli_die(const char *fmt, ...)
 #endif
     ;
 
-/* "--name VALUE" / "--name=VALUE": the value (and *i advanced), or NULL */
-const char *fwg_cli_opt(int argc, char **argv, int *i, const char *name);
-
 /* "fwgatectl: <message>" on stderr; return 1 (failure) and 2 (usage) */
 int fwgctl_err(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+/* fwgctl_err() with a va_list */
+int fwgctl_verr(const char *fmt, va_list ap);
 int fwgctl_usage(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))
@@ -45,6 +47,11 @@ int fwgctl_usage(const char *fmt, ...)
     ;
 
 fwg_str_t fwg_cli_str(const char *s);
+
+/* s as a JSON string, quotes included (fwgctl_json.c); s may be NULL */
+void fwgctl_json_str(FILE *f, const char *s, size_t len);
+/* ,"key":"value" (the comma when comma is not 0) */
+void fwgctl_json_kv(FILE *f, const char *key, fwg_str_t v, int comma);
 
 int cmd_sig(int argc, char **argv);
 int cmd_device(int argc, char **argv);

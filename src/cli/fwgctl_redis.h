@@ -1,7 +1,8 @@
 /*
  * fwgatectl: helpers shared by the registry commands and explain
- * (defined in cmd_registry.c): the synchronous Redis connection made from
- * the global options, binary-safe argument vectors, hash replies, JSON.
+ * (defined in fwgctl_redis.c): the synchronous Redis connection made from
+ * the global options, binary-safe argument vectors, transactions, hash
+ * replies, the registry's names.
  */
 
 #ifndef FWGCTL_REDIS_H
@@ -19,12 +20,6 @@ const char *fwgctl_opt_password(void);
 int fwgctl_opt_db(void);
 const char *fwgctl_opt_prefix(void);
 int fwgctl_opt_json(void);
-
-/* print "fwgatectl: <message>" on stderr; return 1 (failure) / 2 (bad
-   arguments), the exit codes of fwgatectl.h */
-
-/* --help or -h among the arguments */
-int fwgctl_wants_help(int argc, char **argv);
 
 /* connects, AUTHs, SELECTs; NULL after printing the error */
 redisContext *fwgctl_connect(void);
@@ -44,21 +39,40 @@ void fwgctl_av_addn(fwgctl_av_t *av, const char *s, size_t len);
 /* the option prefix followed by the NULL-terminated parts */
 void fwgctl_av_key(fwgctl_av_t *av, ...);
 void fwgctl_av_reset(fwgctl_av_t *av);
+/* n argument vectors at once: made empty / reset */
+void fwgctl_av_init_all(fwgctl_av_t *avs, int n);
+void fwgctl_av_reset_all(fwgctl_av_t *avs, int n);
 
 /* runs and resets av; NULL (error printed) on failure or error reply */
 redisReply *fwgctl_run(redisContext *c, fwgctl_av_t *av);
 /* pipelines av (resets it); 0 or 1 */
 int fwgctl_append(redisContext *c, fwgctl_av_t *av);
 
+/*
+ * MULTI, the ncmds commands (each reset), INCR <prefix>epoch so edges
+ * drop cached records, EXEC; 0 or 1 (error printed, also when a WATCHed
+ * key changed and nothing was written)
+ */
+int fwgctl_exec_tx(redisContext *c, fwgctl_av_t *cmds, int ncmds);
+/* WATCH prefix+a+b before reading what the transaction will replace */
+int fwgctl_watch(redisContext *c, const char *a, const char *b);
+
 /* HGETALL prefix+a+b: an empty array when the key is absent */
 redisReply *fwgctl_hgetall(redisContext *c, const char *a, const char *b);
 int fwgctl_hfound(const redisReply *r);
+/* HGETALL of a record that must exist: NULL after printing the error, or
+   fmt (not found); "fwgatectl: " comes first, as in fwgctl_err() */
+redisReply *fwgctl_hrecord(redisContext *c, const char *a, const char *b,
+    const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
 fwg_str_t fwgctl_hfield(const redisReply *r, const char *field);
-
-void fwgctl_json_str(FILE *f, const char *s, size_t len);
-void fwgctl_json_kv(FILE *f, const char *key, fwg_str_t v, int comma);
 
 /* device ids: 1..128 of [A-Za-z0-9._:@-] */
 int fwgctl_id_valid(const char *s, size_t len);
+/* artifact names: 1..128 of [A-Za-z0-9._-], not "." or ".." */
+int fwgctl_artifact_name_valid(const char *s);
 
 #endif /* FWGCTL_REDIS_H */

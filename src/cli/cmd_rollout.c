@@ -1,0 +1,797 @@
+/*
+ * fwgatectl rollout (start, set, pause, resume, halt, status) and the
+ * rollout's canary and exclude sets (add, rm).  Schema: SPEC section 3,
+ * under a configurable prefix.  `rollout start` refuses what the edge
+ * would block: an artifact not built for the model, and a downgrade
+ * unless told.  `rollout status` counts the cohort with the edge's rule
+ * (fwg_cohort) over the model's index of registered devices.
+ */
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "fwg_cohort.h"
+#include "fwg_decide.h"
+#include "fwg_semver.h"
+#include "fwgatectl.h"
+#include "fwgctl_opts.h"
+#include "fwgctl_redis.h"
+
+
+static const char rollout_usage[] =
+"usage: fwgatectl rollout start MODEL --artifact NAME --percent P\n"
+"                     [--from RANGE] [--salt S] [--allow-downgrade]\n"
+"                     [--halt-failures N --halt-ratio R]\n"
+"                     [--halt-silence SECONDS]\n"
+"       fwgatectl rollout set MODEL --percent P\n"
+"       fwgatectl rollout pause|resume|halt MODEL\n"
+"       fwgatectl rollout status MODEL [--json]\n"
+"\n"
+"start   replaces the model's rollout (state active).  Refused: an\n"
+"        artifact whose models do not list MODEL, and an artifact\n"
+"        version below the current target's unless --allow-downgrade\n"
+"        (which also sets downgrade=1: devices running a newer version\n"
+"        may take it).  P: 0-100, at most two decimals.  RANGE: e.g.\n"
+"        '>=2.0.0 <2.5.0 || =1.9.9'.  Auto-halt: --halt-failures N and\n"
+"        --halt-ratio R (0 < R <= 1) together; --halt-silence SECONDS\n"
+"        counts devices unheard that long after download as failures.\n"
+"set     changes the percent (raising it only adds devices).\n"
+"pause   stops offering the artifact; resume makes it active again\n"
+"        (also after a halt); halt stops it as the auto-halt does.\n"
+"status  state, target, percent, cohort among registered devices,\n"
+"        report counters.\n";
+
+
+/* any entry of the list for MODEL, whatever its hw */
+static int
+models_mention(fwg_str_t models, const char *model)
+{
+    size_t  i, s, e, mlen;
+
+    mlen = strlen(model);
+    i = 0;
+
+    while (i < models.len) {
+        while (i < models.len && models.data[i] == ' ') {
+            i++;
+        }
+
+        s = i;
+        while (i < models.len && models.data[i] != ' ') {
+            i++;
+        }
+
+        for (e = s; e < i && models.data[e] != ':'; e++) {
+            /* void */
+        }
+
+        if (e - s == mlen && mlen && memcmp(models.data + s, model, mlen) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+ratio_valid(const char *s)
+{
+    char    *end;
+    double   d;
+
+    errno = 0;
+    d = strtod(s, &end);
+
+    return errno == 0 && *end == '\0' && end != s && d > 0.0 && d <= 1.0;
+}
+
+
+static int
+uint_valid(const char *s)
+{
+    size_t  i;
+
+    for (i = 0; s[i]; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+
+    return i > 0 && i < 10 && !(i > 1 && s[0] == '0') && strcmp(s, "0");
+}
+
+
+static int
+rollout_start(redisContext *c, const char *model, int argc, char **argv)
+{
+    fwgctl_opt_t          opts[] = {
+        { "--artifact", 1, NULL }, { "--percent", 1, NULL },
+        { "--from", 1, NULL },
+        { "--salt", 1, NULL }, { "--allow-downgrade", 0, NULL },
+        { "--halt-failures", 1, NULL }, { "--halt-ratio", 1, NULL },
+        { "--halt-silence", 1, NULL }, { NULL, 0, NULL }
+    };
+    fwgctl_args_t         a;
+    const char    *name, *pct, *from, *salt, *hf, *hr, *hs;
+    redisReply    *art, *cur, *curart;
+    fwg_str_t      models, ver, curname, curver;
+    fwg_semver_t   nv, cv;
+    fwgctl_av_t    cmds[2];
+    char          *cn;
+    int            rc, down;
+
+    if (fwgctl_args_parse(argc, argv, opts, &a) != 0) {
+        return 2;
+    }
+
+    if (a.npos != 0) {
+        return fwgctl_usage("rollout start: unexpected argument '%s'",
+                          a.pos[0]);
+    }
+
+    name = fwgctl_opt_value(opts, "--artifact");
+    pct = fwgctl_opt_value(opts, "--percent");
+    from = fwgctl_opt_value(opts, "--from");
+    salt = fwgctl_opt_value(opts, "--salt");
+    hf = fwgctl_opt_value(opts, "--halt-failures");
+    hr = fwgctl_opt_value(opts, "--halt-ratio");
+    hs = fwgctl_opt_value(opts, "--halt-silence");
+    down = fwgctl_opt_value(opts, "--allow-downgrade") != NULL;
+
+    if (name == NULL || !fwgctl_artifact_name_valid(name)) {
+        return fwgctl_usage("rollout start: --artifact missing or not an "
+                          "artifact name");
+    }
+
+    if (pct == NULL || fwg_percent_parse(pct, strlen(pct)) < 0) {
+        return fwgctl_usage("rollout start: --percent missing or not 0-100 "
+                          "with at most two decimals");
+    }
+
+    if (from != NULL && fwg_range_valid(from, strlen(from)) != 0) {
+        return fwgctl_usage("rollout start: --from '%s' is not a SemVer range",
+                          from);
+    }
+
+    if (salt != NULL && (salt[0] == '\0' || strlen(salt) > 256)) {
+        return fwgctl_usage("rollout start: --salt must be 1-256 bytes");
+    }
+
+    if ((hf == NULL) != (hr == NULL)) {
+        return fwgctl_usage("rollout start: --halt-failures and --halt-ratio "
+                          "go together (both thresholds must be reached)");
+    }
+
+    if (hf != NULL && !uint_valid(hf)) {
+        return fwgctl_usage("rollout start: --halt-failures must be a "
+                          "positive integer");
+    }
+
+    if (hr != NULL && !ratio_valid(hr)) {
+        return fwgctl_usage("rollout start: --halt-ratio must be in (0, 1]");
+    }
+
+    if (hs != NULL && !uint_valid(hs)) {
+        return fwgctl_usage("rollout start: --halt-silence must be a "
+                          "positive number of seconds");
+    }
+
+    if (fwgctl_watch(c, "rollout:", model) != 0
+        || fwgctl_watch(c, "artifact:", name) != 0)
+    {
+        return 1;
+    }
+
+    art = fwgctl_hrecord(c, "artifact:", name,
+                         "rollout start: artifact %s not found", name);
+    if (art == NULL) {
+        return 1;
+    }
+
+    models = fwgctl_hfield(art, "models");
+    ver = fwgctl_hfield(art, "version");
+
+    if (!models_mention(models, model)) {
+        rc = fwgctl_err("rollout start: refused: artifact %s is built for "
+                        "'%.*s', not for %s", name, (int) models.len,
+                        models.data ? models.data : "", model);
+        freeReplyObject(art);
+        return rc;
+    }
+
+    if (fwg_semver_parse(&nv, ver.data ? ver.data : "", ver.len) != 0) {
+        freeReplyObject(art);
+        return fwgctl_err("rollout start: artifact %s has no valid version",
+                          name);
+    }
+
+    /* the current target's version: no silent downgrade of a fleet */
+
+    cur = fwgctl_hgetall(c, "rollout:", model);
+    if (cur == NULL) {
+        freeReplyObject(art);
+        return 1;
+    }
+
+    curname = fwgctl_hfield(cur, "artifact");
+
+    if (curname.len && !down) {
+        cn = strndup(curname.data, curname.len);
+        curart = cn ? fwgctl_hgetall(c, "artifact:", cn) : NULL;
+        free(cn);
+
+        if (curart == NULL) {
+            freeReplyObject(cur);
+            freeReplyObject(art);
+            return 1;
+        }
+
+        curver = fwgctl_hfield(curart, "version");
+
+        if (curver.len
+            && fwg_semver_parse(&cv, curver.data, curver.len) == 0
+            && fwg_semver_cmp(&nv, &cv) < 0)
+        {
+            rc = fwgctl_err("rollout start: refused: %s is version %.*s, "
+                            "below the current target %.*s (%.*s); use "
+                            "--allow-downgrade to roll back",
+                            name, (int) ver.len, ver.data,
+                            (int) curname.len, curname.data,
+                            (int) curver.len, curver.data);
+            freeReplyObject(curart);
+            freeReplyObject(cur);
+            freeReplyObject(art);
+            return rc;
+        }
+
+        freeReplyObject(curart);
+    }
+
+    fwgctl_av_init_all(cmds, 2);
+
+    fwgctl_av_add(&cmds[0], "DEL");
+    fwgctl_av_key(&cmds[0], "rollout:", model, NULL);
+
+    fwgctl_av_add(&cmds[1], "HSET");
+    fwgctl_av_key(&cmds[1], "rollout:", model, NULL);
+    fwgctl_av_add(&cmds[1], "artifact");
+    fwgctl_av_add(&cmds[1], name);
+    fwgctl_av_add(&cmds[1], "percent");
+    fwgctl_av_add(&cmds[1], pct);
+    fwgctl_av_add(&cmds[1], "salt");
+    fwgctl_av_add(&cmds[1], salt ? salt : name);
+    fwgctl_av_add(&cmds[1], "state");
+    fwgctl_av_add(&cmds[1], "active");
+    fwgctl_av_add(&cmds[1], "downgrade");
+    fwgctl_av_add(&cmds[1], down ? "1" : "0");
+    if (from) {
+        fwgctl_av_add(&cmds[1], "from");
+        fwgctl_av_add(&cmds[1], from);
+    }
+    if (hf) {
+        fwgctl_av_add(&cmds[1], "halt_failures");
+        fwgctl_av_add(&cmds[1], hf);
+        fwgctl_av_add(&cmds[1], "halt_ratio");
+        fwgctl_av_add(&cmds[1], hr);
+    }
+    if (hs) {
+        fwgctl_av_add(&cmds[1], "halt_silence");
+        fwgctl_av_add(&cmds[1], hs);
+    }
+
+    rc = fwgctl_exec_tx(c, cmds, 2);
+
+    fwgctl_av_reset_all(cmds, 2);
+    freeReplyObject(cur);
+
+    if (rc == 0) {
+        if (a.json) {
+            printf("{");
+            fwgctl_json_kv(stdout, "model", fwg_cli_str(model), 0);
+            fwgctl_json_kv(stdout, "artifact", fwg_cli_str(name), 1);
+            printf(",\"version\":");
+            fwgctl_json_str(stdout, ver.data, ver.len);
+            printf(",\"percent\":%s,\"state\":\"active\"}\n", pct);
+
+        } else {
+            printf("rollout %s started: %s (%.*s) at %s%%\n", model, name,
+                   (int) ver.len, ver.data, pct);
+        }
+    }
+
+    freeReplyObject(art);
+
+    return rc;
+}
+
+
+/* set, pause, resume, halt: one field of an existing rollout */
+static int
+rollout_field(redisContext *c, const char *sub, const char *model,
+    int argc, char **argv)
+{
+    fwgctl_opt_t         opts[] = {
+        { "--percent", 1, NULL }, { NULL, 0, NULL }
+    };
+    fwgctl_args_t        a;
+    const char   *field, *value;
+    redisReply   *r;
+    fwg_str_t     state;
+    fwgctl_av_t   cmds[1];
+    int           rc;
+
+    if (fwgctl_args_parse(argc, argv, strcmp(sub, "set") == 0 ? opts : NULL, &a)
+        != 0)
+    {
+        return 2;
+    }
+
+    if (a.npos != 0) {
+        return fwgctl_usage("rollout %s: unexpected argument '%s'", sub,
+                          a.pos[0]);
+    }
+
+    if (strcmp(sub, "set") == 0) {
+        field = "percent";
+        value = fwgctl_opt_value(opts, "--percent");
+
+        if (value == NULL || fwg_percent_parse(value, strlen(value)) < 0) {
+            return fwgctl_usage("rollout set: --percent missing or not 0-100 "
+                              "with at most two decimals");
+        }
+
+    } else {
+        field = "state";
+        value = strcmp(sub, "pause") == 0 ? "paused"
+                : strcmp(sub, "resume") == 0 ? "active" : "halted";
+    }
+
+    if (fwgctl_watch(c, "rollout:", model) != 0) {
+        return 1;
+    }
+
+    r = fwgctl_hrecord(c, "rollout:", model,
+                       "rollout %s: no rollout for model %s", sub, model);
+    if (r == NULL) {
+        return 1;
+    }
+
+    state = fwgctl_hfield(r, "state");
+
+    if (strcmp(sub, "resume") == 0 && fwg_str_eq(state, "halted")) {
+        fprintf(stderr, "fwgatectl: note: resuming a halted rollout\n");
+    }
+
+    fwgctl_av_init_all(cmds, 1);
+    fwgctl_av_add(&cmds[0], "HSET");
+    fwgctl_av_key(&cmds[0], "rollout:", model, NULL);
+    fwgctl_av_add(&cmds[0], field);
+    fwgctl_av_add(&cmds[0], value);
+
+    rc = fwgctl_exec_tx(c, cmds, 1);
+    fwgctl_av_reset_all(cmds, 1);
+    freeReplyObject(r);
+
+    if (rc == 0) {
+        if (a.json) {
+            printf("{");
+            fwgctl_json_kv(stdout, "model", fwg_cli_str(model), 0);
+            printf(",\"%s\":", field);
+            fwgctl_json_str(stdout, value, strlen(value));
+            printf("}\n");
+
+        } else {
+            printf("rollout %s: %s %s\n", model, field, value);
+        }
+    }
+
+    return rc;
+}
+
+
+static redisReply *
+smembers(redisContext *c, const char *a, const char *b, const char *d)
+{
+    fwgctl_av_t  av;
+
+    av.n = 0;
+    fwgctl_av_add(&av, "SMEMBERS");
+    fwgctl_av_key(&av, a, b, d, NULL);
+
+    return fwgctl_run(c, &av);
+}
+
+
+static int
+in_set(const redisReply *set, const char *id, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < set->elements; i++) {
+        if (set->element[i]->len == len
+            && memcmp(set->element[i]->str, id, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* fields of a hash reply as JSON members / as "k v, k v" */
+static void
+print_hash(const redisReply *r, int json)
+{
+    size_t  i;
+
+    for (i = 0; r && i + 1 < r->elements; i += 2) {
+        if (json) {
+            printf("%s", i ? "," : "");
+            fwgctl_json_str(stdout, r->element[i]->str, r->element[i]->len);
+            putchar(':');
+            fwgctl_json_str(stdout, r->element[i + 1]->str,
+                            r->element[i + 1]->len);
+        } else {
+            printf("%s%.*s %.*s", i ? ", " : "",
+                   (int) r->element[i]->len, r->element[i]->str,
+                   (int) r->element[i + 1]->len, r->element[i + 1]->str);
+        }
+    }
+}
+
+
+static void
+free_replies(redisReply *a, redisReply *b, redisReply *c, redisReply *d,
+    redisReply *e, redisReply *f)
+{
+    redisReply  *all[6];
+    int          i;
+
+    all[0] = a; all[1] = b; all[2] = c; all[3] = d; all[4] = e; all[5] = f;
+
+    for (i = 0; i < 6; i++) {
+        if (all[i] != NULL) {
+            freeReplyObject(all[i]);
+        }
+    }
+}
+
+
+static int
+rollout_status(redisContext *c, const char *model, int argc, char **argv)
+{
+    fwgctl_args_t        a;
+    redisReply   *ro, *art, *devs, *canary, *excl, *stats, *pend;
+    fwg_str_t     name, pct, salt, state, from, down, ver, s;
+    fwgctl_av_t   av;
+    char         *n;
+    long          hund;
+    size_t        i, incohort;
+    uint32_t      bucket;
+    int           bar, j, canon, exon;
+
+    if (fwgctl_args_parse(argc, argv, NULL, &a) != 0) {
+        return 2;
+    }
+
+    ro = fwgctl_hrecord(c, "rollout:", model,
+                        "rollout status: no rollout for model %s", model);
+    if (ro == NULL) {
+        return 1;
+    }
+
+    name = fwgctl_hfield(ro, "artifact");
+    pct = fwgctl_hfield(ro, "percent");
+    salt = fwgctl_hfield(ro, "salt");
+    state = fwgctl_hfield(ro, "state");
+    from = fwgctl_hfield(ro, "from");
+    down = fwgctl_hfield(ro, "downgrade");
+
+    if (salt.len == 0) {
+        salt = name;
+    }
+
+    n = strndup(name.data ? name.data : "", name.len);
+    if (n == NULL) {
+        freeReplyObject(ro);
+        return fwgctl_err("out of memory");
+    }
+
+    art = fwgctl_hgetall(c, "artifact:", n);
+    devs = smembers(c, "model:", model, ":devices");
+    canary = smembers(c, "rollout:", model, ":canary");
+    excl = smembers(c, "rollout:", model, ":exclude");
+
+    av.n = 0;
+    fwgctl_av_add(&av, "HGETALL");
+    fwgctl_av_key(&av, "stats:", model, ":", n, NULL);
+    stats = fwgctl_run(c, &av);
+
+    fwgctl_av_add(&av, "ZCARD");
+    fwgctl_av_key(&av, "downloads:", model, ":", n, NULL);
+    pend = fwgctl_run(c, &av);
+
+    free(n);
+
+    if (art == NULL || devs == NULL || canary == NULL || excl == NULL
+        || stats == NULL || pend == NULL)
+    {
+        free_replies(art, devs, canary, excl, stats, pend);
+        freeReplyObject(ro);
+        return 1;
+    }
+
+    ver = fwgctl_hfield(art, "version");
+    hund = fwg_percent_parse(pct.data ? pct.data : "", pct.len);
+
+    /* the same cohort rule as the edge, over the registered devices */
+
+    incohort = 0;
+
+    for (i = 0; i < devs->elements; i++) {
+        s.data = devs->element[i]->str;
+        s.len = devs->element[i]->len;
+
+        canon = in_set(canary, s.data, s.len);
+        exon = in_set(excl, s.data, s.len);
+
+        bucket = fwg_cohort_bucket(salt, s);
+
+        if (hund >= 0 && fwg_cohort_in(bucket, hund, canon, exon)) {
+            incohort++;
+        }
+    }
+
+    if (a.json) {
+        printf("{");
+        fwgctl_json_kv(stdout, "model", fwg_cli_str(model), 0);
+        fwgctl_json_kv(stdout, "state", state, 1);
+        fwgctl_json_kv(stdout, "artifact", name, 1);
+        fwgctl_json_kv(stdout, "version", ver, 1);
+        fwgctl_json_kv(stdout, "percent", pct, 1);
+        fwgctl_json_kv(stdout, "salt", salt, 1);
+        fwgctl_json_kv(stdout, "from", from, 1);
+        printf(",\"downgrade\":%s", fwg_str_eq(down, "1") ? "true" : "false");
+        printf(",\"devices\":%zu,\"cohort\":%zu,\"canary\":%zu,"
+               "\"excluded\":%zu", devs->elements, incohort,
+               canary->elements, excl->elements);
+        printf(",\"halt\":{");
+        s = fwgctl_hfield(ro, "halt_failures");
+        j = 0;
+        if (s.len) {
+            fwgctl_json_kv(stdout, "failures", s, j++);
+        }
+        s = fwgctl_hfield(ro, "halt_ratio");
+        if (s.len) {
+            fwgctl_json_kv(stdout, "ratio", s, j++);
+        }
+        s = fwgctl_hfield(ro, "halt_silence");
+        if (s.len) {
+            fwgctl_json_kv(stdout, "silence", s, j++);
+        }
+        printf("},\"stats\":{");
+        print_hash(stats, 1);
+        printf("},\"pending_downloads\":%lld}\n",
+               pend->type == REDIS_REPLY_INTEGER ? pend->integer : 0LL);
+
+    } else {
+        printf("rollout   %s\n", model);
+        printf("state     %.*s\n", (int) state.len, state.data);
+        printf("target    %.*s (%.*s)%s\n", (int) name.len, name.data,
+               (int) ver.len, ver.len ? ver.data : "missing!",
+               fwgctl_hfound(art) ? "" : " artifact record missing");
+
+        bar = hund > 0 ? (int) ((hund * 40 + 9999) / 10000) : 0;
+        printf("percent   %.*s%% [", (int) pct.len, pct.data);
+        for (j = 0; j < 40; j++) {
+            putchar(j < bar ? '#' : '.');
+        }
+        printf("]\n");
+
+        if (from.len) {
+            printf("from      %.*s\n", (int) from.len, from.data);
+        }
+        printf("downgrade %s\n", fwg_str_eq(down, "1") ? "allowed" : "no");
+        printf("salt      %.*s\n", (int) salt.len, salt.data);
+        printf("cohort    %zu of %zu registered %s devices "
+               "(canary %zu, excluded %zu)\n", incohort, devs->elements,
+               model, canary->elements, excl->elements);
+
+        s = fwgctl_hfield(ro, "halt_failures");
+        if (s.len) {
+            printf("auto-halt failures >= %.*s and ratio >= %.*s\n",
+                   (int) s.len, s.data,
+                   (int) fwgctl_hfield(ro, "halt_ratio").len,
+                   fwgctl_hfield(ro, "halt_ratio").data);
+        }
+        s = fwgctl_hfield(ro, "halt_silence");
+        if (s.len) {
+            printf("silence   devices unheard %.*s s after download fail\n",
+                   (int) s.len, s.data);
+        }
+
+        printf("stats     ");
+        if (stats->elements) {
+            print_hash(stats, 0);
+        } else {
+            printf("no reports");
+        }
+        printf("\npending   %lld downloads not yet heard from\n",
+               pend->type == REDIS_REPLY_INTEGER ? pend->integer : 0LL);
+    }
+
+    free_replies(art, devs, canary, excl, stats, pend);
+    freeReplyObject(ro);
+
+    return 0;
+}
+
+
+int
+cmd_rollout(int argc, char **argv)
+{
+    redisContext  *c;
+    const char    *sub, *model;
+    int            rc;
+
+    if (argc < 2 || fwgctl_wants_help(argc - 1, argv + 1)) {
+        fputs(rollout_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+
+    sub = argv[1];
+
+    if (strcmp(sub, "start") && strcmp(sub, "set") && strcmp(sub, "pause")
+        && strcmp(sub, "resume") && strcmp(sub, "halt")
+        && strcmp(sub, "status"))
+    {
+        fwgctl_err("rollout: unknown subcommand '%s' (start, set, pause, "
+                   "resume, halt, status)", sub);
+        return 2;
+    }
+
+    if (argc < 3 || argv[2][0] == '-') {
+        fwgctl_err("rollout %s: MODEL expected first (see --help)", sub);
+        return 2;
+    }
+
+    model = argv[2];
+
+    if (!fwg_model_valid(fwg_cli_str(model))) {
+        return fwgctl_usage("rollout %s: bad model name '%s'", sub, model);
+    }
+
+    c = fwgctl_connect();
+    if (c == NULL) {
+        return 1;
+    }
+
+    if (strcmp(sub, "start") == 0) {
+        rc = rollout_start(c, model, argc - 3, argv + 3);
+    } else if (strcmp(sub, "status") == 0) {
+        rc = rollout_status(c, model, argc - 3, argv + 3);
+    } else {
+        rc = rollout_field(c, sub, model, argc - 3, argv + 3);
+    }
+
+    redisFree(c);
+
+    return rc;
+}
+
+
+/* canary, exclude ------------------------------------------------------ */
+
+static int
+members_cmd(const char *set, int argc, char **argv)
+{
+    redisContext  *c;
+    fwgctl_args_t         a;
+    fwgctl_av_t    cmds[1];
+    const char    *sub, *model;
+    int            i, rc, add;
+
+    if (argc < 2 || fwgctl_wants_help(argc - 1, argv + 1)) {
+        fprintf(argc < 2 ? stderr : stdout,
+                "usage: fwgatectl %s add|rm MODEL ID...\n\n"
+                "%s devices of MODEL's rollout: %s.  The sets may be\n"
+                "prepared before the rollout starts and survive it.\n",
+                set, strcmp(set, "canary") == 0 ? "Adds or removes canary"
+                                                : "Adds or removes excluded",
+                strcmp(set, "canary") == 0
+                ? "always in the cohort, whatever the percent"
+                : "never in the cohort unless also canaries");
+        return argc < 2 ? 2 : 0;
+    }
+
+    sub = argv[1];
+
+    if (strcmp(sub, "add") != 0 && strcmp(sub, "rm") != 0) {
+        fwgctl_err("%s: unknown subcommand '%s' (add, rm)", set, sub);
+        return 2;
+    }
+
+    add = sub[0] == 'a';
+
+    if (fwgctl_args_parse(argc - 2, argv + 2, NULL, &a) != 0) {
+        return 2;
+    }
+
+    if (a.npos < 2) {
+        return fwgctl_usage("%s %s: MODEL and at least one ID expected", set,
+                          sub);
+    }
+
+    model = a.pos[0];
+
+    if (!fwg_model_valid(fwg_cli_str(model))) {
+        return fwgctl_usage("%s %s: bad model name '%s'", set, sub, model);
+    }
+
+    if (a.npos - 1 > FWGCTL_AV_MAX - 4) {
+        return fwgctl_usage("%s %s: at most %d ids at a time", set, sub,
+                          FWGCTL_AV_MAX - 4);
+    }
+
+    for (i = 1; i < a.npos; i++) {
+        if (!fwgctl_id_valid(a.pos[i], strlen(a.pos[i]))) {
+            return fwgctl_usage("%s %s: bad device id '%s'", set, sub,
+                              a.pos[i]);
+        }
+    }
+
+    c = fwgctl_connect();
+    if (c == NULL) {
+        return 1;
+    }
+
+    fwgctl_av_init_all(cmds, 1);
+    fwgctl_av_add(&cmds[0], add ? "SADD" : "SREM");
+    fwgctl_av_key(&cmds[0], "rollout:", model, ":",
+                  strcmp(set, "canary") == 0 ? "canary" : "exclude", NULL);
+
+    for (i = 1; i < a.npos; i++) {
+        fwgctl_av_add(&cmds[0], a.pos[i]);
+    }
+
+    rc = fwgctl_exec_tx(c, cmds, 1);
+    fwgctl_av_reset_all(cmds, 1);
+    redisFree(c);
+
+    if (rc == 0) {
+        if (a.json) {
+            printf("{");
+            fwgctl_json_kv(stdout, "model", fwg_cli_str(model), 0);
+            printf(",\"%s\":\"%s\",\"ids\":%d}\n", set, add ? "add" : "rm",
+                   a.npos - 1);
+        } else {
+            printf("%s %s: %s %d device%s\n", model, set,
+                   add ? "added" : "removed", a.npos - 1,
+                   a.npos == 2 ? "" : "s");
+        }
+    }
+
+    return rc;
+}
+
+
+int
+cmd_canary(int argc, char **argv)
+{
+    return members_cmd("canary", argc, argv);
+}
+
+
+int
+cmd_exclude(int argc, char **argv)
+{
+    return members_cmd("exclude", argc, argv);
+}
