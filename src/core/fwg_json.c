@@ -85,6 +85,7 @@ const char *
 fwg_json_string(const char **pp, const char *end, fwg_arena_t *a,
     fwg_str_t *out)
 {
+    int                   esc;
     size_t                len;
     const char           *err;
     unsigned char        *d;
@@ -103,18 +104,17 @@ fwg_json_string(const char **pp, const char *end, fwg_arena_t *a,
     d = NULL;
 
     if (out != NULL) {
+        esc = 0;
+
         for (q = p; q < e && *q != '"'; q++) {
             if (*q == '\\') {
-                break;
+                esc = 1;
+                q += (e - q >= 2);
             }
         }
 
-        if (q < e && *q == '\\') {
-            while (q < e && *q != '"') {
-                q += (*q == '\\' && e - q >= 2) ? 2 : 1;
-            }
-
-            d = fwg_arena_alloc(a, q - p);
+        if (esc) {
+            d = (a != NULL) ? fwg_arena_alloc(a, q - p) : NULL;
             if (d == NULL) {
                 return "out of memory";
             }

@@ -30,7 +30,7 @@ int fwg_utf8_valid(const char *p, size_t n);
  * value: pointing into the input when nothing was escaped, else into
  * memory from a (never more than the raw length between the quotes).
  * With out NULL the string is only checked and a is not used.  Returns
- * NULL, or what is wrong (out of memory when the arena is short).
+ * NULL, or what is wrong ("out of memory" when a is short or NULL).
  */
 const char *fwg_json_string(const char **pp, const char *end,
     fwg_arena_t *a, fwg_str_t *out);

@@ -592,6 +592,50 @@ test_report(void)
 }
 
 
+/* fwg_json_object with members of the caller's choosing */
+
+static void
+test_object_api(void)
+{
+    char               body[1024], *p;
+    size_t             i;
+    fwg_arena_t        a;
+    fwg_json_member_t  m[2];
+
+    static const char  name64[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
+
+    m[0].name = name64;
+    m[1].name = "k";
+
+    /* a known name of FWG_JSON_NAME_MAX bytes, spelled with escapes */
+    p = body;
+    p += sprintf(p, "{\"");
+    for (i = 0; i < FWG_JSON_NAME_MAX; i++) {
+        p += sprintf(p, "\\u%04x", name64[i]);
+    }
+    p += sprintf(p, "\":\"v\",\"k\":\"\\n\"}");
+
+    m[0].seen = 1;
+    fwg_arena_init(&a, body + 900, 100);
+    FWG_CHECK_CSTR(fwg_json_object(body, p - body, m, 2, &a), NULL);
+    FWG_CHECK(m[0].seen && m[1].seen);
+    FWG_CHECK_STR(m[0].value, "v");
+    FWG_CHECK_STR(m[1].value, "\n");
+
+    /* without an arena, an escaped known value cannot be decoded */
+    FWG_CHECK_CSTR(fwg_json_object(body, p - body, m, 2, NULL),
+                   "out of memory");
+
+    /* absent members are reset, whatever the caller left in them */
+    m[0].seen = 1;
+    m[1].value.len = 5;
+    FWG_CHECK_CSTR(fwg_json_object("{}", 2, m, 2, NULL), NULL);
+    FWG_CHECK(!m[0].seen && !m[1].seen && m[1].value.len == 0
+              && m[1].value.data == NULL);
+}
+
+
 /* the arena bound of fwg_report.h, and inputs far larger than a report */
 
 static void
@@ -759,6 +803,7 @@ suite_json(void)
     test_escapes();
     test_structure();
     test_numbers();
+    test_object_api();
     test_report();
     test_long();
     test_escaper();
