@@ -15,7 +15,8 @@ ROOT=$PWD
 . scripts/pkgs.sh
 OUT=$ROOT/build/fuzz
 SECS=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-fuzz_sf fuzz_sig fuzz_semver fuzz_decide fuzz_record}
+TARGETS=${FUZZ_TARGETS:-fuzz_sf fuzz_sig fuzz_semver fuzz_decide fuzz_record
+         fuzz_report}
 JOBS=${FUZZ_JOBS:-$(nproc)}
 
 need_pkgs clang libclang-rt-14-dev libssl-dev libhiredis-dev

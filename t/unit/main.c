@@ -170,6 +170,7 @@ main(void)
     suite_siphash();
     suite_hmac();
     suite_record();
+    suite_json();
 
     unit_summary_and_exit();
 

@@ -71,5 +71,6 @@ void suite_digest(void);
 void suite_siphash(void);
 void suite_hmac(void);
 void suite_record(void);
+void suite_json(void);
 
 #endif /* FWG_UNIT_H */
