@@ -148,24 +148,15 @@ file_digest(const char *path, char *hex, unsigned long long *size)
 }
 
 
+/*
+ * The edge serves a download only at its artifact's path, compared byte
+ * for byte with the target the device sends: the path must be in the
+ * normal form a device sends and nginx keeps (fwg_path_normal()).
+ */
 static int
 path_valid(const char *s)
 {
-    size_t  i, len;
-
-    len = strlen(s);
-
-    if (len < 2 || len > 1024 || s[0] != '/') {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        if ((unsigned char) s[i] <= 0x20 || (unsigned char) s[i] >= 0x7f) {
-            return 0;
-        }
-    }
-
-    return s[len - 1] != '/';
+    return fwg_path_normal(fwg_cli_str(s));
 }
 
 
@@ -319,7 +310,8 @@ artifact_add(redisContext *c, int argc, char **argv)
 
     if (path == NULL || !path_valid(path)) {
         return fwgctl_usage("artifact add: --path missing or not an absolute "
-                          "URI path");
+                          "URI path in normal form (no '%%', '?', '#', "
+                          "empty, '.' or '..' segment)");
     }
 
     if (file == NULL) {

@@ -20,14 +20,17 @@
 
 static const char explain_usage[] =
 "usage: fwgatectl explain --device ID --artifact NAME [--version V]\n"
-"                         [--model M] [--hw H] [--json]\n"
+"                         [--model M] [--hw H] [--path URI] [--json]\n"
 "\n"
 "Prints every step of the edge's decision for device ID asking for\n"
 "artifact NAME, from the registry, and the final `=> STATUS reason`.\n"
 "--version: the firmware the device runs (steps 15 and 16 are skipped\n"
 "without it).  --model / --hw: what the device claims (default: its\n"
 "record); the rollout read is the one of --model, else of the device's\n"
-"registered model.  Signature steps are skipped (no signed request).\n"
+"registered model.  --path: the URI path of a download, checked against\n"
+"the artifact's registry path as the edge does (without it, not checked,\n"
+"as for an update check).  Signature steps are skipped (no signed\n"
+"request).\n"
 "\n"
 "exit status: 0 allowed, 3 refused, 1 error (registry unreachable),\n"
 "2 bad arguments.\n";
@@ -174,7 +177,8 @@ cmd_explain(int argc, char **argv)
     trace_t              t;
     fwg_reason_t         reason;
     fwg_str_t            model;
-    const char          *device, *artifact, *version, *omodel, *hw;
+    const char          *device, *artifact, *version, *omodel, *hw,
+                        *path;
     char                *rmodel, *db, *ab, *rb;
     size_t               dlen, alen, rlen;
     int                  i, rc, json, canary, excluded;
@@ -182,7 +186,8 @@ cmd_explain(int argc, char **argv)
     fwgctl_opt_t         opts[] = {
         { "--device", 1, NULL }, { "--artifact", 1, NULL },
         { "--version", 1, NULL }, { "--model", 1, NULL },
-        { "--hw", 1, NULL }, { "--json", 0, NULL }, { NULL, 0, NULL }
+        { "--hw", 1, NULL }, { "--path", 1, NULL }, { "--json", 0, NULL },
+        { NULL, 0, NULL }
     };
 
     json = fwgctl_opt_json();
@@ -220,6 +225,7 @@ cmd_explain(int argc, char **argv)
     version = fwgctl_opt_value(opts, "--version");
     omodel = fwgctl_opt_value(opts, "--model");
     hw = fwgctl_opt_value(opts, "--hw");
+    path = fwgctl_opt_value(opts, "--path");
 
     if (device == NULL || artifact == NULL) {
         fwgctl_err("explain: --device and --artifact are required");
@@ -305,6 +311,13 @@ cmd_explain(int argc, char **argv)
     in.hw = hw ? fwg_cli_str(hw) : dev.hw;
     in.version = version ? &ver : NULL;
     in.artifact = fwg_cli_str(artifact);
+
+    if (path) {
+        /* a download as the device sends it: raw and normalised alike */
+        in.path = fwg_cli_str(path);
+        in.raw_path = in.path;
+    }
+
     in.device_rec = &dev;
     in.artifact_rec = &art;
     in.rollout_rec = &ro;

@@ -1,38 +1,29 @@
 /*
- * fwgatectl: the JSON string writer of every command's --json output
- * (RFC 8259: '"', '\\' and the control characters escaped, "\n" for a
- * newline), so all of them write the same bytes for the same string.
+ * fwgatectl: the JSON string writer of every command's --json output,
+ * through the core's escaper (src/core/fwg_json.c) that the module's
+ * update check uses too, so all of them write the same bytes for the same
+ * string.
  */
 
 #include <stdio.h>
 
 #include "fwgatectl.h"
+#include "fwg_json.h"
 
 
 void
 fwgctl_json_str(FILE *f, const char *s, size_t len)
 {
-    size_t          i;
-    unsigned char   ch;
+    char    buf[6 * 64];
+    size_t  n, i;
 
     fputc('"', f);
 
-    for (i = 0; s != NULL && i < len; i++) {
-        ch = (unsigned char) s[i];
+    /* the core's one escaper (fwg_json.c), 64 input bytes at a time */
 
-        if (ch == '"' || ch == '\\') {
-            fputc('\\', f);
-            fputc(ch, f);
-
-        } else if (ch == '\n') {
-            fputs("\\n", f);
-
-        } else if (ch < 0x20 || ch == 0x7f) {
-            fprintf(f, "\\u%04x", ch);
-
-        } else {
-            fputc(ch, f);
-        }
+    for (i = 0; s != NULL && i < len; i += n) {
+        n = len - i < 64 ? len - i : 64;
+        fwrite(buf, 1, fwg_json_escape(buf, s + i, n), f);
     }
 
     fputc('"', f);

@@ -16,6 +16,7 @@
  */
 
 #include "ngx_http_fwgate_module.h"
+#include "fwg_json.h"
 
 
 #define NGX_HTTP_FWGATE_MAX_ARTIFACT  256
@@ -406,53 +407,17 @@ ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
  * \u00XX; other bytes (UTF-8 included) as they are.
  */
 
+/* JSON string contents through the core's one escaper (fwg_json.c) */
+
 static size_t
 ngx_http_fwgate_json_len(const u_char *s, size_t n)
 {
-    size_t  i, len;
-
-    len = 0;
-
-    for (i = 0; i < n; i++) {
-        if (s[i] == '"' || s[i] == '\\') {
-            len += 2;
-
-        } else if (s[i] < 0x20 || s[i] == 0x7f) {
-            len += 6;
-
-        } else {
-            len++;
-        }
-    }
-
-    return len;
+    return fwg_json_escape(NULL, (const char *) s, n);
 }
 
 
 static u_char *
 ngx_http_fwgate_json_copy(u_char *p, const u_char *s, size_t n)
 {
-    size_t  i;
-
-    static u_char  hex[] = "0123456789abcdef";
-
-    for (i = 0; i < n; i++) {
-        if (s[i] == '"' || s[i] == '\\') {
-            *p++ = '\\';
-            *p++ = s[i];
-
-        } else if (s[i] < 0x20 || s[i] == 0x7f) {
-            *p++ = '\\';
-            *p++ = 'u';
-            *p++ = '0';
-            *p++ = '0';
-            *p++ = hex[s[i] >> 4];
-            *p++ = hex[s[i] & 0xf];
-
-        } else {
-            *p++ = s[i];
-        }
-    }
-
-    return p;
+    return p + fwg_json_escape((char *) p, (const char *) s, n);
 }

@@ -17,9 +17,8 @@
 
 #include "ngx_http_fwgate_module.h"
 #include "fwg_digest.h"
+#include "fwg_report.h"
 
-
-#define NGX_HTTP_FWGATE_MAX_ARTIFACT  256
 
 
 typedef struct ngx_http_fwgate_report_s  ngx_http_fwgate_report_t;
@@ -65,12 +64,8 @@ static ngx_int_t ngx_http_fwgate_report_reject(ngx_http_request_t *r,
 static void ngx_http_fwgate_report_cleanup(void *data);
 static ngx_int_t ngx_http_fwgate_report_read(ngx_http_request_t *r,
     ngx_http_fwgate_loc_conf_t *lcf, ngx_str_t *body);
-static const char *ngx_http_fwgate_report_parse(ngx_pool_t *pool,
+static const char *ngx_http_fwgate_report_read_json(ngx_http_request_t *r,
     ngx_str_t *body, ngx_http_fwgate_report_t *rep);
-static const char *ngx_http_fwgate_json_string(ngx_pool_t *pool,
-    u_char **pp, u_char *end, ngx_str_t *out);
-static const char *ngx_http_fwgate_json_scalar(u_char **pp, u_char *end);
-static ngx_uint_t ngx_http_fwgate_utf8_ok(u_char *p, size_t n);
 static const char *ngx_http_fwgate_report_digest(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_str_t *body);
 
@@ -189,7 +184,7 @@ ngx_http_fwgate_report_body(ngx_http_request_t *r)
         return;
     }
 
-    err = ngx_http_fwgate_report_parse(r->pool, &body, rep);
+    err = ngx_http_fwgate_report_read_json(r, &body, rep);
 
     if (err) {
         rc = ngx_http_fwgate_report_reject(r, ctx, lcf,
@@ -634,468 +629,6 @@ ngx_http_fwgate_report_read(ngx_http_request_t *r,
 
 
 /*
- * A small strict JSON reader for one flat object.  Known members must be
- * strings and appear once; unknown members may be any scalar (room for
- * devices newer than this edge); nested values, trailing bytes, invalid
- * UTF-8, control characters and \u0000 are errors.  Returns NULL or what
- * is wrong, a fixed string for the log.
- */
-
-static const char *
-ngx_http_fwgate_report_parse(ngx_pool_t *pool, ngx_str_t *body,
-    ngx_http_fwgate_report_t *rep)
-{
-    u_char       *p, *end;
-    size_t        i;
-    ngx_str_t     name, value, *slot;
-    const char   *err;
-    fwg_semver_t  v;
-    ngx_uint_t    have;
-
-#define ws()                                                                  \
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) \
-        p++
-
-    if (body->len == 0) {
-        return "empty body";
-    }
-
-    if (!ngx_http_fwgate_utf8_ok(body->data, body->len)) {
-        return "body is not UTF-8";
-    }
-
-    p = body->data;
-    end = body->data + body->len;
-    have = 0;
-
-    ws();
-
-    if (p == end || *p++ != '{') {
-        return "not a JSON object";
-    }
-
-    ws();
-
-    if (p < end && *p == '}') {
-        p++;
-        goto done;
-    }
-
-    for ( ;; ) {
-        ws();
-
-        if (p == end || *p != '"') {
-            return "member name expected";
-        }
-
-        err = ngx_http_fwgate_json_string(pool, &p, end, &name);
-        if (err) {
-            return err;
-        }
-
-        ws();
-
-        if (p == end || *p++ != ':') {
-            return "':' expected";
-        }
-
-        ws();
-
-        slot = NULL;
-
-        if (name.len == 8 && ngx_strncmp(name.data, "artifact", 8) == 0) {
-            slot = &rep->artifact;
-            i = 1;
-
-        } else if (name.len == 6 && ngx_strncmp(name.data, "status", 6) == 0)
-        {
-            slot = &rep->status;
-            i = 2;
-
-        } else if (name.len == 7
-                   && ngx_strncmp(name.data, "version", 7) == 0)
-        {
-            slot = &rep->version;
-            i = 4;
-
-        } else {
-            i = 0;
-        }
-
-        if (slot) {
-            if (have & i) {
-                return "duplicate member";
-            }
-
-            have |= i;
-
-            if (p == end || *p != '"') {
-                return "member must be a string";
-            }
-
-            err = ngx_http_fwgate_json_string(pool, &p, end, &value);
-            if (err) {
-                return err;
-            }
-
-            *slot = value;
-
-        } else if (p < end && *p == '"') {
-            err = ngx_http_fwgate_json_string(pool, &p, end, &value);
-            if (err) {
-                return err;
-            }
-
-        } else {
-            err = ngx_http_fwgate_json_scalar(&p, end);
-            if (err) {
-                return err;
-            }
-        }
-
-        ws();
-
-        if (p == end) {
-            return "unterminated object";
-        }
-
-        if (*p == ',') {
-            p++;
-            continue;
-        }
-
-        if (*p == '}') {
-            p++;
-            break;
-        }
-
-        return "',' or '}' expected";
-    }
-
-done:
-
-    ws();
-
-    if (p != end) {
-        return "bytes after the object";
-    }
-
-#undef ws
-
-    if (!(have & 1)) {
-        return "no artifact";
-    }
-
-    if (!(have & 2)) {
-        return "no status";
-    }
-
-    if (rep->artifact.len == 0
-        || rep->artifact.len > NGX_HTTP_FWGATE_MAX_ARTIFACT)
-    {
-        return "bad artifact name";
-    }
-
-    for (i = 0; i < rep->artifact.len; i++) {
-        if (rep->artifact.data[i] <= 0x20 || rep->artifact.data[i] >= 0x7f) {
-            return "bad artifact name";
-        }
-    }
-
-    if (rep->status.len == 7
-        && ngx_strncmp(rep->status.data, "success", 7) == 0)
-    {
-        rep->failure = 0;
-
-    } else if (rep->status.len == 7
-               && ngx_strncmp(rep->status.data, "failure", 7) == 0)
-    {
-        rep->failure = 1;
-
-    } else {
-        return "status is neither success nor failure";
-    }
-
-    if ((have & 4)
-        && fwg_semver_parse(&v, (const char *) rep->version.data,
-                            rep->version.len)
-           != 0)
-    {
-        return "version is not SemVer";
-    }
-
-    return NULL;
-}
-
-
-static ngx_int_t
-ngx_http_fwgate_hex4(u_char *p, uint32_t *out)
-{
-    ngx_uint_t  i;
-    uint32_t    v;
-    u_char      c;
-
-    v = 0;
-
-    for (i = 0; i < 4; i++) {
-        c = p[i];
-
-        if (c >= '0' && c <= '9') {
-            v = v * 16 + (c - '0');
-
-        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-            v = v * 16 + ((c | 0x20) - 'a' + 10);
-
-        } else {
-            return NGX_ERROR;
-        }
-    }
-
-    *out = v;
-
-    return NGX_OK;
-}
-
-
-/* *pp at the opening quote; the decoded string is never longer */
-
-static const char *
-ngx_http_fwgate_json_string(ngx_pool_t *pool, u_char **pp, u_char *end,
-    ngx_str_t *out)
-{
-    u_char    *p, *d;
-    uint32_t   cp, lo;
-
-    p = *pp + 1;
-
-    d = ngx_pnalloc(pool, (end - p) + 1);
-    if (d == NULL) {
-        return "out of memory";
-    }
-
-    out->data = d;
-
-    for ( ;; ) {
-        if (p == end) {
-            return "unterminated string";
-        }
-
-        if (*p == '"') {
-            p++;
-            break;
-        }
-
-        if (*p < 0x20) {
-            return "control character in string";
-        }
-
-        if (*p != '\\') {
-            *d++ = *p++;
-            continue;
-        }
-
-        if (end - p < 2) {
-            return "unterminated string";
-        }
-
-        p++;
-
-        switch (*p++) {
-        case '"':  *d++ = '"';  continue;
-        case '\\': *d++ = '\\'; continue;
-        case '/':  *d++ = '/';  continue;
-        case 'b':  *d++ = '\b'; continue;
-        case 'f':  *d++ = '\f'; continue;
-        case 'n':  *d++ = '\n'; continue;
-        case 'r':  *d++ = '\r'; continue;
-        case 't':  *d++ = '\t'; continue;
-        case 'u':  break;
-        default:   return "bad escape";
-        }
-
-        if (end - p < 4 || ngx_http_fwgate_hex4(p, &cp) != NGX_OK) {
-            return "bad \\u escape";
-        }
-
-        p += 4;
-
-        if (cp >= 0xdc00 && cp <= 0xdfff) {
-            return "lone surrogate";
-        }
-
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-            if (end - p < 6 || p[0] != '\\' || p[1] != 'u'
-                || ngx_http_fwgate_hex4(p + 2, &lo) != NGX_OK
-                || lo < 0xdc00 || lo > 0xdfff)
-            {
-                return "lone surrogate";
-            }
-
-            p += 6;
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-        }
-
-        if (cp == 0) {
-            return "\\u0000 in string";
-        }
-
-        if (cp < 0x80) {
-            *d++ = (u_char) cp;
-
-        } else if (cp < 0x800) {
-            *d++ = (u_char) (0xc0 | (cp >> 6));
-            *d++ = (u_char) (0x80 | (cp & 0x3f));
-
-        } else if (cp < 0x10000) {
-            *d++ = (u_char) (0xe0 | (cp >> 12));
-            *d++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
-            *d++ = (u_char) (0x80 | (cp & 0x3f));
-
-        } else {
-            *d++ = (u_char) (0xf0 | (cp >> 18));
-            *d++ = (u_char) (0x80 | ((cp >> 12) & 0x3f));
-            *d++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
-            *d++ = (u_char) (0x80 | (cp & 0x3f));
-        }
-    }
-
-    out->len = d - out->data;
-    *pp = p;
-
-    return NULL;
-}
-
-
-/* a number, true, false or null (RFC 8259 grammar) */
-
-static const char *
-ngx_http_fwgate_json_scalar(u_char **pp, u_char *end)
-{
-    u_char      *p;
-    size_t       n;
-    ngx_uint_t   i;
-
-    static const char  *words[] = { "true", "false", "null", NULL };
-
-    p = *pp;
-
-    for (i = 0; words[i]; i++) {
-        n = ngx_strlen(words[i]);
-
-        if ((size_t) (end - p) >= n
-            && ngx_strncmp(p, words[i], n) == 0)
-        {
-            *pp = p + n;
-            return NULL;
-        }
-    }
-
-    if (p < end && *p == '-') {
-        p++;
-    }
-
-    if (p == end || *p < '0' || *p > '9') {
-        return (p < end && (*p == '{' || *p == '['))
-               ? "nested value" : "value expected";
-    }
-
-    if (*p == '0') {
-        p++;
-
-    } else {
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-
-    if (p < end && *p == '.') {
-        p++;
-
-        if (p == end || *p < '0' || *p > '9') {
-            return "bad number";
-        }
-
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-
-        if (p < end && (*p == '+' || *p == '-')) {
-            p++;
-        }
-
-        if (p == end || *p < '0' || *p > '9') {
-            return "bad number";
-        }
-
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-
-    *pp = p;
-
-    return NULL;
-}
-
-
-/* well-formed UTF-8: no overlongs, no surrogates, nothing past U+10FFFF */
-
-static ngx_uint_t
-ngx_http_fwgate_utf8_ok(u_char *p, size_t n)
-{
-    u_char   *end;
-    size_t    len;
-    uint32_t  cp, min;
-
-    end = p + n;
-
-    while (p < end) {
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-
-        if ((*p & 0xe0) == 0xc0) {
-            len = 2; cp = *p & 0x1f; min = 0x80;
-
-        } else if ((*p & 0xf0) == 0xe0) {
-            len = 3; cp = *p & 0x0f; min = 0x800;
-
-        } else if ((*p & 0xf8) == 0xf0) {
-            len = 4; cp = *p & 0x07; min = 0x10000;
-
-        } else {
-            return 0;
-        }
-
-        if ((size_t) (end - p) < len) {
-            return 0;
-        }
-
-        for (n = 1; n < len; n++) {
-            if ((p[n] & 0xc0) != 0x80) {
-                return 0;
-            }
-
-            cp = (cp << 6) | (p[n] & 0x3f);
-        }
-
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return 0;
-        }
-
-        p += len;
-    }
-
-    return 1;
-}
-
-
-/*
  * RFC 9530: a Content-Digest sent with the report must match the body, so
  * that a signature covering content-digest covers the body too.  Several
  * field lines are combined as RFC 9110 says.  NULL when absent or good.
@@ -1140,4 +673,46 @@ ngx_http_fwgate_report_digest(ngx_http_request_t *r,
     }
 
     return err;
+}
+
+
+/*
+ * The body as a report, read by the core's strict JSON reader
+ * (src/core/fwg_report.c, unit-tested and fuzzed).  Returns NULL or what
+ * is wrong, a fixed string for the log.
+ */
+
+static const char *
+ngx_http_fwgate_report_read_json(ngx_http_request_t *r, ngx_str_t *body,
+    ngx_http_fwgate_report_t *rep)
+{
+    u_char        *mem;
+    size_t         size;
+    fwg_arena_t    a;
+    const char    *err;
+    fwg_report_t   frep;
+
+    size = body->len + FWG_REPORT_ARENA_EXTRA;
+
+    mem = ngx_palloc(r->pool, size);
+    if (mem == NULL) {
+        return "out of memory";
+    }
+
+    fwg_arena_init(&a, mem, size);
+
+    err = fwg_report_parse((const char *) body->data, body->len, &a, &frep);
+    if (err) {
+        return err;
+    }
+
+    rep->artifact.data = (u_char *) frep.artifact.data;
+    rep->artifact.len = frep.artifact.len;
+    rep->status.data = (u_char *) frep.status.data;
+    rep->status.len = frep.status.len;
+    rep->version.data = (u_char *) frep.version.data;
+    rep->version.len = frep.version.len;
+    rep->failure = (frep.status_code == FWG_REPORT_FAILURE);
+
+    return NULL;
 }

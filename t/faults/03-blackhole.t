@@ -84,7 +84,11 @@ my @after = grep { $first && $_->{t0} > $first->{t1} && $_->{status} != 200 }
 ok(!@after, 'after the failover every read 200');
 
 # the write connection asked the blackhole ROLE: it must move on too
+# (device 0 marked as served by the rollout, as its download would: only
+# such reports count)
 my $body = qq({"artifact":"$main::ART","status":"success","version":"2.5.0"});
+rcli($redis->{port}, 'HSET', "${main::PREFIX}stats:$main::MODEL:$main::ART:devices",
+     dev_id(0), 'served');
 my ($rep, $t);
 for my $i (1 .. 10) {
     $rep = req($ngx->{port}, signed(dev_id(0), method => 'POST',
