@@ -57,7 +57,7 @@ $(BUILD)/run_unit: $(UNIT_SRCS) t/unit/*.h $(BUILD)/libfwgcore.a
 	    $(LDLIBS_CORE)
 
 test-unit: $(BUILD)/run_unit
-	FWG_SF_TESTS=$${FWG_SF_TESTS:-$(CURDIR)/../shared/sf-tests} \
+	FWG_SF_TESTS=$${FWG_SF_TESTS:-$(CURDIR)/t/data/sf-tests} \
 	    $(BUILD)/run_unit
 
 # core unit tests under AddressSanitizer and UBSan

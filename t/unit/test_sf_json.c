@@ -1,6 +1,6 @@
 /*
- * Runs the httpwg structured-field-tests cases (shared/sf-tests, format in
- * its ABOUT.md) against the RFC 8941 parser and serializer.  Each case is
+ * Runs the httpwg structured-field-tests cases (vendored in
+ * t/data/sf-tests, format in its ABOUT.md) against the RFC 8941 parser and serializer.  Each case is
  * one check.  Date and Display String (RFC 9651) are not supported, so
  * date.json, display-string.json and any case using those types are
  * skipped.
@@ -1300,7 +1300,7 @@ suite_sf_json(void)
 
     dir = getenv("FWG_SF_TESTS");
     if (dir == NULL || dir[0] == '\0') {
-        dir = "../shared/sf-tests";
+        dir = "t/data/sf-tests";
     }
 
     memset(&c, 0, sizeof(c));
