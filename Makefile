@@ -26,6 +26,7 @@ NGX_SRCS    := $(wildcard src/ngx/*.c src/ngx/*.h)
 MODULE      := $(BUILD)/ngx_http_fwgate_module.so
 
 .PHONY: all module cli unit test test-unit test-nginx test-asan demo deps \
+        build-strict \
         test-faults test-valgrind \
         bench fuzz clean
 
@@ -42,9 +43,11 @@ $(BUILD)/libfwgcore.a: $(CORE_OBJS)
 
 # --- fwgatectl ----------------------------------------------------------
 
-cli: fwgatectl
+FWGATECTL   ?= fwgatectl
 
-fwgatectl: $(CLI_SRCS) $(CLI_HDRS) $(BUILD)/libfwgcore.a
+cli: $(FWGATECTL)
+
+$(FWGATECTL): $(CLI_SRCS) $(CLI_HDRS) $(BUILD)/libfwgcore.a
 	$(CC) $(FWG_CFLAGS) -Isrc/cli -o $@ $(CLI_SRCS) $(BUILD)/libfwgcore.a \
 	    -lhiredis $(LDLIBS_CORE)
 
@@ -66,6 +69,16 @@ test-unit-asan:
 	    CFLAGS="-O1 -g -fsanitize=address,undefined \
 	            -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	    test-unit
+
+# the core, fwgatectl and the unit tests with -Werror, by gcc and by clang
+# (CI runs it; the module gets nginx's own -Werror from its configure)
+build-strict:
+	$(MAKE) BUILD=build/strict-gcc CC=gcc FWGATECTL=build/strict-gcc/fwgatectl \
+	    CFLAGS="-O2 -g -Werror" build/strict-gcc/fwgatectl \
+	    build/strict-gcc/run_unit
+	$(MAKE) BUILD=build/strict-clang CC=clang \
+	    FWGATECTL=build/strict-clang/fwgatectl CFLAGS="-O2 -g -Werror" \
+	    build/strict-clang/fwgatectl build/strict-clang/run_unit
 
 # --- nginx module -------------------------------------------------------
 
