@@ -26,7 +26,7 @@ NGX_SRCS    := $(wildcard src/ngx/*.c src/ngx/*.h)
 MODULE      := $(BUILD)/ngx_http_fwgate_module.so
 
 .PHONY: all module cli unit test test-unit test-nginx test-asan demo deps \
-        build-strict \
+        build-strict deb test-deb \
         test-faults test-valgrind \
         bench fuzz clean
 
@@ -48,8 +48,8 @@ FWGATECTL   ?= fwgatectl
 cli: $(FWGATECTL)
 
 $(FWGATECTL): $(CLI_SRCS) $(CLI_HDRS) $(BUILD)/libfwgcore.a
-	$(CC) $(FWG_CFLAGS) -Isrc/cli -o $@ $(CLI_SRCS) $(BUILD)/libfwgcore.a \
-	    -lhiredis $(LDLIBS_CORE)
+	$(CC) $(FWG_CFLAGS) $(LDFLAGS) -Isrc/cli -o $@ $(CLI_SRCS) \
+	    $(BUILD)/libfwgcore.a -lhiredis $(LDLIBS_CORE)
 
 # --- unit tests ---------------------------------------------------------
 
@@ -126,6 +126,14 @@ test-valgrind: module cli
 # Redis faults and replicas against real nginx and redis (docs/faults.md)
 test-faults: module cli
 	bash scripts/test-faults.sh
+
+# Debian packages (debian/), and a test that installs them into the
+# machine's nginx, serves a gated request and removes them
+deb:
+	bash scripts/build-deb.sh
+
+test-deb: deb
+	bash scripts/test-deb.sh
 
 deps:
 	bash scripts/deps.sh
