@@ -26,7 +26,7 @@ NGX_SRCS    := $(wildcard src/ngx/*.c src/ngx/*.h)
 MODULE      := $(BUILD)/ngx_http_fwgate_module.so
 
 .PHONY: all module cli unit test test-unit test-nginx test-asan demo deps \
-        build-strict deb test-deb \
+        build-strict deb test-deb test-matrix \
         test-faults test-valgrind \
         bench fuzz clean
 
@@ -126,6 +126,10 @@ test-valgrind: module cli
 # Redis faults and replicas against real nginx and redis (docs/faults.md)
 test-faults: module cli
 	bash scripts/test-faults.sh
+
+# every suite against nginx 1.22.1 and 1.26.3 built from upstream source
+test-matrix: cli
+	bash scripts/test-matrix.sh
 
 # Debian packages (debian/), and a test that installs them into the
 # machine's nginx, serves a gated request and removes them

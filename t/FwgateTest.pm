@@ -332,10 +332,11 @@ sub _component_value {
     return $req->{method} if $name eq '@method';
     return $req->{path} if $name eq '@path';
     return lc $req->{authority} if $name eq '@authority';
-    return 'http' if $name eq '@scheme';
+    return $req->{scheme} || 'http' if $name eq '@scheme';
     return $req->{path} . (defined $q ? "?$q" : '')
         if $name eq '@request-target';
-    return 'http://' . lc($req->{authority}) . $req->{path}
+    return ($req->{scheme} || 'http') . '://' . lc($req->{authority})
+           . $req->{path}
            . (defined $q ? "?$q" : '') if $name eq '@target-uri';
     return '?' . (defined $q ? $q : '') if $name eq '@query';
 
@@ -414,7 +415,8 @@ sub _sign_bytes {
 #   device [LS6-000001]   keyid and whose key signs
 #   signer                sign with another device's key instead
 #   model [LS-6000i], version [2.4.1], hw   the claim headers
-#   method [GET], path [/firmware/x.bin], query, authority [localhost]
+#   method [GET], path [/firmware/x.bin], query, authority [localhost],
+#   scheme [http] (for @scheme and @target-uri)
 #   components [@method @path @authority x-device-model
 #               x-firmware-version] (+ "x-device-hw" when hw is given)
 #   created [now], expires, nonce (1: random), alg [the key's],
@@ -445,6 +447,7 @@ sub sig_parts {
         path => defined $o{path} ? $o{path} : '/firmware/x.bin',
         query => $o{query},
         authority => $o{authority} || 'localhost',
+        scheme => $o{scheme} || 'http',
         headers => \%h,
     };
 

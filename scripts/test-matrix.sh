@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# make test-matrix: nginx 1.22.1 (Debian 12) and 1.26.3 (Debian 13, the
+# current stable line) built from their upstream tarballs, as Debian's
+# source archive holds them, with --with-compat, ssl, http_v2 and the
+# modules the suites use; the module built against each; every suite run
+# against each binary.  Prints a table version x suite.  The machine's
+# apt setup is not changed (a private sources list and lists directory).
+#
+# env: MATRIX_VERSIONS (default "1.22.1:bookworm 1.26.3:trixie"),
+#      MATRIX_SUITES (default t/*.t), MATRIX_BUILD_ONLY=1
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+# shellcheck source=scripts/pkgs.sh
+. scripts/pkgs.sh
+
+OUT=$ROOT/build/matrix
+VERSIONS=${MATRIX_VERSIONS:-"1.22.1:bookworm 1.26.3:trixie"}
+read -r -a SUITES <<< "${MATRIX_SUITES:-$(echo t/*.t)}"
+
+need_pkgs build-essential libpcre2-dev zlib1g-dev libssl-dev \
+    libhiredis-dev redis-server dpkg-dev
+mkdir -p "$OUT"
+
+# fetch_orig VERSION SUITE: nginx_VERSION.orig.tar.gz from Debian's source
+# archive for SUITE into $OUT (the Debian part may fail: the tarball comes)
+fetch_orig() {
+    local ver=$1 suite=$2 dir=$OUT/apt-$2 tar=$OUT/nginx_$1.orig.tar.gz
+    [ -f "$tar" ] && return 0
+    mkdir -p "$dir/lists/partial"
+    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]" \
+         "http://deb.debian.org/debian $suite main" > "$dir/sources.list"
+    local opts=(-o "Dir::Etc::sourcelist=$dir/sources.list"
+                -o "Dir::Etc::sourceparts=-"
+                -o "Dir::State::Lists=$dir/lists")
+    apt-get "${opts[@]}" update -qq >/dev/null 2>&1 || true
+    (cd "$OUT" && apt-get "${opts[@]}" source --download-only \
+         "nginx=$ver*" >/dev/null 2>&1) || true
+    (cd "$OUT" && apt-get "${opts[@]}" source --download-only \
+         nginx >/dev/null 2>&1) || true
+    [ -f "$tar" ] || { echo "test-matrix: no $tar from $suite" >&2
+                       return 1; }
+}
+
+# build VERSION: nginx and the module in $OUT/nginx-VERSION/objs
+build() {
+    local ver=$1 src=$OUT/nginx-$1
+    local stamp=$src/.built-$(cat "$ROOT"/src/*/*.[ch] "$ROOT"/config "$0" \
+                              | sha256sum | cut -c1-16)
+    [ -f "$stamp" ] && [ -x "$src/objs/nginx" ] && return 0
+    rm -rf "$src"
+    tar -xzf "$OUT/nginx_$ver.orig.tar.gz" -C "$OUT"
+    (
+        cd "$src"
+        ./configure \
+            --with-compat --with-debug --with-threads --with-pcre-jit \
+            --with-http_ssl_module --with-http_v2_module \
+            --with-http_auth_request_module --with-http_realip_module \
+            --with-http_stub_status_module --with-http_slice_module \
+            --with-http_secure_link_module --with-http_sub_module \
+            --with-cc-opt="-O2 -g" \
+            --add-dynamic-module="$ROOT" > "$src/configure.log" 2>&1 \
+            || { tail -30 "$src/configure.log" >&2; exit 1; }
+        make -j"$(nproc)" > "$src/make.log" 2>&1 \
+            || { grep -E 'error|Error' "$src/make.log" | head -30 >&2
+                 exit 1; }
+    )
+    touch "$stamp"
+}
+
+[ -x "$ROOT/fwgatectl" ] || make -C "$ROOT" cli >/dev/null
+
+declare -A RESULT
+vers=()
+for vs in $VERSIONS; do
+    ver=${vs%%:*} suite=${vs#*:}
+    vers+=("$ver")
+    echo "test-matrix: nginx $ver (Debian $suite)" >&2
+    if ! fetch_orig "$ver" "$suite"; then
+        for s in "${SUITES[@]}"; do RESULT[$ver,$s]="no source"; done
+        continue
+    fi
+    if ! build "$ver"; then
+        for s in "${SUITES[@]}"; do RESULT[$ver,$s]="build FAIL"; done
+        continue
+    fi
+    echo "test-matrix: built $OUT/nginx-$ver/objs/nginx and the module" >&2
+    [ "${MATRIX_BUILD_ONLY:-0}" = 1 ] && continue
+
+    for s in "${SUITES[@]}"; do
+        log=$OUT/$ver-$(basename "$s" .t).log
+        if TEST_NGINX_BINARY=$OUT/nginx-$ver/objs/nginx \
+           TEST_NGINX_FWGATE_MODULE=$OUT/nginx-$ver/objs/ngx_http_fwgate_module.so \
+           TEST_NGINX_LOAD_MODULES=$OUT/nginx-$ver/objs/ngx_http_fwgate_module.so \
+           TEST_NGINX_SERVROOT=$OUT/servroot-$ver \
+           bash t/run-suites.sh "$s" > "$log" 2>&1
+        then
+            n=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$log")
+            RESULT[$ver,$s]="pass ($n)"
+        else
+            RESULT[$ver,$s]="FAIL"
+        fi
+        echo "  $ver $s: ${RESULT[$ver,$s]}" >&2
+    done
+done
+
+# the table
+fail=0
+printf '%-24s' suite
+for v in "${vers[@]}"; do printf ' %-14s' "nginx $v"; done
+printf '\n'
+for s in "${SUITES[@]}"; do
+    printf '%-24s' "$(basename "$s")"
+    for v in "${vers[@]}"; do
+        r=${RESULT[$v,$s]:-built}
+        printf ' %-14s' "$r"
+        case $r in pass*|built) ;; *) fail=1 ;; esac
+    done
+    printf '\n'
+done | tee "$OUT/table.txt"
+[ $fail = 0 ] && echo "test-matrix: ok" || echo "test-matrix: FAILED (logs in build/matrix/)"
+exit $fail
