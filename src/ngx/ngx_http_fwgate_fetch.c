@@ -385,14 +385,27 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
          */
 
         if (f->generation != ngx_http_fwgate_cache_generation(fmcf)) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "fwgate: in-flight fetch \"%V\" predates a "
+                           "registry change: not joined", key);
+
             ngx_rbtree_delete(&ngx_http_fwgate_inflight, &f->sn.node);
             f->joinable = 0;
             f = NULL;
+
+        } else {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "fwgate: fetch \"%V\" slot %ui joins the one "
+                           "in flight", key, slot);
         }
     }
 
     if (f == NULL) {
         if (!ngx_http_fwgate_redis_ready()) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "fwgate: fetch \"%V\" not sent: redis not "
+                           "connected", key);
+
             ctx->slot[slot] = NGX_HTTP_FWGATE_SLOT_FAILED;
             return NGX_OK;
         }
@@ -434,10 +447,18 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         if (ngx_http_fwgate_redis_command(&f->cb, argc, argv, argvlen)
             != NGX_OK)
         {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "fwgate: fetch \"%V\" not sent: redis refused "
+                           "the command", key);
+
             ngx_free(f);
             ctx->slot[slot] = NGX_HTTP_FWGATE_SLOT_FAILED;
             return NGX_OK;
         }
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "fwgate: fetch %s \"%V\" slot %ui sent",
+                       argv[0], key, slot);
 
         ngx_rbtree_insert(&ngx_http_fwgate_inflight, &f->sn.node);
     }
@@ -493,6 +514,13 @@ ngx_http_fwgate_fetch_done(ngx_http_fwgate_redis_cb_t *cb, redisReply *reply)
         }
     }
 
+    /* the cache key: a set's name, then NUL and the member */
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "fwgate: fetch \"%*s\" reply: %s",
+                   ngx_http_fwgate_key_len(&f->sn.str), f->sn.str.data,
+                   ok ? "ok" : "failed");
+
     for (w = f->waiters; w; w = next) {
         next = w->next;
         ctx = w->ctx;
@@ -537,6 +565,9 @@ ngx_http_fwgate_wait(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
     ngx_http_fwgate_main_conf_t  *fmcf;
 
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "fwgate: waiting for %ui registry records", ctx->pending);
 
     ctx->waiting = 1;
 
@@ -609,6 +640,8 @@ ngx_http_fwgate_resume_handler(ngx_event_t *ev)
 
     ngx_http_set_log_request(c->log, r);
 
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0, "fwgate: resume");
+
     ctx->resume(r, ctx);
 
     ngx_http_run_posted_requests(c);
@@ -633,8 +666,17 @@ ngx_http_fwgate_records(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
         }
 
         if (ctx->stale[i].data == NULL) {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "fwgate: no usable record for \"%*s\"",
+                           ngx_http_fwgate_key_len(&ctx->keys[i]),
+                           ctx->keys[i].data);
             return NGX_ERROR;
         }
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "fwgate: redis failed, stale copy of \"%*s\" used",
+                       ngx_http_fwgate_key_len(&ctx->keys[i]),
+                       ctx->keys[i].data);
 
         ctx->blobs[i] = ctx->stale[i];
         ctx->slot[i] = NGX_HTTP_FWGATE_SLOT_HAVE;

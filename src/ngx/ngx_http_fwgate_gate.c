@@ -407,6 +407,13 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ctx->done = 1;
     ctx->rc = allow ? NGX_OK : fwg_reason_status(ctx->reason);
 
+    /* the details are the core's fixed strings, never request bytes */
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "fwgate: decided %s, status %i, detail: %s", name, ctx->rc,
+                   ctx->verdict.detail ? ctx->verdict.detail
+                   : ctx->claims.detail ? ctx->claims.detail : "none");
+
     ngx_http_fwgate_set_variables(r, ctx);
 
     if (count) {

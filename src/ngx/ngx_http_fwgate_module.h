@@ -128,6 +128,21 @@ typedef enum {
                                             usable only if Redis fails */
 } ngx_http_fwgate_cache_state_e;
 
+/*
+ * The length of a cache key's registry key: a membership test's cache key
+ * is "<set key> NUL <member>".  For debug lines, which must not carry a NUL.
+ */
+
+static ngx_inline size_t
+ngx_http_fwgate_key_len(ngx_str_t *key)
+{
+    u_char  *p;
+
+    p = ngx_strlchr(key->data, key->data + key->len, '\0');
+
+    return p ? (size_t) (p - key->data) : key->len;
+}
+
 ngx_shm_zone_t *ngx_http_fwgate_cache_add_zone(ngx_conf_t *cf,
     ngx_str_t *name, size_t size, ngx_http_fwgate_main_conf_t *fmcf);
 ngx_shm_zone_t *ngx_http_fwgate_zone_add(ngx_conf_t *cf, ngx_str_t *name,
@@ -300,7 +315,8 @@ ngx_int_t ngx_http_fwgate_records(ngx_http_request_t *r,
 /* gate.c: the access-phase gate, the decision and its outcome ---------- */
 
 ngx_int_t ngx_http_fwgate_access_handler(ngx_http_request_t *r);
-/* steps 1-5; NGX_OK when they pass (ctx->reason set either way) */
+/* steps 1-5 (docs/reasons.md); NGX_OK when they pass (ctx->reason set
+   either way) */
 ngx_int_t ngx_http_fwgate_check_request(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
 /* steps 6-16 for ctx->artifact */
