@@ -2,7 +2,8 @@
 /*
  * fwgate: getting registry records for a request and waiting for them,
  * shared by the gate (gate.c), the update check (manifest.c) and install
- * reports (report.c): the per-request ctx, the shared cache, else Redis.
+ * reports (report.c): the per-request ctx, the shared cache, else Redis;
+ * and the response header helpers they all use.
  *
  * Waiting follows ngx_http_limit_req_module's delay: the request's read
  * handler becomes ngx_http_test_reading (a client that leaves is noticed),
@@ -194,6 +195,53 @@ ngx_http_fwgate_content_resume(ngx_http_request_t *r,
     }
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * Response headers of the gate and the content handlers.  Here, beside
+ * content_ctx() that sets no-store, so that this file needs nothing from
+ * gate.c, which depends on it.
+ */
+
+ngx_int_t
+ngx_http_fwgate_header_set(ngx_http_request_t *r, ngx_table_elt_t **hp,
+    const char *name, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = *hp;
+
+    if (h == NULL) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->key.data = (u_char *) name;
+        h->key.len = ngx_strlen(name);
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+        *hp = h;
+    }
+
+    h->hash = 1;
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_fwgate_header_out(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = NULL;
+
+    return ngx_http_fwgate_header_set(r, &h, name, value);
 }
 
 

@@ -290,6 +290,12 @@ ngx_http_fwgate_ctx_t *ngx_http_fwgate_content_ctx(ngx_http_request_t *r,
 /* resume of a content handler that waited: runs ctx->run, finalizes */
 void ngx_http_fwgate_content_resume(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
+/* adds a response header (name static, value kept by the caller) */
+ngx_int_t ngx_http_fwgate_header_out(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+/* the same, or a new value in *h when an earlier pass added it */
+ngx_int_t ngx_http_fwgate_header_set(ngx_http_request_t *r,
+    ngx_table_elt_t **h, const char *name, ngx_str_t *value);
 /* "<prefix><kind><a>[:<b>][<suffix>]" in the request's pool */
 ngx_int_t ngx_http_fwgate_registry_key(ngx_http_request_t *r,
     ngx_str_t *out, const char *kind, ngx_str_t *a, ngx_str_t *b,
@@ -332,12 +338,6 @@ void ngx_http_fwgate_publish(ngx_http_request_t *r,
    \xHH, so that it cannot forge fields of the line */
 ngx_int_t ngx_http_fwgate_log_escape(ngx_pool_t *pool, const u_char *data,
     size_t len, ngx_str_t *out);
-/* adds a response header (name static, value kept by the caller) */
-ngx_int_t ngx_http_fwgate_header_out(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
-/* the same, or a new value in *h when an earlier pass added it */
-ngx_int_t ngx_http_fwgate_header_set(ngx_http_request_t *r,
-    ngx_table_elt_t **h, const char *name, ngx_str_t *value);
 
 
 /* silence.c: downloads, their clearing, the silence evaluation --------- */
