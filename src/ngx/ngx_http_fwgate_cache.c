@@ -340,6 +340,11 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
             ngx_memcpy(value->data, l1->data + l1->klen, l1->vlen);
             value->data[l1->vlen] = '\0';
             (void) ngx_atomic_fetch_add(&fmcf->stats->cache_hits, 1);
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, pool->log, 0,
+                           "fwgate: cache hit (worker) \"%*s\"",
+                           ngx_http_fwgate_key_len(key), key->data);
+
             return NGX_HTTP_FWGATE_CACHE_FRESH;
         }
     }
@@ -398,6 +403,12 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, pool->log, 0,
+                   "fwgate: cache %s \"%*s\"",
+                   state == NGX_HTTP_FWGATE_CACHE_FRESH ? "hit (zone)"
+                   : state == NGX_HTTP_FWGATE_CACHE_STALE ? "stale" : "miss",
+                   ngx_http_fwgate_key_len(key), key->data);
 
     if (state == NGX_HTTP_FWGATE_CACHE_FRESH) {
         ngx_http_fwgate_l1_store(ctx, key, hash, value, negative, stored,
@@ -684,6 +695,7 @@ void
 ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *epoch)
 {
+    ngx_uint_t                    generation;
     ngx_http_fwgate_cache_ctx_t  *ctx;
 
     if (fmcf->cache_zone == NULL || epoch->len > 32) {
@@ -691,6 +703,7 @@ ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
     }
 
     ctx = fmcf->cache_zone->data;
+    generation = 0;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
@@ -699,10 +712,18 @@ ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
     {
         ngx_memcpy(ctx->sh->epoch, epoch->data, epoch->len);
         ctx->sh->epoch_len = epoch->len;
-        ctx->sh->generation++;
+        generation = ++ctx->sh->generation;
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    /* logged outside the lock: other workers wait on it */
+
+    if (generation) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "fwgate: registry epoch \"%V\": cache generation "
+                       "%ui, every cached record stale", epoch, generation);
+    }
 }
 
 

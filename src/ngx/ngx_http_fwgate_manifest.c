@@ -1,13 +1,14 @@
 
 /*
- * fwgate: `fwgate_manifest`, the update check of SPEC section 6.
+ * fwgate: `fwgate_manifest`, the update check (docs/update-check.md).
  *
  * A device asks with the same signed headers as a download; the answer is
- * the download gate's own decision (steps 1-16) for the target of the
- * device's model's rollout: 200 with the artifact's description when the
- * gate would serve it and it is not the version the device already runs,
- * 204 when the rollout offers nothing, and the gate's 4xx/503 when the
- * device itself or the registry fails (steps 1-10, registry_unavailable).
+ * the download gate's own decision (steps 1-16, numbered as in
+ * docs/reasons.md) for the target of the device's model's rollout: 200
+ * with the artifact's description when the gate would serve it and it is
+ * not the version the device already runs, 204 when the rollout offers
+ * nothing, and the gate's 4xx/503 when the device itself or the registry
+ * fails (steps 1-10, registry_unavailable).
  *
  * Records come in two round trips, because the artifact to look up is
  * only known from the rollout: device, rollout, canary and exclude first,
@@ -182,8 +183,9 @@ ngx_http_fwgate_manifest_answer(ngx_http_request_t *r,
 
     /*
      * A known device.  One that already runs the rollout's target has
-     * been heard from after its download (SPEC section 6): clear it,
-     * whether or not the rollout still offers the artifact.
+     * been heard from after its download (docs/update-check.md, "Silent
+     * devices"): clear it, whether or not the rollout still offers the
+     * artifact.
      */
 
     cmp = 1;

@@ -630,6 +630,8 @@ ngx_http_fwgate_epoch_reply(ngx_http_fwgate_redis_cb_t *cb,
     ngx_http_fwgate_epoch_busy = 0;
 
     if (reply == NULL || ngx_http_fwgate_mcf == NULL) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "fwgate: epoch poll got no reply");
         return;
     }
 
@@ -641,6 +643,9 @@ ngx_http_fwgate_epoch_reply(ngx_http_fwgate_redis_cb_t *cb,
         ngx_str_set(&epoch, "0");
 
     } else {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "fwgate: epoch poll reply ignored: type %d",
+                       reply->type);
         return;
     }
 

@@ -92,6 +92,13 @@ typedef struct {
 } ngx_http_fwgate_main_conf_t;
 
 
+/* the loc conf's handler: the location's content handler, if any */
+#define NGX_HTTP_FWGATE_HANDLER_NONE      0
+#define NGX_HTTP_FWGATE_HANDLER_MANIFEST  1
+#define NGX_HTTP_FWGATE_HANDLER_REPORT    2
+#define NGX_HTTP_FWGATE_HANDLER_STATUS    3
+
+
 typedef struct {
     ngx_flag_t                  enable;
     ngx_http_complex_value_t   *artifact;
@@ -120,6 +127,21 @@ typedef enum {
     NGX_HTTP_FWGATE_CACHE_STALE          /* aged out in the current epoch:
                                             usable only if Redis fails */
 } ngx_http_fwgate_cache_state_e;
+
+/*
+ * The length of a cache key's registry key: a membership test's cache key
+ * is "<set key> NUL <member>".  For debug lines, which must not carry a NUL.
+ */
+
+static ngx_inline size_t
+ngx_http_fwgate_key_len(ngx_str_t *key)
+{
+    u_char  *p;
+
+    p = ngx_strlchr(key->data, key->data + key->len, '\0');
+
+    return p ? (size_t) (p - key->data) : key->len;
+}
 
 ngx_shm_zone_t *ngx_http_fwgate_cache_add_zone(ngx_conf_t *cf,
     ngx_str_t *name, size_t size, ngx_http_fwgate_main_conf_t *fmcf);
@@ -194,24 +216,19 @@ ngx_uint_t ngx_http_fwgate_redis_writable(void);
 void ngx_http_fwgate_redis_timed_out(void);
 
 
-/* record blobs: a hash reply flattened for the cache ------------------- */
+/* blob.c: record blobs, a hash reply flattened for the cache --------- */
 
 /* blob malloc'ed; its fields are read with the core's fwg_record.h */
 ngx_int_t ngx_http_fwgate_blob_from_reply(redisReply *reply,
     ngx_uint_t kind, ngx_str_t *blob);
 
 
-/* gate.c: the per-request state of a decision ---------------------------- */
+/* fetch.c: the per-request ctx, its registry records, waiting ---------- */
 
 #define NGX_HTTP_FWGATE_SLOT_NONE      0
 #define NGX_HTTP_FWGATE_SLOT_HAVE      1
 #define NGX_HTTP_FWGATE_SLOT_PENDING   2
 #define NGX_HTTP_FWGATE_SLOT_FAILED    3
-
-#define NGX_HTTP_FWGATE_HANDLER_NONE      0
-#define NGX_HTTP_FWGATE_HANDLER_MANIFEST  1
-#define NGX_HTTP_FWGATE_HANDLER_REPORT    2
-#define NGX_HTTP_FWGATE_HANDLER_STATUS    3
 
 typedef struct ngx_http_fwgate_waiter_s  ngx_http_fwgate_waiter_t;
 typedef struct ngx_http_fwgate_ctx_s     ngx_http_fwgate_ctx_t;
@@ -264,23 +281,25 @@ struct ngx_http_fwgate_ctx_s {
     void                       *data;       /* handler-specific state */
 };
 
-ngx_int_t ngx_http_fwgate_access_handler(ngx_http_request_t *r);
+ngx_http_fwgate_ctx_t *ngx_http_fwgate_ctx_create(ngx_http_request_t *r,
+    ngx_http_fwgate_resume_pt resume);
 /* the request's ctx, found again after an internal redirect cleared it */
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_get_ctx(ngx_http_request_t *r);
-/* a request value for the error log: '"', '\\' and non-printing bytes as
-   \xHH, so that it cannot forge fields of the line */
-ngx_int_t ngx_http_fwgate_log_escape(ngx_pool_t *pool, const u_char *data,
-    size_t len, ngx_str_t *out);
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_content_ctx(ngx_http_request_t *r,
     ngx_http_fwgate_run_pt run);
 /* resume of a content handler that waited: runs ctx->run, finalizes */
 void ngx_http_fwgate_content_resume(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
-ngx_http_fwgate_ctx_t *ngx_http_fwgate_ctx_create(ngx_http_request_t *r,
-    ngx_http_fwgate_resume_pt resume);
-/* steps 1-5; NGX_OK when they pass (ctx->reason set either way) */
-ngx_int_t ngx_http_fwgate_check_request(ngx_http_request_t *r,
-    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
+/* adds a response header (name static, value kept by the caller) */
+ngx_int_t ngx_http_fwgate_header_out(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+/* the same, or a new value in *h when an earlier pass added it */
+ngx_int_t ngx_http_fwgate_header_set(ngx_http_request_t *r,
+    ngx_table_elt_t **h, const char *name, ngx_str_t *value);
+/* "<prefix><kind><a>[:<b>][<suffix>]" in the request's pool */
+ngx_int_t ngx_http_fwgate_registry_key(ngx_http_request_t *r,
+    ngx_str_t *out, const char *kind, ngx_str_t *a, ngx_str_t *b,
+    const char *suffix);
 /* makes sure a slot holds its record: NGX_OK, NGX_AGAIN (fetching) */
 ngx_int_t ngx_http_fwgate_need(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_uint_t slot, ngx_uint_t kind,
@@ -297,6 +316,15 @@ ngx_int_t ngx_http_fwgate_wait(ngx_http_request_t *r,
 /* NGX_OK when every slot is usable, NGX_ERROR: registry unavailable */
 ngx_int_t ngx_http_fwgate_records(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
+
+
+/* gate.c: the access-phase gate, the decision and its outcome ---------- */
+
+ngx_int_t ngx_http_fwgate_access_handler(ngx_http_request_t *r);
+/* steps 1-5 (docs/reasons.md); NGX_OK when they pass (ctx->reason set
+   either way) */
+ngx_int_t ngx_http_fwgate_check_request(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
 /* steps 6-16 for ctx->artifact */
 void ngx_http_fwgate_decide(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
@@ -304,13 +332,15 @@ void ngx_http_fwgate_decide(ngx_http_request_t *r,
 ngx_int_t ngx_http_fwgate_finish(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf,
     ngx_uint_t count);
-ngx_int_t ngx_http_fwgate_registry_key(ngx_http_request_t *r,
-    ngx_str_t *out, const char *kind, ngx_str_t *a, ngx_str_t *b,
-    const char *suffix);
 void ngx_http_fwgate_publish(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
+/* a request value for the error log: '"', '\\' and non-printing bytes as
+   \xHH, so that it cannot forge fields of the line */
+ngx_int_t ngx_http_fwgate_log_escape(ngx_pool_t *pool, const u_char *data,
+    size_t len, ngx_str_t *out);
 
-/* silence.c: downloads, their clearing, the silence evaluation -------- */
+
+/* silence.c: downloads, their clearing, the silence evaluation --------- */
 
 extern ngx_str_t  ngx_http_fwgate_report_lua;
 
@@ -331,22 +361,24 @@ void ngx_http_fwgate_clear_download(ngx_http_request_t *r,
 /* from the epoch poll: halts rollouts whose silent devices cross limits */
 void ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf);
 
-/* keys.c: parsed device keys, per worker (NULL: let the core parse) */
+
+/* keys.c: parsed device keys, per worker (NULL: let the core parse) ---- */
+
 const fwg_key_t *ngx_http_fwgate_key_get(fwg_str_t alg, fwg_str_t rec);
 void ngx_http_fwgate_keys_free(void);
+
+
+/* variables.c: $fwgate_* --------------------------------------------- */
 
 ngx_int_t ngx_http_fwgate_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_fwgate_index_variables(ngx_conf_t *cf);
 void ngx_http_fwgate_set_variables(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
 
+
+/* content handlers: manifest.c, report.c, status.c --------------------- */
+
 ngx_int_t ngx_http_fwgate_manifest_handler(ngx_http_request_t *r);
-/* adds a response header (name static, value kept by the caller) */
-ngx_int_t ngx_http_fwgate_header_out(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
-/* the same, or a new value in *h when an earlier pass added it */
-ngx_int_t ngx_http_fwgate_header_set(ngx_http_request_t *r,
-    ngx_table_elt_t **h, const char *name, ngx_str_t *value);
 ngx_int_t ngx_http_fwgate_report_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_fwgate_status_handler(ngx_http_request_t *r);
 

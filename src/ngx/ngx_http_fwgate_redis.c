@@ -239,6 +239,10 @@ ngx_http_fwgate_redis_connect(ngx_http_fwgate_redis_conn_t *rc)
     rc->writable = 0;
     rc->pending = 0;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                   "fwgate: redis connecting to %V%s", &srv->name,
+                   rc->writer ? " for writes" : "");
+
     /* addresses are IPs or unix paths: hiredis resolves nothing here */
 
     if (srv->port == 0) {
@@ -395,6 +399,9 @@ ngx_http_fwgate_redis_schedule(ngx_http_fwgate_redis_conn_t *rc,
 
         if (rc->server != 0) {
             if (!rc->reconnect.timer_set) {
+                ngx_log_debug0(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                               "fwgate: redis reconnect: next server");
+
                 ngx_add_timer(&rc->reconnect, 1);
             }
             return;
@@ -402,6 +409,9 @@ ngx_http_fwgate_redis_schedule(ngx_http_fwgate_redis_conn_t *rc,
     }
 
     if (!rc->reconnect.timer_set) {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                       "fwgate: redis reconnect in %M ms", rc->backoff);
+
         ngx_add_timer(&rc->reconnect, rc->backoff);
     }
 

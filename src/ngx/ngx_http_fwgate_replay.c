@@ -26,10 +26,11 @@
  * (docs/security.md sizes it).
  */
 
-#include <openssl/rand.h>
-
 #include "ngx_http_fwgate_module.h"
 #include "fwg_siphash.h"
+
+/* after nginx's headers: ngx_config.h sets the feature macros first */
+#include <openssl/rand.h>
 
 
 #define NGX_HTTP_FWGATE_REPLAY_WAYS  4

@@ -1,6 +1,6 @@
 
 /*
- * fwgate: `fwgate_report`, install reports (SPEC section 6).
+ * fwgate: `fwgate_report`, install reports (docs/update-check.md).
  *
  * A signed POST whose body is {"artifact":..,"status":"success"|"failure",
  * "version":..}.  The device is checked as for a download (steps 1-10);

@@ -1,7 +1,9 @@
 
 /*
- * fwgate: the registry writes of SPEC section 6 that are not a reply to
- * anyone: download records, clearing them, and the silence evaluation.
+ * fwgate: the registry writes that are not a reply to anyone: download
+ * records, clearing them, and the silence evaluation (the rules are in
+ * docs/update-check.md, "Silent devices" and "The halt rule"; the keys in
+ * docs/redis-schema.md).
  *
  * All go to the write connection (the first server that is a primary).
  * All are fire and forget: a callback record allocated outside any pool
