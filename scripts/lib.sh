@@ -22,7 +22,13 @@
 #                        trixie 1.26.3) into OUTDIR, through a private apt
 #                        sources list: the machine's apt setup is unchanged
 #
-# Messages name the calling script: ${0##*/}.
+# Messages name the calling script, as DIR/NAME (bench/run.sh).
+
+case $0 in
+*/*) _lib_who=${0%/*}; _lib_who=${_lib_who##*/}/${0##*/}
+     _lib_who=${_lib_who#./} ;;
+*)   _lib_who=$0 ;;
+esac
 
 # redis refuses --port 0, so ask the kernel for a free loopback port and
 # hand it over; a lost race shows up as a failed start (redis_start retries)
@@ -42,9 +48,9 @@ redis_start() {
     local try
 
     command -v redis-server >/dev/null || {
-        echo "${0##*/}: redis-server not found (make deps)" >&2; return 1; }
+        echo "$_lib_who: redis-server not found (make deps)" >&2; return 1; }
     command -v redis-cli >/dev/null || {
-        echo "${0##*/}: redis-cli not found (make deps)" >&2; return 1; }
+        echo "$_lib_who: redis-cli not found (make deps)" >&2; return 1; }
     REDIS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/fwgate-redis.XXXXXX")
 
     for try in 1 2 3; do
@@ -64,11 +70,11 @@ redis_start() {
         kill "$REDIS_PID" 2>/dev/null || true
         wait "$REDIS_PID" 2>/dev/null || true
         REDIS_PID=
-        echo "${0##*/}: redis-server start $try failed" \
+        echo "$_lib_who: redis-server start $try failed" \
              "(port $REDIS_PORT)" >&2
     done
 
-    echo "${0##*/}: redis-server did not start; its log:" >&2
+    echo "$_lib_who: redis-server did not start; its log:" >&2
     cat "$REDIS_DIR/redis.log" >&2 || true
     return 1
 }
@@ -104,7 +110,7 @@ NEED_PKGS_INSTALLED=()
         esac
     done
     [ ${#missing[@]} -eq 0 ] && return 0
-    echo "${0##*/}: installing ${missing[*]}" >&2
+    echo "$_lib_who: installing ${missing[*]}" >&2
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq "${opts[@]}" "${missing[@]}"
@@ -132,10 +138,10 @@ fetch_nginx_orig() {
                -o "Dir::State::Lists=$tmp/lists"
                -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=)
 
-    echo "${0##*/}: fetching nginx $ver source ($suite) into $out" >&2
+    echo "$_lib_who: fetching nginx $ver source ($suite) into $out" >&2
     if ! "${apt[@]}" update > "$tmp/update.log" 2>&1; then
         cat "$tmp/update.log" >&2
-        echo "${0##*/}: apt-get update of deb-src $suite failed" >&2
+        echo "$_lib_who: apt-get update of deb-src $suite failed" >&2
         rm -rf "$tmp"
         return 1
     fi
@@ -145,7 +151,7 @@ fetch_nginx_orig() {
         > "$tmp/source.log" 2>&1 || rc=$?
     if [ ! -f "$tarball" ]; then
         cat "$tmp/source.log" >&2
-        echo "${0##*/}: $suite's deb-src did not give" \
+        echo "$_lib_who: $suite's deb-src did not give" \
              "nginx_$ver.orig.tar.gz (apt-get source exit $rc; got:" \
              "$(cd "$out" && echo nginx_*.orig.tar.* 2>/dev/null))" >&2
         rm -rf "$tmp"

@@ -31,7 +31,7 @@ use Errno qw(EAGAIN EWOULDBLOCK EINPROGRESS);
 use Time::HiRes qw(time sleep);
 use MIME::Base64 qw(encode_base64);
 use Digest::SHA ();
-# free_port: the one Perl definition, in t/FwgateTest.pm
+# free_port comes from t/FwgateTest.pm
 use t::FwgateTest qw(sig_parts free_port);
 
 our $ROOT = Cwd::abs_path("$FindBin::Bin/../..");
