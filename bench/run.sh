@@ -20,8 +20,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-# shellcheck source=scripts/pkgs.sh
-. scripts/pkgs.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 D=${BENCH_DURATION:-3}
 ROUNDS=${BENCH_ROUNDS:-2}
 NDEV=${BENCH_DEVICES:-100000}
@@ -59,6 +59,7 @@ cleanup() {
     for p in "${PIDS[@]}"; do
         wait "$p" 2>/dev/null || true
     done
+    redis_stop
     if [ "${BENCH_KEEP:-0}" = 1 ]; then
         log "kept $W"
     else
@@ -67,11 +68,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 wait_port() {
     local i
@@ -87,12 +83,8 @@ wait_port() {
 
 # --- redis, files, registry ---------------------------------------------
 
-RPORT=$(free_port)
-redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$W" --logfile "$W/redis.log" --daemonize no &
-REDIS_PID=$!
-PIDS+=($!)
-wait_port "$RPORT"
+redis_start || exit 1
+RPORT=$REDIS_PORT
 CTL=("$ROOT/fwgatectl" --redis "127.0.0.1:$RPORT")
 
 mkdir -p "$W/www/firmware" "$W/keys" "$W/cores"

@@ -11,8 +11,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-# shellcheck source=scripts/pkgs.sh
-. scripts/pkgs.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 OUT=$ROOT/build/fuzz
 SECS=${FUZZ_SECONDS:-60}
 TARGETS=${FUZZ_TARGETS:-fuzz_sf fuzz_sig fuzz_semver fuzz_decide fuzz_record

@@ -4,68 +4,42 @@
 # then runs the t/ suites against that binary and fails on any sanitizer
 # report.  Called by `make test-asan` from the repository root.
 #
-# The upstream tarball comes from Debian's source archive (a deb-src entry
-# for bookworm main and `apt-get source --download-only nginx`); when apt
-# cannot get it, an unpacked tree in $NGINX_ASAN_SRC (default
-# /work/ngxsrc/nginx-1.22.1) is used if present.
+# The upstream tarball comes from Debian's source archive: bookworm's
+# deb-src, through a private apt sources list (fetch_nginx_orig in
+# scripts/lib.sh; the machine's apt setup is left as it is).  No network
+# or no tarball: the script stops and says so.
 #
-# env: ASAN_CC (default gcc), NGINX_ASAN_SRC, SKIP_TESTS=1 (build only),
+# env: ASAN_CC (default gcc), SKIP_TESTS=1 (build only),
 #      arguments: .t files to run (default: all of t/*.t)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-# shellcheck source=scripts/pkgs.sh
-. scripts/pkgs.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 OUT=$ROOT/build/asan
 VER=1.22.1
 TARBALL=$OUT/nginx_$VER.orig.tar.gz
 SRC=$OUT/nginx-$VER
-FALLBACK=${NGINX_ASAN_SRC:-/work/ngxsrc/nginx-$VER}
 CCBIN=${ASAN_CC:-gcc}
 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer"
 
 mkdir -p "$OUT"
 
-
-fetch_tarball() {
-    local list=/etc/apt/sources.list.d/fwgate-debian-src.sources
-
-    [ -f "$TARBALL" ] && return 0
-    if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list \
-            /etc/apt/sources.list.d/
-    then
-        as_root tee "$list" >/dev/null <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-    fi
-    as_root apt-get update -qq || return 1
-    (cd "$OUT" && apt-get source --download-only nginx >/dev/null) \
-        || return 1
-    [ -f "$TARBALL" ]
-}
-
 unpack() {
     rm -rf "$SRC"
-    if fetch_tarball; then
-        echo "build-asan-nginx: using $TARBALL" >&2
-        tar -xzf "$TARBALL" -C "$OUT"
-    elif [ -f "$FALLBACK/auto/configure" ]; then
-        echo "build-asan-nginx: apt source failed; using $FALLBACK" >&2
-        cp -a "$FALLBACK" "$SRC"
-    else
-        echo "build-asan-nginx: cannot get nginx $VER source" >&2
-        exit 1
-    fi
+    fetch_nginx_orig "$VER" bookworm "$OUT" || {
+        echo "build-asan-nginx: cannot get nginx $VER source from" \
+             "Debian's source archive (deb.debian.org, bookworm)" >&2
+        exit 1; }
+    echo "build-asan-nginx: using $TARBALL" >&2
+    tar -xzf "$TARBALL" -C "$OUT"
 }
 
 build() {
-    local stamp=$OUT/.built-$(cat "$ROOT"/src/*/*.[ch] "$ROOT"/config \
-                               "$0" | sha256sum | cut -c1-16)
+    local stamp
+    stamp=$OUT/.built-$(cat "$ROOT"/src/*/*.[ch] "$ROOT"/config \
+                         "$0" | sha256sum | cut -c1-16)
     if [ -f "$stamp" ] && [ -x "$SRC/objs/nginx" ]; then
         echo "build-asan-nginx: up to date" >&2
         return 0
@@ -129,8 +103,7 @@ export TEST_NGINX_FWGATE_MODULE=$SRC/objs/ngx_http_fwgate_module.so
 export TEST_NGINX_LOAD_MODULES=$TEST_NGINX_FWGATE_MODULE
 # a server root and port of our own: `make test` may run beside us
 export TEST_NGINX_SERVROOT=$OUT/servroot
-TEST_NGINX_PORT=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(
-    LocalAddr => "127.0.0.1", LocalPort => 0, Listen => 1)->sockport')
+TEST_NGINX_PORT=$(free_port)
 export TEST_NGINX_PORT
 
 set +e

@@ -6,6 +6,8 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 ctl=$root/fwgatectl
 module=$root/build/ngx_http_fwgate_module.so
 nginx_bin=${NGINX_BINARY:-/usr/sbin/nginx}
@@ -16,21 +18,15 @@ done
 
 work=$(mktemp -d /tmp/fwgate-demo.XXXXXX)
 chmod 755 "$work"
-redis_pid= nginx_pid= failed=0
+nginx_pid='' failed=0
 
 stop() {
     [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null
-    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null
     sleep 0.2
+    redis_stop
     rm -rf "$work"
 }
 trap stop EXIT
-
-free_port() {
-    perl -MIO::Socket::INET -e \
-        'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0",
-                                     ReuseAddr => 1)->sockport'
-}
 
 if [ -t 1 ]; then B=$'\033[1m' G=$'\033[32m' E=$'\033[31m' N=$'\033[0m'
 else B= G= E= N=; fi
@@ -38,18 +34,10 @@ bold() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 ok()   { printf '   %sok%s   %s\n' "$G" "$N" "$*"; }
 bad()  { printf '   %sFAIL%s %s\n' "$E" "$N" "$*"; failed=1; }
 
-redis_port=$(free_port)
+redis_start || exit 1
+redis_port=$REDIS_PORT
 http_port=$(free_port)
 ctl_r() { "$ctl" --redis "127.0.0.1:$redis_port" "$@"; }
-
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' \
-    --appendonly no --dir "$work" --daemonize no > "$work/redis.log" 2>&1 &
-redis_pid=$!
-
-for _ in $(seq 50); do
-    redis-cli -p "$redis_port" ping > /dev/null 2>&1 && break
-    sleep 0.1
-done
 
 mkdir -p "$work/logs" "$work/html/firmware" "$work/keys"
 

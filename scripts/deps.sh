@@ -21,44 +21,28 @@ PACKAGES=(
     openssl
 )
 
-SUDO=
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO=sudo
-fi
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-installed() {
-    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
-
-missing=()
-for p in "${PACKAGES[@]}"; do
-    installed "$p" || missing+=("$p")
-done
-
-if [ ${#missing[@]} -eq 0 ]; then
+need_pkgs --no-install-recommends "${PACKAGES[@]}"
+if [ ${#NEED_PKGS_INSTALLED[@]} -eq 0 ]; then
     echo "deps: all ${#PACKAGES[@]} packages present"
     exit 0
 fi
 
-echo "deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-    --no-install-recommends "${missing[@]}"
-
 # Installing nginx or redis-server may start Debian's own services (nginx
-# on port 80).  The tests use their own nginx (t/servroot, port 1984) and
+# on port 80).  The tests use their own nginx (t/servroot, on a free port) and
 # their own redis-server on a free port, so stop the packaged ones that
 # this run just installed.
-for p in "${missing[@]}"; do
+for p in "${NEED_PKGS_INSTALLED[@]}"; do
     case "$p" in
     nginx|redis-server)
         if command -v invoke-rc.d >/dev/null; then
-            $SUDO invoke-rc.d "$p" stop >/dev/null 2>&1 || true
+            as_root invoke-rc.d "$p" stop >/dev/null 2>&1 || true
         fi
         if [ "$p" = nginx ] && [ -s /run/nginx.pid ] &&
            kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; then
-            $SUDO /usr/sbin/nginx -s quit 2>/dev/null || true
+            as_root /usr/sbin/nginx -s quit 2>/dev/null || true
         fi
         ;;
     esac

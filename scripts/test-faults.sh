@@ -15,7 +15,7 @@
 
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 for f in build/ngx_http_fwgate_module.so fwgatectl; do
     [ -e "$f" ] || { echo "test-faults: $f missing: make module cli" >&2

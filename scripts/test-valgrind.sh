@@ -13,8 +13,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-# shellcheck source=scripts/pkgs.sh
-. scripts/pkgs.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 OUT=$ROOT/build/valgrind
 
 need_pkgs valgrind

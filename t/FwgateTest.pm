@@ -579,6 +579,8 @@ sub ctl_sign {
 
 my %EXTRA;      # port => pid
 
+# free_port(): a free loopback port (exported; t/faults/lib.pl imports it
+# rather than keeping its own; scripts/lib.sh has the shell one)
 sub free_port {
     require IO::Socket::INET;
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,

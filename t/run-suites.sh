@@ -12,63 +12,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-REDIS_PID=
-REDIS_DIR=
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+trap redis_stop EXIT
 
-stop_redis() {
-    if [ -n "$REDIS_PID" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
-        kill "$REDIS_PID" 2>/dev/null || true
-        wait "$REDIS_PID" 2>/dev/null || true
-    fi
-    if [ -n "$REDIS_DIR" ]; then
-        rm -rf "$REDIS_DIR"
-    fi
-}
-trap stop_redis EXIT
-
-# redis refuses --port 0, so ask the kernel for a free loopback port and
-# hand it over; a lost race shows up as a failed start and is retried
-free_port() {
-    perl -MIO::Socket::INET -e '
-        my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
-                                      LocalPort => 0, Listen => 1)
-            or die "no free port: $!\n";
-        print $s->sockport, "\n";'
-}
-
-start_redis() {
-    local try port i
-
-    command -v redis-server >/dev/null || {
-        echo "run-suites: redis-server not found (make deps)" >&2; exit 1; }
-    REDIS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/fwgate-redis.XXXXXX")
-
-    for try in 1 2 3; do
-        port=$(free_port)
-        redis-server --port "$port" --bind 127.0.0.1 --save '' \
-            --appendonly no --dir "$REDIS_DIR" --daemonize no \
-            --logfile "$REDIS_DIR/redis.log" &
-        REDIS_PID=$!
-        for i in $(seq 1 100); do
-            if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
-                TEST_NGINX_REDIS_PORT=$port
-                return 0
-            fi
-            kill -0 "$REDIS_PID" 2>/dev/null || break
-            sleep 0.05
-        done
-        kill "$REDIS_PID" 2>/dev/null || true
-        wait "$REDIS_PID" 2>/dev/null || true
-        REDIS_PID=
-    done
-
-    echo "run-suites: redis-server did not start; its log:" >&2
-    cat "$REDIS_DIR/redis.log" >&2 || true
-    exit 1
-}
-
-start_redis
-export TEST_NGINX_REDIS_PORT
+redis_start || exit 1
+export TEST_NGINX_REDIS_PORT=$REDIS_PORT
 
 export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
 export FWGATECTL=${FWGATECTL:-$ROOT/fwgatectl}

@@ -1,6 +1,6 @@
 /*
  * fwgatectl artifact: add (the file's sha256 and size computed here) and
- * show.  Schema: SPEC section 3, under a configurable prefix.  A name is
+ * show.  Keys: docs/redis-schema.md, under a configurable prefix.  A name is
  * never reused and a --path belongs to one artifact: the edge finds an
  * artifact by the last segment of the request URI.
  */

@@ -1,9 +1,9 @@
 /*
  * fwgatectl device: add, show, revoke and import (CSV, pipelined, in
- * batches, with progress).  Schema: SPEC section 3, under a configurable
+ * batches, with progress).  Keys: docs/redis-schema.md, under a configurable
  * prefix.
  *
- * Besides the SPEC's keys the CLI maintains one index:
+ * Besides the registry's keys the CLI maintains one index:
  *   <prefix>model:<model>:devices   set of active device ids of a model
  * kept by `device add`, `device import` and `device revoke`, and read by
  * `rollout status` to count a rollout's cohort among registered devices.

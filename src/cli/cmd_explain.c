@@ -1,5 +1,5 @@
 /*
- * fwgatectl explain: the decision of SPEC section 4 for a device and an
+ * fwgatectl explain: the decision (docs/reasons.md) for a device and an
  * artifact, step by step, from the registry, with the same core code the
  * module runs (fwg_decide_registry).  There is no signed request, so the
  * request steps (1-5, 7, 8) are shown as skipped.

@@ -1,6 +1,6 @@
 /*
  * fwgatectl rollout (start, set, pause, resume, halt, status) and the
- * rollout's canary and exclude sets (add, rm).  Schema: SPEC section 3,
+ * rollout's canary and exclude sets (add, rm).  Keys: docs/redis-schema.md,
  * under a configurable prefix.  `rollout start` refuses what the edge
  * would block: an artifact not built for the model, and a downgrade
  * unless told.  `rollout status` counts the cohort with the edge's rule

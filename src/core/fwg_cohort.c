@@ -1,5 +1,5 @@
 /*
- * Cohort assignment, SPEC section 3.  The module and fwgatectl both call
+ * Cohort assignment (docs/fleet-guide.md).  The module and fwgatectl both call
  * this, so a device lands in the same bucket everywhere.
  */
 

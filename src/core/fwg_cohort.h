@@ -1,5 +1,5 @@
 /*
- * Cohort assignment, SPEC section 3:
+ * Cohort assignment (docs/fleet-guide.md, "Percent"):
  *   bucket = uint32_be(SHA-256(salt ":" device_id)[0..3]) mod 10000
  *   in cohort: canary, or (not excluded and bucket < round(percent * 100))
  */

@@ -1,12 +1,12 @@
 /*
- * The decision procedure of SPEC section 4.
+ * The decision procedure; its steps and reasons: docs/reasons.md.
  *
  * Steps are evaluated strictly in order and the first failing one decides.
  * Every evaluated step is reported to the trace callback (pass and fail),
  * so `fwgatectl explain` prints exactly what the module does.
  *
- * Choices where the SPEC is silent (documented here because both the
- * module and the CLI inherit them):
+ * Choices no rule fixes (listed here, and in docs/reasons.md's table of
+ * choices, because both the module and the CLI inherit them):
  *
  *  - A signature without `created` is `stale` (detail "no created"): the
  *    freshness window cannot be checked without it.

@@ -1,7 +1,7 @@
 /*
- * The decision of SPEC section 4, in one place.  The nginx module and
- * `fwgatectl explain` both call these functions; neither re-implements a
- * step.
+ * The decision (its steps and reasons: docs/reasons.md), in one place.
+ * The nginx module and `fwgatectl explain` both call these functions;
+ * neither re-implements a step.
  *
  * It runs in two phases because the module must wait for Redis between
  * them: fwg_decide_request() covers steps 1-5 from the request alone and
@@ -59,7 +59,8 @@ typedef struct {
     int             require_nonce;
 } fwg_policy_t;
 
-/* the SPEC defaults: fw label rule, 4 components, all algs, 300 s, 30 s */
+/* the defaults of docs/directives.md: fw label rule, 4 components, all
+ * algs, 300 s, 30 s */
 void fwg_policy_default(fwg_policy_t *p);
 
 /* trace of each step, for explain; may be NULL */

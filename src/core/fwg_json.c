@@ -1,7 +1,7 @@
 /*
  * fwgate core: a strict reader for one flat JSON object, and the JSON
  * string escaper.  The rules and error strings are the ones the module's
- * install reports have always had (SPEC section 6).
+ * install reports have always had (docs/update-check.md).
  */
 
 #include <string.h>

@@ -2,9 +2,9 @@
  * A small strict JSON reader for one flat object, the UTF-8 check it
  * rests on, and the string escaper for JSON the gate writes.
  *
- * The reader is for bodies devices send (install reports, SPEC section
- * 6): hostile bytes.  Errors are fixed strings, never request bytes, so
- * that a caller may log them as they are.
+ * The reader is for bodies devices send (install reports,
+ * docs/update-check.md): hostile bytes.  Errors are fixed strings, never
+ * request bytes, so that a caller may log them as they are.
  */
 
 #ifndef FWG_JSON_H

@@ -15,7 +15,7 @@ typedef struct {
 } fwg_record_field_t;
 
 
-/* the field names of SPEC section 3, one table per record */
+/* the field names of docs/redis-schema.md, one table per record */
 
 static const fwg_record_field_t  fwg_device_fields[] = {
     { "model",     offsetof(fwg_device_rec_t, model) },

@@ -40,10 +40,10 @@ int fwg_blob_field(const char *blob, size_t len, const char *name,
     fwg_str_t *value);
 
 /*
- * The records of SPEC section 3 from their blobs: found when the hash was
- * not empty, absent fields empty, fields pointing into the blob.  Canary
- * and exclude membership are not in the rollout's blob: the caller sets
- * them.  Return 0, or -1 when the blob is malformed (found is still set,
+ * The records of docs/redis-schema.md from their blobs: found when the
+ * hash was not empty, absent fields empty, fields pointing into the blob.
+ * Canary and exclude membership are not in the rollout's blob: the caller
+ * sets them.  Return 0, or -1 when the blob is malformed (found is still set,
  * every field left empty).
  */
 int fwg_device_from_blob(const char *blob, size_t len, fwg_device_rec_t *d);

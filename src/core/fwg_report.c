@@ -1,5 +1,5 @@
 /*
- * fwgate core: install report bodies (SPEC section 6).
+ * fwgate core: install report bodies (docs/update-check.md).
  */
 
 #include <string.h>

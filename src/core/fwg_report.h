@@ -1,5 +1,5 @@
 /*
- * Install reports (SPEC section 6): the body a device POSTs to a
+ * Install reports (docs/update-check.md): the body a device POSTs to a
  * fwgate_report location, {"artifact":..,"status":..,"version":..}.
  */
 

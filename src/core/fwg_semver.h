@@ -1,7 +1,8 @@
 /*
- * SemVer 2.0.0 parsing and precedence, and the range syntax of SPEC
- * section 3: comparators <, <=, >, >=, = (a bare version means =) joined by
- * spaces (all must hold), alternatives joined by "||".
+ * SemVer 2.0.0 parsing and precedence, and the range syntax of a rollout's
+ * `from` (docs/fleet-guide.md, "--from RANGE"): comparators <, <=, >, >=,
+ * = (a bare version means =) joined by spaces (all must hold),
+ * alternatives joined by "||".
  */
 
 #ifndef FWG_SEMVER_H

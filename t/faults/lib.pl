@@ -31,7 +31,8 @@ use Errno qw(EAGAIN EWOULDBLOCK EINPROGRESS);
 use Time::HiRes qw(time sleep);
 use MIME::Base64 qw(encode_base64);
 use Digest::SHA ();
-use t::FwgateTest qw(sig_parts);
+# free_port comes from t/FwgateTest.pm
+use t::FwgateTest qw(sig_parts free_port);
 
 our $ROOT = Cwd::abs_path("$FindBin::Bin/../..");
 our $NGINX = $ENV{NGINX_BIN} || '/usr/sbin/nginx';
@@ -55,12 +56,6 @@ $SIG{PIPE} = 'IGNORE';
 
 
 # --- processes -------------------------------------------------------------
-
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "no free port: $!";
-    return $s->sockport;
-}
 
 sub spawn {
     my ($what, $out, @cmd) = @_;
