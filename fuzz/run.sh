@@ -24,7 +24,7 @@ need_pkgs clang libclang-rt-14-dev libssl-dev libhiredis-dev
 mkdir -p "$OUT"
 CFLAGS="-std=c99 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-        -Isrc/core -Wall -Wextra -Wno-unused-parameter -Wno-unused-function"
+        -Isrc/core -Wall -Wextra -Werror -Wno-unused-parameter -Wno-unused-function"
 
 for t in $TARGETS; do
     echo "fuzz: building $t" >&2

@@ -9,8 +9,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-# shellcheck source=scripts/pkgs.sh
-. scripts/pkgs.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 need_pkgs dpkg-dev debhelper nginx-dev libhiredis-dev libssl-dev \
     libpcre2-dev lintian

@@ -9,6 +9,8 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 OUT=$PWD/build/deb
 MOD=libnginx-mod-http-fwgate
 LINK=/etc/nginx/modules-enabled/50-mod-http-fwgate.conf
@@ -23,22 +25,15 @@ ls "$OUT"/${MOD}_*.deb "$OUT"/fwgatectl_*.deb >/dev/null 2>&1 \
 
 work=$(mktemp -d /tmp/fwgate-deb.XXXXXX)
 chmod 755 "$work"
-redis_pid= nginx_pid=
+nginx_pid=
 
 cleanup() {
     [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null
-    [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null
+    redis_stop
     dpkg -P "$MOD" fwgatectl >/dev/null 2>&1
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-free_port() {
-    perl -MIO::Socket::INET -e '
-        my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
-                                      LocalPort => 0, Listen => 1) or die;
-        print $s->sockport, "\n";'
-}
 
 # --- install --------------------------------------------------------------
 
@@ -64,14 +59,8 @@ man -w fwgatectl >/dev/null 2>&1 && ok "man fwgatectl" \
 
 # --- a gated request through the installed module ----------------------------
 
-rport=$(free_port)
-redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$work" --daemonize no --logfile "$work/redis.log" &
-redis_pid=$!
-for _ in $(seq 100); do
-    redis-cli -p "$rport" ping 2>/dev/null | grep -q PONG && break
-    sleep 0.05
-done
+redis_start || { bad "redis-server"; exit 1; }
+rport=$REDIS_PORT
 
 ctl() { /usr/bin/fwgatectl --redis "127.0.0.1:$rport" "$@"; }
 mkdir -p "$work/www/firmware" "$work/logs" "$work/keys"
@@ -153,7 +142,7 @@ st=$(request LS-7000i)
 [ "$st" = 403 ] && ok "claiming another model: 403" || bad "other model: $st"
 
 kill "$nginx_pid"; wait "$nginx_pid" 2>/dev/null; nginx_pid=
-kill "$redis_pid"; wait "$redis_pid" 2>/dev/null; redis_pid=
+redis_stop
 
 # --- remove -------------------------------------------------------------------
 

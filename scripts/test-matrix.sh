@@ -12,8 +12,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-# shellcheck source=scripts/pkgs.sh
-. scripts/pkgs.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 OUT=$ROOT/build/matrix
 VERSIONS=${MATRIX_VERSIONS:-"1.22.1:bookworm 1.26.3:trixie"}
@@ -22,26 +22,6 @@ read -r -a SUITES <<< "${MATRIX_SUITES:-$(echo t/*.t)}"
 need_pkgs build-essential libpcre2-dev zlib1g-dev libssl-dev \
     libhiredis-dev redis-server dpkg-dev
 mkdir -p "$OUT"
-
-# fetch_orig VERSION SUITE: nginx_VERSION.orig.tar.gz from Debian's source
-# archive for SUITE into $OUT (the Debian part may fail: the tarball comes)
-fetch_orig() {
-    local ver=$1 suite=$2 dir=$OUT/apt-$2 tar=$OUT/nginx_$1.orig.tar.gz
-    [ -f "$tar" ] && return 0
-    mkdir -p "$dir/lists/partial"
-    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]" \
-         "http://deb.debian.org/debian $suite main" > "$dir/sources.list"
-    local opts=(-o "Dir::Etc::sourcelist=$dir/sources.list"
-                -o "Dir::Etc::sourceparts=-"
-                -o "Dir::State::Lists=$dir/lists")
-    apt-get "${opts[@]}" update -qq >/dev/null 2>&1 || true
-    (cd "$OUT" && apt-get "${opts[@]}" source --download-only \
-         "nginx=$ver*" >/dev/null 2>&1) || true
-    (cd "$OUT" && apt-get "${opts[@]}" source --download-only \
-         nginx >/dev/null 2>&1) || true
-    [ -f "$tar" ] || { echo "test-matrix: no $tar from $suite" >&2
-                       return 1; }
-}
 
 # build VERSION: nginx and the module in $OUT/nginx-VERSION/objs
 build() {
@@ -77,7 +57,7 @@ for vs in $VERSIONS; do
     ver=${vs%%:*} suite=${vs#*:}
     vers+=("$ver")
     echo "test-matrix: nginx $ver (Debian $suite)" >&2
-    if ! fetch_orig "$ver" "$suite"; then
+    if ! fetch_nginx_orig "$ver" "$suite" "$OUT"; then
         for s in "${SUITES[@]}"; do RESULT[$ver,$s]="no source"; done
         continue
     fi
