@@ -66,7 +66,8 @@ static const struct {
     { "not_in_cohort",          403, 14 },
     { "upgrade_path",           403, 15 },
     { "downgrade",              403, 16 },
-    { "registry_unavailable",   503,  0 }
+    { "registry_unavailable",   503,  0 },
+    { "registry_stale",         503,  0 }
 };
 
 static const char *fwg_step_names[17] = {

@@ -40,6 +40,8 @@ typedef enum {
     FWG_R_UPGRADE_PATH,
     FWG_R_DOWNGRADE,
     FWG_R_REGISTRY_UNAVAILABLE,
+    FWG_R_REGISTRY_STALE,           /* no confirmed-fresh registry within
+                                       fwgate_max_staleness (503) */
     FWG_R__COUNT
 } fwg_reason_t;
 

@@ -58,6 +58,8 @@ typedef struct {
     u_char                      epoch[32];
     size_t                      epoch_len;
     ngx_msec_t                  last_poll;
+    ngx_msec_t                  confirmed;  /* registry last known fresh */
+    ngx_uint_t                  role;       /* NGX_HTTP_FWGATE_ROLE_* */
     ngx_http_fwgate_stats_t     stats;
 } ngx_http_fwgate_cache_shctx_t;
 
@@ -210,6 +212,9 @@ ngx_http_fwgate_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ctx->sh->mask = n - 1;
     ngx_queue_init(&ctx->sh->queue);
+
+    /* the staleness bound runs from the start, as from a confirmation */
+    ctx->sh->confirmed = ngx_current_msec;
 
     ctx->fmcf->stats = &ctx->sh->stats;
 
@@ -776,4 +781,76 @@ ngx_http_fwgate_cache_poll_due(ngx_http_fwgate_main_conf_t *fmcf)
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
     return due;
+}
+
+
+/*
+ * Freshness of the registry this node reads (fwgate_max_staleness): the
+ * epoch poll confirms it when it read the epoch from a primary, or from a
+ * replica whose link to its primary is up.  A replica that lost its
+ * primary keeps answering (replica-serve-stale-data) with data that may
+ * miss a halt: it does not confirm.
+ */
+
+void
+ngx_http_fwgate_cache_confirm(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_uint_t role, ngx_uint_t fresh)
+{
+    ngx_http_fwgate_cache_ctx_t  *ctx;
+
+    if (fmcf->cache_zone == NULL) {
+        return;
+    }
+
+    ctx = fmcf->cache_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ctx->sh->role = role;
+
+    if (fresh) {
+        ctx->sh->confirmed = ngx_current_msec;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+/* milliseconds since the registry was last confirmed fresh, and its role */
+
+ngx_msec_t
+ngx_http_fwgate_cache_staleness(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_uint_t *role)
+{
+    ngx_http_fwgate_cache_ctx_t  *ctx;
+
+    if (fmcf->cache_zone == NULL) {
+        if (role) {
+            *role = NGX_HTTP_FWGATE_ROLE_UNKNOWN;
+        }
+
+        return 0;
+    }
+
+    ctx = fmcf->cache_zone->data;
+
+    if (role) {
+        *role = *(volatile ngx_uint_t *) &ctx->sh->role;
+    }
+
+    return ngx_current_msec
+           - *(volatile ngx_msec_t *) &ctx->sh->confirmed;
+}
+
+
+/* past fwgate_max_staleness: rollout downloads must not be served */
+
+ngx_uint_t
+ngx_http_fwgate_registry_stale(ngx_http_fwgate_main_conf_t *fmcf)
+{
+    if (fmcf->max_staleness == 0 || fmcf->cache_zone == NULL) {
+        return 0;
+    }
+
+    return ngx_http_fwgate_cache_staleness(fmcf, NULL) > fmcf->max_staleness;
 }

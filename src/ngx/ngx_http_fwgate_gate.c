@@ -81,7 +81,21 @@ static ngx_int_t
 ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_http_fwgate_loc_conf_t *lcf)
 {
-    ngx_int_t  rc, rc2;
+    ngx_int_t                     rc, rc2;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    /*
+     * Past fwgate_max_staleness the edge cannot know whether a halt or a
+     * revoke reached it: it stops serving rollout downloads until the
+     * registry is confirmed fresh again (docs/many-edges.md).
+     */
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+
+    if (ngx_http_fwgate_registry_stale(fmcf)) {
+        ctx->reason = FWG_R_REGISTRY_STALE;
+        return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+    }
 
     /* every key the decision needs, pipelined in one round trip */
 
@@ -404,8 +418,15 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     allow = (ctx->reason == FWG_R_OK);
     name = fwg_reason_name(ctx->reason);
 
+    /* shadow mode: a download refusal is decided, logged and counted,
+       and the request is served */
+    ctx->dry_run = (!allow && lcf->dry_run
+                    && lcf->handler == NGX_HTTP_FWGATE_HANDLER_NONE);
+
     ctx->done = 1;
-    ctx->rc = allow ? NGX_OK : fwg_reason_status(ctx->reason);
+    ctx->rc = allow ? NGX_OK
+                    : ctx->dry_run ? NGX_DECLINED
+                                   : fwg_reason_status(ctx->reason);
 
     /* the details are the core's fixed strings, never request bytes */
 
@@ -418,7 +439,8 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 
     if (count) {
         (void) ngx_atomic_fetch_add(
-                   &fmcf->stats->requests[allow][ctx->reason], 1);
+                   &fmcf->stats->requests[ctx->dry_run ? 2 : allow]
+                                         [ctx->reason], 1);
     }
 
     if (!allow) {
@@ -447,6 +469,10 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         if (ctx->h_digest) {
             ctx->h_digest->hash = 0;
         }
+    }
+
+    if (ctx->dry_run) {
+        return ctx->rc;
     }
 
     if (ctx->reason == FWG_R_MISSING_SIGNATURE) {
@@ -541,7 +567,8 @@ ngx_http_fwgate_publish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
         return;
     }
 
-    level = (ctx->reason == FWG_R_REGISTRY_UNAVAILABLE)
+    level = (ctx->reason == FWG_R_REGISTRY_UNAVAILABLE
+             || ctx->reason == FWG_R_REGISTRY_STALE)
             ? NGX_LOG_ERR : NGX_LOG_INFO;
 
     /* details are the core's fixed strings, never request bytes */
@@ -549,14 +576,18 @@ ngx_http_fwgate_publish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
     if (ctx->reason == FWG_R_REGISTRY_UNAVAILABLE) {
         detail = "no usable registry record (redis down, slow or refusing)";
 
+    } else if (ctx->reason == FWG_R_REGISTRY_STALE) {
+        detail = "registry not confirmed fresh within fwgate_max_staleness";
+
     } else {
         detail = ctx->verdict.detail ? ctx->verdict.detail
                                      : ctx->claims.detail;
     }
 
     ngx_log_error(level, r->connection->log, 0,
-                  "fwgate: deny reason=%s device=\"%V\" model=\"%V\" "
+                  "fwgate: %s reason=%s device=\"%V\" model=\"%V\" "
                   "artifact=\"%V\"%s%s",
+                  ctx->dry_run ? "dry run, would deny" : "deny",
                   fwg_reason_name(ctx->reason), &dev, &model, &art,
                   detail ? " detail: " : "", detail ? detail : "");
 }

@@ -156,6 +156,15 @@ ngx_http_fwgate_manifest_run(ngx_http_request_t *r,
         ctx->reason = FWG_R_NOT_RELEASED;
     }
 
+    /* past fwgate_max_staleness nothing is offered now (204) */
+
+    if (ctx->reason == FWG_R_OK
+        && ngx_http_fwgate_registry_stale(
+               ngx_http_get_module_main_conf(r, ngx_http_fwgate_module)))
+    {
+        ctx->reason = FWG_R_REGISTRY_STALE;
+    }
+
     return ngx_http_fwgate_manifest_answer(r, ctx, lcf);
 }
 

@@ -46,6 +46,8 @@ static char *ngx_http_fwgate_zone_arg(ngx_conf_t *cf, ngx_str_t *value,
     ngx_str_t *name, size_t *size);
 
 static void ngx_http_fwgate_poll_handler(ngx_event_t *ev);
+static void ngx_http_fwgate_role_reply(ngx_http_fwgate_redis_cb_t *cb,
+    redisReply *reply);
 static void ngx_http_fwgate_epoch_reply(ngx_http_fwgate_redis_cb_t *cb,
     redisReply *reply);
 
@@ -136,6 +138,20 @@ static ngx_command_t  ngx_http_fwgate_commands[] = {
       offsetof(ngx_http_fwgate_loc_conf_t, expose_reason),
       NULL },
 
+    { ngx_string("fwgate_max_staleness"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fwgate_main_conf_t, max_staleness),
+      NULL },
+
+    { ngx_string("fwgate_dry_run"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fwgate_loc_conf_t, dry_run),
+      NULL },
+
     { ngx_string("fwgate_match_path"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -209,6 +225,8 @@ static ngx_str_t  ngx_http_fwgate_default_components[] = {
 
 static ngx_event_t                   ngx_http_fwgate_poll_ev;
 static ngx_http_fwgate_redis_cb_t    ngx_http_fwgate_epoch_cb;
+static ngx_http_fwgate_redis_cb_t    ngx_http_fwgate_role_cb;
+static ngx_uint_t                    ngx_http_fwgate_poll_role;
 static ngx_uint_t                    ngx_http_fwgate_epoch_busy;
 static ngx_http_fwgate_main_conf_t  *ngx_http_fwgate_mcf;
 
@@ -246,6 +264,7 @@ ngx_http_fwgate_create_main_conf(ngx_conf_t *cf)
     fmcf->stale = NGX_CONF_UNSET_MSEC;
     fmcf->negative_ttl = NGX_CONF_UNSET_MSEC;
     fmcf->poll = NGX_CONF_UNSET_MSEC;
+    fmcf->max_staleness = NGX_CONF_UNSET_MSEC;
     fmcf->stats = ngx_http_fwgate_local_stats_get();
 
     return fmcf;
@@ -284,6 +303,7 @@ ngx_http_fwgate_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(fmcf->stale, 300000);
     ngx_conf_init_msec_value(fmcf->negative_ttl, 5000);
     ngx_conf_init_msec_value(fmcf->poll, 1000);
+    ngx_conf_init_msec_value(fmcf->max_staleness, 0);
 
     if (fmcf->prefix.data == NULL) {
         ngx_str_set(&fmcf->prefix, "fwgate:");
@@ -297,6 +317,24 @@ ngx_http_fwgate_init_main_conf(ngx_conf_t *cf, void *conf)
                                      "rollouts:watch") != NGX_OK)
     {
         return NGX_CONF_ERROR;
+    }
+
+    if (fmcf->max_staleness) {
+        if (fmcf->cache_zone == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"fwgate_max_staleness\" needs \"fwgate_cache\": "
+                          "the cache zone keeps when the registry was last "
+                          "confirmed fresh");
+            return NGX_CONF_ERROR;
+        }
+
+        if (fmcf->max_staleness <= (fmcf->poll ? fmcf->poll : 1)) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"fwgate_max_staleness\" %M must be longer than "
+                          "the cache's poll interval %M", fmcf->max_staleness,
+                          fmcf->poll);
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (fmcf->poll == 0) {
@@ -334,6 +372,7 @@ ngx_http_fwgate_create_loc_conf(ngx_conf_t *cf)
     flcf->require_nonce = NGX_CONF_UNSET;
     flcf->expose_reason = NGX_CONF_UNSET;
     flcf->match_path = NGX_CONF_UNSET;
+    flcf->dry_run = NGX_CONF_UNSET;
     flcf->report_max_body = NGX_CONF_UNSET_SIZE;
 
     return flcf;
@@ -362,6 +401,7 @@ ngx_http_fwgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->require_nonce, prev->require_nonce, 0);
     ngx_conf_merge_value(conf->expose_reason, prev->expose_reason, 0);
     ngx_conf_merge_value(conf->match_path, prev->match_path, 1);
+    ngx_conf_merge_value(conf->dry_run, prev->dry_run, 0);
     ngx_conf_merge_str_value(conf->label, prev->label, "");
     ngx_conf_merge_size_value(conf->report_max_body, prev->report_max_body,
                               4096);
@@ -552,6 +592,7 @@ ngx_http_fwgate_init_process(ngx_cycle_t *cycle)
     ngx_http_fwgate_poll_ev.cancelable = 1;
 
     ngx_http_fwgate_epoch_cb.handler = ngx_http_fwgate_epoch_reply;
+    ngx_http_fwgate_role_cb.handler = ngx_http_fwgate_role_reply;
 
     ngx_add_timer(&ngx_http_fwgate_poll_ev, fmcf->poll);
 
@@ -607,6 +648,24 @@ ngx_http_fwgate_poll_handler(ngx_event_t *ev)
 
     ngx_http_fwgate_silence_poll(fmcf);
 
+    /*
+     * ROLE, then the epoch, pipelined on the read connection: the epoch
+     * confirms the registry fresh only if it came from a primary or from
+     * a replica still linked to one (fwgate_max_staleness).
+     */
+
+    argv[0] = "ROLE";
+    argvlen[0] = 4;
+
+    if (ngx_http_fwgate_redis_command(&ngx_http_fwgate_role_cb, 1, argv,
+                                      argvlen)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    ngx_http_fwgate_poll_role = NGX_HTTP_FWGATE_ROLE_UNKNOWN;
+
     argv[0] = "GET";
     argvlen[0] = 3;
     argv[1] = (const char *) fmcf->epoch_key.data;
@@ -617,6 +676,49 @@ ngx_http_fwgate_poll_handler(ngx_event_t *ev)
         == NGX_OK)
     {
         ngx_http_fwgate_epoch_busy = 1;
+    }
+}
+
+
+/*
+ * ROLE: ["master", ...] or ["slave", host, port, state, offset], state
+ * "connected" while the replica's link to its primary is up.
+ */
+
+static void
+ngx_http_fwgate_role_reply(ngx_http_fwgate_redis_cb_t *cb, redisReply *reply)
+{
+    redisReply  *e;
+
+    ngx_http_fwgate_poll_role = NGX_HTTP_FWGATE_ROLE_UNKNOWN;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements == 0)
+    {
+        return;
+    }
+
+    e = reply->element[0];
+
+    if (e == NULL || e->type != REDIS_REPLY_STRING) {
+        return;
+    }
+
+    if (e->len == 6 && ngx_strncmp(e->str, "master", 6) == 0) {
+        ngx_http_fwgate_poll_role = NGX_HTTP_FWGATE_ROLE_PRIMARY;
+        return;
+    }
+
+    if (e->len == 5 && ngx_strncmp(e->str, "slave", 5) == 0) {
+        ngx_http_fwgate_poll_role = NGX_HTTP_FWGATE_ROLE_CUT_OFF;
+
+        if (reply->elements >= 4
+            && reply->element[3]->type == REDIS_REPLY_STRING
+            && reply->element[3]->len == 9
+            && ngx_strncmp(reply->element[3]->str, "connected", 9) == 0)
+        {
+            ngx_http_fwgate_poll_role = NGX_HTTP_FWGATE_ROLE_REPLICA;
+        }
     }
 }
 
@@ -650,6 +752,12 @@ ngx_http_fwgate_epoch_reply(ngx_http_fwgate_redis_cb_t *cb,
     }
 
     ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_mcf, &epoch);
+
+    ngx_http_fwgate_cache_confirm(ngx_http_fwgate_mcf,
+                    ngx_http_fwgate_poll_role,
+                    ngx_http_fwgate_poll_role == NGX_HTTP_FWGATE_ROLE_PRIMARY
+                    || ngx_http_fwgate_poll_role
+                       == NGX_HTTP_FWGATE_ROLE_REPLICA);
 }
 
 

@@ -47,7 +47,8 @@ typedef struct {
 
 /* counters kept in the cache zone, summed over all workers */
 typedef struct {
-    ngx_atomic_t                requests[2][FWG_R__COUNT]; /* [allow?] */
+    ngx_atomic_t                requests[3][FWG_R__COUNT]; /* deny, allow,
+                                                          dry-run deny */
     ngx_atomic_t                manifest[3];      /* 200, 204, error */
     ngx_atomic_t                reports[3];       /* success, failure, bad */
     ngx_atomic_t                halts;
@@ -83,6 +84,7 @@ typedef struct {
     ngx_msec_t                  stale;
     ngx_msec_t                  negative_ttl;
     ngx_msec_t                  poll;
+    ngx_msec_t                  max_staleness;  /* 0: no bound */
 
     ngx_shm_zone_t             *replay_zone;
 
@@ -109,6 +111,7 @@ typedef struct {
     time_t                      clock_skew;
     ngx_flag_t                  require_nonce;
     ngx_flag_t                  expose_reason;
+    ngx_flag_t                  dry_run;    /* decide, log, serve */
     ngx_flag_t                  match_path; /* downloads only at the
                                                artifact's registry path */
     ngx_uint_t                  handler;    /* manifest, report, status */
@@ -167,6 +170,18 @@ void ngx_http_fwgate_cache_usage(ngx_http_fwgate_main_conf_t *fmcf,
     size_t *used, size_t *size);
 /* whether this worker should poll the epoch now (one worker per poll) */
 ngx_uint_t ngx_http_fwgate_cache_poll_due(ngx_http_fwgate_main_conf_t *fmcf);
+
+/* the registry's freshness as the epoch poll last confirmed it */
+#define NGX_HTTP_FWGATE_ROLE_UNKNOWN   0
+#define NGX_HTTP_FWGATE_ROLE_PRIMARY   1
+#define NGX_HTTP_FWGATE_ROLE_REPLICA   2    /* link to its primary up */
+#define NGX_HTTP_FWGATE_ROLE_CUT_OFF   3    /* a replica, link down */
+
+void ngx_http_fwgate_cache_confirm(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_uint_t role, ngx_uint_t fresh);
+ngx_msec_t ngx_http_fwgate_cache_staleness(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_uint_t *role);
+ngx_uint_t ngx_http_fwgate_registry_stale(ngx_http_fwgate_main_conf_t *fmcf);
 
 ngx_http_fwgate_stats_t *ngx_http_fwgate_local_stats_get(void);
 void ngx_http_fwgate_cache_exit_process(void);
@@ -254,6 +269,7 @@ struct ngx_http_fwgate_ctx_s {
     ngx_str_t                   artifact;
     ngx_str_t                   path;       /* allowed: the artifact's
                                                registry path */
+    ngx_uint_t                  dry_run;    /* a refusal not enforced */
 
     /* response headers set by the decision, kept to be corrected if a
        later pass (an internal redirect) refuses what was allowed */

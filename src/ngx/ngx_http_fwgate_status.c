@@ -19,7 +19,8 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
     size_t                        used, size;
     ngx_int_t                     rc;
     ngx_buf_t                    *b;
-    ngx_uint_t                    i, a;
+    ngx_uint_t                    i, a, role;
+    ngx_msec_t                    staleness;
     ngx_chain_t                   out;
     ngx_http_fwgate_stats_t      *st;
     ngx_http_fwgate_main_conf_t  *fmcf;
@@ -30,6 +31,9 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
 
     static const char  *manifest[] = { "200", "204", "error" };
     static const char  *reports[] = { "success", "failure", "rejected" };
+    static const char  *decision[] = { "deny", "allow", "dry_run_deny" };
+    static const char  *roles[] = { "unknown", "primary", "replica",
+                                    "cut_off_replica" };
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -57,7 +61,7 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
             "# HELP fwgate_requests_total Gate decisions by outcome.\n"
             "# TYPE fwgate_requests_total counter\n");
 
-    for (a = 0; a < 2; a++) {
+    for (a = 0; a < 3; a++) {
         for (i = 0; i < FWG_R__COUNT; i++) {
             if ((a == 1) != (i == FWG_R_OK)) {
                 continue;
@@ -65,10 +69,33 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
 
             p = ngx_slprintf(p, last,
                     "fwgate_requests_total{decision=\"%s\",reason=\"%s\"} "
-                    "%uA\n", a ? "allow" : "deny",
+                    "%uA\n", decision[a],
                     fwg_reason_name((fwg_reason_t) i),
                     st->requests[a][i]);
         }
+    }
+
+    staleness = ngx_http_fwgate_cache_staleness(fmcf, &role);
+
+    p = ngx_slprintf(p, last,
+            "# HELP fwgate_registry_staleness_seconds Time since the epoch "
+            "poll last confirmed the registry fresh.\n"
+            "# TYPE fwgate_registry_staleness_seconds gauge\n"
+            "fwgate_registry_staleness_seconds %M.%03M\n"
+            "# HELP fwgate_registry_max_staleness_seconds "
+            "fwgate_max_staleness (0: no bound).\n"
+            "# TYPE fwgate_registry_max_staleness_seconds gauge\n"
+            "fwgate_registry_max_staleness_seconds %M.%03M\n"
+            "# HELP fwgate_registry_source What the epoch poll last read "
+            "from: a primary, a linked replica, a cut-off replica.\n"
+            "# TYPE fwgate_registry_source gauge\n",
+            staleness / 1000, staleness % 1000,
+            fmcf->max_staleness / 1000, fmcf->max_staleness % 1000);
+
+    for (i = 0; i < 4; i++) {
+        p = ngx_slprintf(p, last,
+                         "fwgate_registry_source{role=\"%s\"} %ui\n",
+                         roles[i], (ngx_uint_t) (role == i));
     }
 
     p = ngx_slprintf(p, last,

@@ -171,6 +171,9 @@ ngx_http_fwgate_value(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         if (ctx->reason == FWG_R_OK) {
             ngx_str_set(out, "allow");
 
+        } else if (ctx->dry_run) {
+            ngx_str_set(out, "dry_run_deny");
+
         } else {
             ngx_str_set(out, "deny");
         }
