@@ -111,8 +111,8 @@ GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
 ::sign(device => 'LS6-000005', path => $::FW)
 --- error_code: 401
---- response_headers_like
-X-Fwgate-Reason: ^(unsupported_alg|bad_signature|unknown_device)$
+--- response_headers
+X-Fwgate-Reason: unsupported_alg
 
 
 
@@ -122,8 +122,8 @@ GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
 ::sign(device => 'LS6-000002', path => $::FW, alg => 'ed25519')
 --- error_code: 401
---- response_headers_like
-X-Fwgate-Reason: ^(bad_signature|unsupported_alg)$
+--- response_headers
+X-Fwgate-Reason: bad_signature
 
 
 
@@ -374,9 +374,9 @@ X-Fwgate-Reason: bad_signature
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
 ::sign(device => 'LS6-000001', path => $::FW, sig_b64 => 'AAAAAAAAAAAAAAAA')
---- error_code_like: ^40[01]$
---- response_headers_like
-X-Fwgate-Reason: ^(bad_signature|malformed_signature)$
+--- error_code: 401
+--- response_headers
+X-Fwgate-Reason: bad_signature
 
 
 
@@ -529,9 +529,9 @@ GET /firmware/ls6000i-2.5.0.bin
        headers => { 'X-Gone' => 'here' }, omit => ['x-gone'],
        components => ['@method', '@path', 'x-device-model',
                       'x-firmware-version', 'x-gone'])
---- error_code_like: ^40[01]$
---- response_headers_like
-X-Fwgate-Reason: ^(malformed_signature|bad_signature)$
+--- error_code: 400
+--- response_headers
+X-Fwgate-Reason: malformed_signature
 
 
 
@@ -542,9 +542,9 @@ GET /firmware/ls6000i-2.5.0.bin
 my $p = ::sig_parts(device => 'LS6-000002', path => $::FW);
 (my $i = $p->{input}) =~ s/\("\@method"/("\@method" "\@bogus"/;
 "$p->{headers}Signature-Input: $i\nSignature: $p->{signature}\n"
---- error_code_like: ^40[01]$
---- response_headers_like
-X-Fwgate-Reason: ^(malformed_signature|bad_signature)$
+--- error_code: 400
+--- response_headers
+X-Fwgate-Reason: malformed_signature
 
 
 
@@ -660,9 +660,9 @@ GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
 "$::ONE->{headers}Signature-Input: $::ONE->{input}\n"
 . "Signature: $::ONE->{signature}, fw=:AAAAAAAAAAAAAAAA:\n"
---- error_code_like: ^40[01]$
---- response_headers_like
-X-Fwgate-Reason: ^(bad_signature|malformed_signature)$
+--- error_code: 401
+--- response_headers
+X-Fwgate-Reason: bad_signature
 
 
 
@@ -686,9 +686,9 @@ X-Device-Model: LS-6000i
 X-Firmware-Version: 2.4.1
 Signature-Input:
 Signature:
---- error_code_like: ^40[01]$
---- response_headers_like
-X-Fwgate-Reason: ^(malformed_signature|missing_signature)$
+--- error_code: 400
+--- response_headers
+X-Fwgate-Reason: malformed_signature
 
 
 
@@ -710,9 +710,9 @@ X-Fwgate-Reason: malformed_signature
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
 ::sign(device => 'LS6-000002', path => $::FW, keyid => 'k' x 2000)
---- error_code_like: ^40[01]$
---- response_headers_like
-X-Fwgate-Reason: ^(malformed_signature|unknown_device)$
+--- error_code: 400
+--- response_headers
+X-Fwgate-Reason: malformed_signature
 
 
 

@@ -212,9 +212,9 @@ X-Fwgate-Reason: bad_claims
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
 ::sign(%::S, components => ['@method', '@path', 'x-device-model'])
---- error_code_like: ^40[01]$
---- response_headers_like
-X-Fwgate-Reason: ^(bad_claims|insufficient_coverage)$
+--- error_code: 400
+--- response_headers
+X-Fwgate-Reason: bad_claims
 
 
 
