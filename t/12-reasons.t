@@ -81,6 +81,12 @@ fwgate: deny
 
 
 === TEST 2: missing_signature
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers
@@ -99,6 +105,12 @@ fwgate: deny reason=missing_signature
 
 
 === TEST 3: malformed_signature, logged once
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -114,6 +126,12 @@ fwgate: deny reason=malformed_signature
 
 
 === TEST 4: insufficient_coverage
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -128,6 +146,12 @@ fwgate: deny reason=insufficient_coverage
 
 
 === TEST 5: unsupported_alg
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -142,6 +166,12 @@ fwgate: deny reason=unsupported_alg
 
 
 === TEST 6: stale
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -155,6 +185,12 @@ qr/\[info\] .*fwgate: deny reason=stale device="?LS6-200001"? model="?[^" ]*"? a
 
 
 === TEST 7: bad_claims: version is not SemVer
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -169,6 +205,12 @@ fwgate: deny reason=bad_claims
 
 
 === TEST 8: bad_claims: model name with characters outside the set
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -212,13 +254,19 @@ X-Fwgate-Reason: bad_claims
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
 ::sign(%::S, components => ['@method', '@path', 'x-device-model'])
---- error_code_like: ^40[01]$
---- response_headers_like
-X-Fwgate-Reason: ^(bad_claims|insufficient_coverage)$
+--- error_code: 400
+--- response_headers
+X-Fwgate-Reason: bad_claims
 
 
 
 === TEST 11: unknown_device
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -233,6 +281,12 @@ X-Fwgate-Reason: unknown_device
 
 === TEST 12: bad_signature, and neither key nor signature in the log
 --- log_level: info
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -251,6 +305,12 @@ X-Fwgate-Reason: bad_signature
 
 
 === TEST 13: replay
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request eval
 ["GET /firmware/ls6000i-2.5.0.bin", "GET /firmware/ls6000i-2.5.0.bin"]
 --- more_headers eval
@@ -263,6 +323,12 @@ X-Fwgate-Reason: bad_signature
 
 
 === TEST 14: revoked
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -276,6 +342,12 @@ X-Fwgate-Reason: revoked
 
 
 === TEST 15: model_mismatch: a 6000i claiming to be a 7000i
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls7000i-3.0.0.bin
 --- more_headers eval
@@ -289,6 +361,12 @@ X-Fwgate-Reason: model_mismatch
 
 
 === TEST 16: model_mismatch: the hw claim differs from the record
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -300,6 +378,12 @@ X-Fwgate-Reason: model_mismatch
 
 
 === TEST 17: unknown_artifact
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-9.9.9.bin
 --- more_headers eval
@@ -313,6 +397,12 @@ X-Fwgate-Reason: unknown_artifact
 
 
 === TEST 18: incompatible
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls7000i-3.0.0.bin
 --- more_headers eval
@@ -327,6 +417,12 @@ X-Fwgate-Reason: incompatible
 
 
 === TEST 19: not_released: the rollout targets another artifact
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.4.0.bin
 --- more_headers eval
@@ -338,6 +434,12 @@ X-Fwgate-Reason: not_released
 
 
 === TEST 20: not_released: the model has no rollout
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/lsn-1.0.0.bin
 --- more_headers eval
@@ -352,6 +454,12 @@ X-Fwgate-Reason: not_released
 
 
 === TEST 21: rollout_paused
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/lsp-1.0.0.bin
 --- more_headers eval
@@ -364,6 +472,12 @@ X-Fwgate-Reason: rollout_paused
 
 
 === TEST 22: rollout_halted
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/lsh-1.0.0.bin
 --- more_headers eval
@@ -396,6 +510,12 @@ X-Vars: deny|not_in_cohort|" . ::bucket('lsc-1.0.0.bin', 'LSC-000001')
 
 
 === TEST 24: upgrade_path
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -407,6 +527,12 @@ X-Fwgate-Reason: upgrade_path
 
 
 === TEST 25: downgrade
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -422,6 +548,12 @@ X-Fwgate-Reason: downgrade
 === TEST 26: registry_unavailable: nothing listens on the Redis port
 --- http_config eval
 ::http_config(addr => "127.0.0.1:$::DEAD", redis => 'connect_timeout=200ms timeout=200ms')
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -429,8 +561,7 @@ GET /firmware/ls6000i-2.5.0.bin
 --- error_code: 503
 --- response_headers
 X-Fwgate-Reason: registry_unavailable
---- response_headers_like
-Retry-After: ^\d+$
+Retry-After: 1
 --- no_error_log
 [alert]
 [crit]

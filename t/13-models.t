@@ -50,7 +50,7 @@ our %S7 = (device => 'LS7-300001', model => 'LS-7000i', version => '2.9.0');
 
 our $HTTP_B = http_config(prefix => 'fwt13b:');
 
-repeat_each(1);
+repeat_each(2);
 no_long_string();
 add_block_preprocessor(\&t::FwgateTest::preprocess);
 
@@ -59,6 +59,12 @@ run_tests();
 __DATA__
 
 === TEST 1: a 6000i gets the 6000i image
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -71,6 +77,12 @@ X-Firmware-Version: 2.5.0
 
 
 === TEST 2: a 7000i gets the 7000i image
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls7000i-3.0.0.bin
 --- more_headers eval
@@ -83,6 +95,12 @@ X-Firmware-Version: 3.0.0
 
 
 === TEST 3: the 7000i image asked for by a 6000i
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls7000i-3.0.0.bin
 --- more_headers eval
@@ -98,6 +116,12 @@ qr/\Q${\ ::fw_bytes('ls7000i-3.0.0.bin', 0, 32)}\E/
 
 
 === TEST 4: the 6000i image asked for by a 7000i
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -109,6 +133,12 @@ X-Fwgate-Reason: incompatible
 
 
 === TEST 5: a 6000i claiming to be a 7000i
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls7000i-3.0.0.bin
 --- more_headers eval
@@ -120,6 +150,12 @@ X-Fwgate-Reason: model_mismatch
 
 
 === TEST 6: model names compare exactly (case)
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -133,6 +169,12 @@ X-Fwgate-Reason: model_mismatch
 === TEST 7: the 6000i rollout misconfigured to target the 7000i image
 (the device is even a canary: still refused)
 --- http_config eval: $::HTTP_B
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls7000i-3.0.0.bin
 --- more_headers eval
@@ -146,6 +188,12 @@ X-Fwgate-Reason: incompatible
 
 === TEST 8: ... and its own image is then not released
 --- http_config eval: $::HTTP_B
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -158,6 +206,12 @@ X-Fwgate-Reason: not_released
 
 === TEST 9: the misconfigured rollout, reached by a Range request
 --- http_config eval: $::HTTP_B
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls7000i-3.0.0.bin
 --- more_headers eval
@@ -189,6 +243,12 @@ X-Fwgate-Reason: path_mismatch
 
 === TEST 11: look-alike model names in the models list do not match
 --- http_config eval: $::HTTP_B
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000ix-1.0.0.bin
 --- more_headers eval
@@ -200,6 +260,12 @@ X-Fwgate-Reason: incompatible
 
 
 === TEST 12: hw: an image for LS-6100i:B, device of revision B
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6100i-b-1.1.0.bin
 --- more_headers eval
@@ -212,6 +278,12 @@ X-Fwgate-Reason: ok
 
 
 === TEST 13: hw: an image for LS-6100i:B, device of revision A
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6100i-b-1.1.0.bin
 --- more_headers eval
@@ -224,6 +296,12 @@ X-Fwgate-Reason: incompatible
 
 
 === TEST 14: hw: revision A claiming to be B
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6100i-b-1.1.0.bin
 --- more_headers eval
@@ -236,6 +314,12 @@ X-Fwgate-Reason: model_mismatch
 
 
 === TEST 15: hw: a device with no revision and a revision-only image
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6100i-b-1.1.0.bin
 --- more_headers eval
@@ -248,6 +332,12 @@ X-Fwgate-Reason: incompatible
 
 
 === TEST 16: hw: an image for the whole model, any revision
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6200i-1.0.0.bin
 --- more_headers eval
@@ -260,6 +350,12 @@ X-Fwgate-Reason: ok
 
 
 === TEST 17: hw: one entry of several in the models list
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/multi-1.0.0.bin
 --- more_headers eval
@@ -272,6 +368,12 @@ X-Fwgate-Reason: ok
 
 
 === TEST 18: hw: a revision not in the models list
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/multi-1.0.0.bin
 --- more_headers eval

@@ -94,11 +94,11 @@ cohort_case('CM-SALT', 30, in => 2, out => 2, salt => 'spring-2026',
         unless $disagree;
 }
 
-repeat_each(1);
+repeat_each(2);
 no_long_string();
 add_block_preprocessor(sub {
     my $block = shift;
-    $block->set_value('config', <<'_EOC_');
+    $block->set_value('config', <<'_EOC_') unless defined $block->config;
     location /firmware/ {
         root $TEST_NGINX_FW_ROOT;
         fwgate on;
@@ -115,6 +115,14 @@ run_tests();
 __DATA__
 
 === TEST 1: 10 percent, on both sides of bucket 1000
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Bucket $fwgate_bucket always;
+        add_header X-Device $fwgate_device always;
+    }
 --- request eval: $::C{'CM-10'}{req}
 --- more_headers eval: $::C{'CM-10'}{hdr}
 --- error_code eval: $::C{'CM-10'}{code}
@@ -123,6 +131,14 @@ __DATA__
 
 
 === TEST 2: 50 percent with a canary, an excluded device, and one in both
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Bucket $fwgate_bucket always;
+        add_header X-Device $fwgate_device always;
+    }
 --- request eval: $::C{'CM-50'}{req}
 --- more_headers eval: $::C{'CM-50'}{hdr}
 --- error_code eval: $::C{'CM-50'}{code}
@@ -131,6 +147,14 @@ __DATA__
 
 
 === TEST 3: 12.34 percent: bucket 1233 in, bucket 1234 out
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Bucket $fwgate_bucket always;
+        add_header X-Device $fwgate_device always;
+    }
 --- request eval: $::C{'CM-1234'}{req}
 --- more_headers eval: $::C{'CM-1234'}{hdr}
 --- error_code eval: $::C{'CM-1234'}{code}
@@ -139,6 +163,14 @@ __DATA__
 
 
 === TEST 4: 0.01 percent: only bucket 0
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Bucket $fwgate_bucket always;
+        add_header X-Device $fwgate_device always;
+    }
 --- request eval: $::C{'CM-001'}{req}
 --- more_headers eval: $::C{'CM-001'}{hdr}
 --- error_code eval: $::C{'CM-001'}{code}
@@ -147,6 +179,14 @@ __DATA__
 
 
 === TEST 5: 0 percent: canaries only
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Bucket $fwgate_bucket always;
+        add_header X-Device $fwgate_device always;
+    }
 --- request eval: $::C{'CM-0'}{req}
 --- more_headers eval: $::C{'CM-0'}{hdr}
 --- error_code eval: $::C{'CM-0'}{code}
@@ -155,6 +195,14 @@ __DATA__
 
 
 === TEST 6: 100 percent: everyone but the excluded
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Bucket $fwgate_bucket always;
+        add_header X-Device $fwgate_device always;
+    }
 --- request eval: $::C{'CM-100'}{req}
 --- more_headers eval: $::C{'CM-100'}{hdr}
 --- error_code eval: $::C{'CM-100'}{code}
@@ -163,6 +211,14 @@ __DATA__
 
 
 === TEST 7: 30 percent with its own salt
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Bucket $fwgate_bucket always;
+        add_header X-Device $fwgate_device always;
+    }
 --- request eval: $::C{'CM-SALT'}{req}
 --- more_headers eval: $::C{'CM-SALT'}{hdr}
 --- error_code eval: $::C{'CM-SALT'}{code}

@@ -61,7 +61,7 @@ our $HE = sign(%SE);
 # ttl far longer than the test: only the epoch can make records stale
 our $HTTP_POLL = http_config(cache => 'ttl=60s poll=200ms');
 
-repeat_each(1);
+repeat_each(2);
 no_shuffle();
 no_long_string();
 add_block_preprocessor(sub {
@@ -82,6 +82,13 @@ run_tests();
 __DATA__
 
 === TEST 1: from ">=2.0.0 <2.5.0 || =1.9.9"
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Version $fwgate_version always;
+    }
 --- request eval: $::FROM->{req}
 --- more_headers eval: $::FROM->{hdr}
 --- error_code eval: $::FROM->{code}
@@ -90,6 +97,13 @@ __DATA__
 
 
 === TEST 2: downgrades refused, SemVer precedence
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Version $fwgate_version always;
+    }
 --- request eval: $::DOWN->{req}
 --- more_headers eval: $::DOWN->{hdr}
 --- error_code eval: $::DOWN->{code}
@@ -98,6 +112,13 @@ __DATA__
 
 
 === TEST 3: downgrade=1 allows them
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Version $fwgate_version always;
+    }
 --- request eval: $::GRADE->{req}
 --- more_headers eval: $::GRADE->{hdr}
 --- error_code eval: $::GRADE->{code}
@@ -108,6 +129,13 @@ __DATA__
 === TEST 4: a change without an epoch bump waits for the ttl
 (control for the tests below: the record stays cached)
 --- http_config eval: $::HTTP_POLL
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Version $fwgate_version always;
+    }
 --- init
 ::rollout('LS-E', artifact => 'lse-1.0.0.bin', state => 'active');
 ::bump_epoch();
@@ -127,6 +155,13 @@ X-Fwgate-Reason: ok
 
 === TEST 5: pause reaches the edge through the epoch
 --- http_config eval: $::HTTP_POLL
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Version $fwgate_version always;
+    }
 --- init
 ::rollout('LS-E', artifact => 'lse-1.0.0.bin', state => 'active');
 ::bump_epoch();
@@ -147,6 +182,13 @@ X-Fwgate-Reason: rollout_paused
 
 === TEST 6: halt reaches the edge through the epoch
 --- http_config eval: $::HTTP_POLL
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Version $fwgate_version always;
+    }
 --- init
 ::rollout('LS-E', artifact => 'lse-1.0.0.bin', state => 'active');
 ::bump_epoch();
@@ -167,6 +209,13 @@ X-Fwgate-Reason: rollout_halted
 
 === TEST 7: resume reaches the edge through the epoch
 --- http_config eval: $::HTTP_POLL
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Version $fwgate_version always;
+    }
 --- init
 ::rollout('LS-E', artifact => 'lse-1.0.0.bin', state => 'paused');
 ::bump_epoch();
@@ -187,6 +236,13 @@ X-Fwgate-Reason: ok
 
 === TEST 8: a new target reaches the edge through the epoch
 --- http_config eval: $::HTTP_POLL
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Version $fwgate_version always;
+    }
 --- init
 ::rollout('LS-E', artifact => 'lse-1.0.0.bin', state => 'active');
 ::bump_epoch();
@@ -208,6 +264,13 @@ X-Fwgate-Reason: not_released
 === TEST 9: a halt reaches a request served from the canary cache too
 (the device is a canary: membership is cached as well)
 --- http_config eval: $::HTTP_POLL
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+        add_header X-Version $fwgate_version always;
+    }
 --- init
 ::rollout('LS-E', artifact => 'lse-1.0.0.bin', state => 'active',
           percent => 0);

@@ -79,6 +79,12 @@ __DATA__
 
 === TEST 1: Redis stopped, nothing cached: 503 with Retry-After
 --- http_config eval: ::cfg()
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- init
 ::redis_down();
 --- request
@@ -88,14 +94,19 @@ GET /firmware/ls6000i-2.5.0.bin
 --- response_headers
 X-Fwgate-Reason: registry_unavailable
 !X-Firmware-Version
---- response_headers_like
-Retry-After: ^\d+$
+Retry-After: 1
 --- no_error_log eval: $::CHECKS
 
 
 
 === TEST 2: nginx started while Redis is down; Redis comes back
 --- http_config eval: ::cfg()
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- init
 ::redis_down();
 my $r = ::http_req($::FW, $::H1);
@@ -116,6 +127,12 @@ X-Fwgate-Reason: ok
 
 === TEST 3: Redis stopped after the records were cached: stale records serve
 --- http_config eval: ::cfg(cache => 'ttl=300ms stale=60s')
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- init
 ::redis_up();
 my $r = ::http_req($::FW, $::H1);
@@ -134,6 +151,12 @@ X-Fwgate-Reason: ok
 
 === TEST 4: ... but not past the stale window
 --- http_config eval: ::cfg(cache => 'ttl=300ms stale=300ms')
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- init
 ::redis_up();
 my $r = ::http_req($::FW, $::H1);
@@ -152,6 +175,12 @@ X-Fwgate-Reason: registry_unavailable
 
 === TEST 5: cache ttl: a change shows after the ttl without an epoch bump
 --- http_config eval: ::cfg(cache => 'ttl=500ms poll=60s')
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- init
 ::redis_up();
 my $r = ::http_req($::FW, $::H1);
@@ -172,6 +201,12 @@ X-Fwgate-Reason: rollout_paused
 
 === TEST 6: negative_ttl: an unknown device stays unknown for a while
 --- http_config eval: ::cfg(cache => 'ttl=60s negative_ttl=1s poll=60s')
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- init
 ::redis_up();
 my $r = ::http_req($::FW, $::H2);
@@ -194,6 +229,15 @@ X-Fwgate-Reason: ok
 
 === TEST 7: DEBUG SLEEP: the ungated location stays fast, gated ones 503
 --- http_config eval: ::cfg()
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /plain {
+        return 200 "plain\n";
+    }
 --- init
 ::redis_up();
 my $child = ::redis_sleep(2);
@@ -224,6 +268,15 @@ X-Fwgate-Reason: ok
 
 === TEST 8: clients that close while their request waits on Redis
 --- http_config eval: ::cfg(redis => 'connect_timeout=200ms timeout=1500ms')
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /plain {
+        return 200 "plain\n";
+    }
 --- init
 ::redis_up();
 my $child = ::redis_sleep(1);
@@ -252,6 +305,12 @@ X-Fwgate-Reason: ok
 
 === TEST 9: servers tried in order: the first is down
 --- http_config eval: ::cfg(addr => "127.0.0.1:$::DEAD 127.0.0.1:$::P")
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- init
 ::redis_up();
 --- request
@@ -267,6 +326,12 @@ X-Fwgate-Reason: ok
 
 === TEST 10: a record over 64k is refused whole: 503, nothing cached
 --- http_config eval: ::cfg()
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- init
 ::redis_up();
 ::redis('DEL', 'fwt16:device:LS6-600002');

@@ -38,6 +38,12 @@ run_tests();
 __DATA__
 
 === TEST 1: the first 100 bytes
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval: $::H . "Range: bytes=0-99\n"
@@ -54,6 +60,12 @@ X-Fwgate-Reason: ok"
 
 
 === TEST 2: resuming from byte 65536
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval: $::H . "Range: bytes=65536-\n"
@@ -67,6 +79,12 @@ Repr-Digest: $::DIGEST"
 
 
 === TEST 3: the last 10 bytes
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval: $::H . "Range: bytes=-10\n"
@@ -77,6 +95,12 @@ GET /firmware/ls6000i-2.5.0.bin
 
 
 === TEST 4: the whole file, then a resumption, on one connection's worth
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request eval
 ["GET /firmware/ls6000i-2.5.0.bin", "GET /firmware/ls6000i-2.5.0.bin"]
 --- more_headers eval
@@ -89,6 +113,12 @@ GET /firmware/ls6000i-2.5.0.bin
 
 
 === TEST 5: a range past the end
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval: $::H . "Range: bytes=200000-\n"
@@ -97,6 +127,12 @@ GET /firmware/ls6000i-2.5.0.bin
 
 
 === TEST 6: a refused device gets no part of the file
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval: $::H7 . "Range: bytes=0-99\n"
@@ -108,6 +144,12 @@ X-Fwgate-Reason: incompatible
 
 
 === TEST 7: an unsigned range request
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers
@@ -119,6 +161,12 @@ Range: bytes=0-99
 
 
 === TEST 8: HEAD, signed as HEAD
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 HEAD /firmware/ls6000i-2.5.0.bin
 --- more_headers eval: $::HEAD

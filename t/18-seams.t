@@ -73,6 +73,12 @@ __DATA__
 === TEST 1: the 7000i image kept in another folder under the 6000i's
 artifact name is not served to a 6000i: a download is allowed only at the
 artifact's registry path
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/LS-7000i/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -88,6 +94,12 @@ qr/\A\Q${\ ::fw_bytes($::A7, 0, 64)}\E/
 
 
 === TEST 2: at its registry path the same device gets its own image
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -102,6 +114,12 @@ X-Fwgate-Reason: ok
 
 === TEST 3: a target whose raw form differs from the artifact's path is
 refused, even where nginx's normalised URI is the path
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request eval
 "GET $::RAW"
 --- more_headers eval
@@ -179,6 +197,12 @@ X-Fwgate-Reason: ok
 
 === TEST 6: @authority is the absolute-form target's authority, which
 nginx routes on, not the Host header
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- raw_request eval
 "GET http://fw.example.com:8080/firmware/$::A6 HTTP/1.1\r
 Host: localhost\r
@@ -194,6 +218,12 @@ X-Fwgate-Reason: ok
 
 === TEST 7: a signature over the Host header's authority does not verify
 for an absolute-form request to another authority
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- raw_request eval
 "GET http://fw.example.com:8080/firmware/$::A6 HTTP/1.1\r
 Host: localhost\r
@@ -268,6 +298,12 @@ reason=replay
 
 
 === TEST 10: a keyid built to forge fields of the log line is escaped
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
@@ -285,6 +321,12 @@ device="X" reason=ok
 
 === TEST 11: a claimed model with quotes and a control byte is refused
 before it could reach the log: the line names no model
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval

@@ -74,6 +74,16 @@ run_tests();
 __DATA__
 
 === TEST 1: in the cohort: 200 with the artifact, url from base_url
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /fw/check
 --- more_headers eval
@@ -89,6 +99,16 @@ X-Fwgate-Reason: ok
 
 
 === TEST 2: out of the cohort: 204 not_in_cohort
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /fw/check
 --- more_headers eval
@@ -102,6 +122,16 @@ X-Fwgate-Reason: not_in_cohort
 
 
 === TEST 3: a canary out of the bucket range is offered the update
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- init
 main::reset_rollouts();
 ::canary('LS-6000i', $::OUT[1]);
@@ -116,6 +146,16 @@ GET /fw/check
 
 
 === TEST 4: an excluded device in the bucket range is not
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- init
 main::reset_rollouts();
 ::exclude('LS-6000i', $::IN[1]);
@@ -130,6 +170,16 @@ X-Fwgate-Reason: not_in_cohort
 
 
 === TEST 5: up to date: the device runs the target version
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /fw/check
 --- more_headers eval
@@ -142,6 +192,16 @@ Cache-Control: no-store
 
 
 === TEST 6: up to date, build metadata aside (SemVer precedence)
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /fw/check
 --- more_headers eval
@@ -153,6 +213,16 @@ X-Fwgate-Reason: up_to_date
 
 
 === TEST 7: a pre-release of the target is below it: offered
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /fw/check
 --- more_headers eval
@@ -164,6 +234,16 @@ GET /fw/check
 
 
 === TEST 8: an older target is not offered without downgrade=1
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- init
 ::rollout('LS-5000', artifact => $::A5, percent => 100);
 --- request
@@ -177,6 +257,16 @@ X-Fwgate-Reason: downgrade
 
 
 === TEST 9: with downgrade=1 the older target is offered
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- init
 ::rollout('LS-5000', artifact => $::A5, percent => 100, downgrade => 1);
 --- request
@@ -192,6 +282,16 @@ qq({"artifact":"$::A5","version":"1.0.0",)
 
 
 === TEST 10: paused rollout: 204 rollout_paused
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- init
 main::reset_rollouts();
 ::rollout('LS-6000i', artifact => $::A6, percent => 100, state => 'paused');
@@ -206,6 +306,16 @@ X-Fwgate-Reason: rollout_paused
 
 
 === TEST 11: halted rollout: 204 rollout_halted
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- init
 main::reset_rollouts();
 ::rollout('LS-6000i', artifact => $::A6, percent => 100, state => 'halted');
@@ -221,6 +331,16 @@ X-Fwgate-Reason: rollout_halted
 
 === TEST 12: the incident: a 6000i rollout pointed at the 7000i image
 (204 incompatible; the other model's image is never named)
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- init
 main::reset_rollouts();
 ::rollout('LS-6000i', artifact => $::A7, percent => 100);
@@ -237,6 +357,16 @@ ls7000i
 
 
 === TEST 13: the 7000i itself is offered its image
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /fw/check
 --- more_headers eval
@@ -250,6 +380,16 @@ qq({"artifact":"$::A7","version":"3.0.0",)
 
 
 === TEST 14: no rollout for the model: 204 not_released
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- init
 main::reset_rollouts();
 ::redis('DEL', 'fwt20:rollout:LS-6000i');
@@ -264,6 +404,16 @@ X-Fwgate-Reason: not_released
 
 
 === TEST 15: a rollout naming a missing artifact: 204 unknown_artifact
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- init
 main::reset_rollouts();
 ::rollout('LS-6000i', artifact => 'no-such.bin', percent => 100);
@@ -278,6 +428,16 @@ X-Fwgate-Reason: unknown_artifact
 
 
 === TEST 16: the from range gates the upgrade path
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- init
 main::reset_rollouts();
 ::rollout('LS-6000i', artifact => $::A6, percent => 100, from => '>=2.4.0');
@@ -294,6 +454,16 @@ main::reset_rollouts();
 
 
 === TEST 17: HEAD: the headers of the 200, no body
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- request
 HEAD /fw/check
 --- more_headers eval
@@ -307,6 +477,16 @@ HEAD /fw/check
 
 
 === TEST 18: HEAD when there is nothing to install
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- request
 HEAD /fw/check
 --- more_headers eval
@@ -318,6 +498,16 @@ X-Fwgate-Reason: not_in_cohort
 
 
 === TEST 19: POST is not an update check
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- request
 POST /fw/check
 {}
@@ -328,6 +518,16 @@ POST /fw/check
 
 
 === TEST 20: unsigned: the gate's 401, not a 204
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /fw/check
 --- more_headers
@@ -341,6 +541,16 @@ Cache-Control: no-store
 
 
 === TEST 21: a signature for another path: 401 bad_signature
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /fw/check
 --- more_headers eval
@@ -352,6 +562,16 @@ X-Fwgate-Reason: bad_signature
 
 
 === TEST 22: a device claiming another model: 403 model_mismatch
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /fw/check
 --- more_headers eval
@@ -363,6 +583,16 @@ X-Fwgate-Reason: model_mismatch
 
 
 === TEST 23: an unknown device: 401 unknown_device
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /fw/check
 --- more_headers eval
@@ -376,6 +606,16 @@ X-Fwgate-Reason: unknown_device
 === TEST 24: Redis unreachable and nothing cached: 503 with Retry-After
 --- http_config eval
 ::http_config(addr => '127.0.0.1:1', redis => 'connect_timeout=200ms')
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- request
 GET /fw/check
 --- more_headers eval
@@ -430,6 +670,16 @@ main::reset_rollouts();
 
 === TEST 26: an update check on the target version clears the download
 record; other devices' records stay
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- init
 main::reset_rollouts();
 ::redis('DEL', "fwt20:downloads:LS-6000i:$::A6");
@@ -454,6 +704,16 @@ GET /fw/check
 
 === TEST 27: an allowed download of the target is recorded once (NX);
 a re-download keeps the first time
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_expose_reason on;
+    }
 --- init
 main::reset_rollouts();
 ::redis('DEL', "fwt20:downloads:LS-6000i:$::A6",

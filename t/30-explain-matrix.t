@@ -242,6 +242,12 @@ run_tests();
 __DATA__
 
 === TEST 1: LS-6000i devices in the cohort, three algorithms, each artifact
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request eval
 ::reqs('in_cohort')
 --- more_headers eval
@@ -254,6 +260,12 @@ __DATA__
 
 
 === TEST 2: device versions: from range, equal, pre-release, build, downgrade
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request eval
 ::reqs('versions')
 --- more_headers eval
@@ -266,6 +278,12 @@ __DATA__
 
 
 === TEST 3: out of the cohort, canary, excluded
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request eval
 ::reqs('cohort')
 --- more_headers eval
@@ -278,6 +296,12 @@ __DATA__
 
 
 === TEST 4: revoked and unknown devices, an active LS-7000i
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request eval
 ::reqs('status')
 --- more_headers eval
@@ -290,6 +314,12 @@ __DATA__
 
 
 === TEST 5: claims that differ from the record (model, hw)
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request eval
 ::reqs('claims')
 --- more_headers eval
@@ -302,6 +332,12 @@ __DATA__
 
 
 === TEST 6: hardware revisions against an artifact for hw B and C
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request eval
 ::reqs('hardware')
 --- more_headers eval
@@ -314,6 +350,12 @@ __DATA__
 
 
 === TEST 7: rollouts paused, halted, absent, for another artifact, at 0%
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request eval
 ::reqs('rollouts')
 --- more_headers eval
@@ -326,6 +368,12 @@ __DATA__
 
 
 === TEST 8: downgrades without and with downgrade=1
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- request eval
 ::reqs('downgrades')
 --- more_headers eval

@@ -191,6 +191,22 @@ run_tests();
 __DATA__
 
 === TEST 1: decisions by reason, cache, redis, replay, update checks and reports [exposition]
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest;
+        fwgate_expose_reason on;
+    }
+    location = /fw/report {
+        fwgate_report;
+    }
+    location = /status {
+        fwgate_status;
+    }
 --- init
 ::rollout('LS-6000i', artifact => $::A6, percent => 100, from => '>=2.0.0');
 ::redis('DEL', "fwt31:stats:LS-6000i:$::A6", "fwt31:stats:LS-6000i:$::A6:devices",
@@ -275,6 +291,22 @@ Content-Type: ^text/plain; version=0\.0\.4; charset=utf-8$
 --- http_config eval
 ::http_config(addr => "127.0.0.1:$::DEAD",
               redis => 'connect_timeout=200ms timeout=200ms')
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest;
+        fwgate_expose_reason on;
+    }
+    location = /fw/report {
+        fwgate_report;
+    }
+    location = /status {
+        fwgate_status;
+    }
 --- init
 ::step('registry_unavailable', ::dl($::A6), undef, 503,
        { ::rq('deny', 'registry_unavailable') => 1,
@@ -298,6 +330,22 @@ fwgate_requests_total\{decision="deny",reason="registry_unavailable"\} 2
 
 
 === TEST 3: a fresh node: everything zero but what it did itself [exposition]
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest;
+        fwgate_expose_reason on;
+    }
+    location = /fw/report {
+        fwgate_report;
+    }
+    location = /status {
+        fwgate_status;
+    }
 --- request
 GET /status
 --- error_code: 200
@@ -307,6 +355,22 @@ fwgate_requests_total\{decision="allow",reason="ok"\} 0\n.*fwgate_manifest_total
 
 
 === TEST 4: HEAD answers the headers only; POST is refused
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest;
+        fwgate_expose_reason on;
+    }
+    location = /fw/report {
+        fwgate_report;
+    }
+    location = /status {
+        fwgate_status;
+    }
 --- request eval
 ["HEAD /status", "POST /status\nx=1"]
 --- error_code eval

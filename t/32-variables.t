@@ -235,9 +235,11 @@ _EOC_
 --- response_body_like eval
 ["", "403", "plain", "401",
  "^allow ok \Q$::D\E LS-6000i 2\\.4\\.1 \Q$::A6\E 2\\.5\\.0 $::B1 200\n"
- . "deny incompatible \Q$::D\E LS-6000i 2\\.4\\.1 \Q$::A7\E 3\\.0\\.0 (?:-|\\d+) 403\n"
+ . "deny incompatible \Q$::D\E LS-6000i 2\\.4\\.1 \Q$::A7\E 3\\.0\\.0 - 403\n"
  . "- - - - - - - - 200\n"
- . "deny missing_signature \\S+ \\S+ \\S+ \Q$::A6\E \\S+ \\S+ 401\n\\z"]
+ # artifact: docs/variables.md says "-" before step 5, the module logs the
+ # URI's last segment; left open until that is settled (reported)
+ . "deny missing_signature - - - \\S+ - - 401\n\\z"]
 
 
 
@@ -248,6 +250,12 @@ three distinct new devices reads each once; no epoch poll in between,
 since the first one after a start makes every cached record stale)
 --- http_config eval
 ::http_config(cache => 'poll=60s')
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
 --- init
 my $dev = main::fresh_device();
 my ($res, $lines) = main::burst([($dev) x 8], 700);
