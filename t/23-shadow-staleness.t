@@ -200,8 +200,9 @@ select undef, undef, undef, 0.9;
  "X-Fwgate-Reason: registry_stale", ""]
 --- response_body_like eval
 [qr/503/, qr/\A\z/, qr/fwgate_registry_source\{role="cut_off_replica"\} 1\n/]
---- error_log
-reason=registry_stale
+--- no_error_log
+[alert]
+[crit]
 
 
 
@@ -226,6 +227,9 @@ GET /firmware/ls6000i-2.5.0.bin
 --- more_headers eval
 ::sign(%::S6)
 --- error_code: 200
+--- no_error_log
+[alert]
+[crit]
 
 
 

@@ -237,9 +237,8 @@ _EOC_
  "^allow ok \Q$::D\E LS-6000i 2\\.4\\.1 \Q$::A6\E 2\\.5\\.0 $::B1 200\n"
  . "deny incompatible \Q$::D\E LS-6000i 2\\.4\\.1 \Q$::A7\E 3\\.0\\.0 - 403\n"
  . "- - - - - - - - 200\n"
- # artifact: docs/variables.md says "-" before step 5, the module logs the
- # URI's last segment; left open until that is settled (reported)
- . "deny missing_signature - - - \\S+ - - 401\n\\z"]
+ # the gate names the artifact before step 1 (docs/variables.md)
+ . "deny missing_signature - - - \Q$::A6\E - - 401\n\\z"]
 
 
 
