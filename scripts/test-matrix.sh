@@ -43,9 +43,9 @@ build() {
             --add-dynamic-module="$ROOT" > "$src/configure.log" 2>&1 \
             || { tail -30 "$src/configure.log" >&2; exit 1; }
         make -j"$(nproc)" > "$src/make.log" 2>&1 \
-            || { grep -E 'error|Error' "$src/make.log" | head -30 >&2
+            || { grep -E 'error:|Error [0-9]' "$src/make.log" | head -30 >&2
                  exit 1; }
-    )
+    ) || return 1
     touch "$stamp"
 }
 

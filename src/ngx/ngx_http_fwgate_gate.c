@@ -211,9 +211,16 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
      */
 
     if (r->host_start && r->host_end) {
+        /* host, then ":port" if any: nginx 1.25 dropped r->port_end */
+        q = r->host_end;
+        end = r->request_end ? r->request_end : r->host_end;
+
+        if (q < end && *q == ':') {
+            for (q++; q < end && *q >= '0' && *q <= '9'; q++) { /* void */ }
+        }
+
         msg.authority.data = (const char *) r->host_start;
-        msg.authority.len = (r->port_end ? r->port_end : r->host_end)
-                            - r->host_start;
+        msg.authority.len = q - r->host_start;
 
     } else if (r->headers_in.host) {
         msg.authority.data = (const char *) r->headers_in.host->value.data;
