@@ -382,3 +382,46 @@ GET /firmware/ls6000i-2.5.0.bin
 X-Fwgate-Reason: replay
 --- error_log
 replay zone full of unexpired nonces, new nonces refused
+
+
+
+=== TEST 13: two X-Device-Model field lines, both covered: 400 bad_claims,
+the same on nginx before and after 1.23's header lists
+--- request
+GET /firmware/ls6000i-2.5.0.bin
+--- more_headers eval
+::sign(%::S6, path => '/firmware/ls6000i-2.5.0.bin',
+       headers => { 'x-device-model' => ['LS-6000i', 'LS-7000i'] })
+--- error_code: 400
+--- response_headers
+X-Fwgate-Reason: bad_claims
+--- error_log
+detail: several X-Device-Model
+
+
+
+=== TEST 14: two X-Firmware-Version field lines: 400 bad_claims
+--- request
+GET /firmware/ls6000i-2.5.0.bin
+--- more_headers eval
+::sign(%::S6, path => '/firmware/ls6000i-2.5.0.bin',
+       headers => { 'x-firmware-version' => ['2.4.1', '1.0.0'] })
+--- error_code: 400
+--- response_headers
+X-Fwgate-Reason: bad_claims
+--- error_log
+detail: several X-Firmware-Version
+
+
+
+=== TEST 15: Signature and Signature-Input split over several field lines
+are combined as RFC 9110 says: the fw label is found and verifies
+--- request
+GET /firmware/ls6000i-2.5.0.bin
+--- more_headers eval
+my $h = ::sign(%::S6, path => '/firmware/ls6000i-2.5.0.bin');
+"Signature-Input: other=(\"\@method\");created=1\n"
+. "Signature: other=:AAAA:\n" . $h
+--- error_code: 200
+--- response_headers
+X-Fwgate-Reason: ok
