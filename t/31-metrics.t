@@ -54,6 +54,9 @@ our %FAMILIES = (
     fwgate_cache_zone_size_bytes => 'gauge',
     fwgate_replay_rejects => 'counter',
     fwgate_replay_full => 'counter',
+    fwgate_registry_staleness_seconds => 'gauge',
+    fwgate_registry_max_staleness_seconds => 'gauge',
+    fwgate_registry_source => 'gauge',
 );
 
 our @REASONS = qw(missing_signature malformed_signature insufficient_coverage
@@ -61,7 +64,8 @@ our @REASONS = qw(missing_signature malformed_signature insufficient_coverage
                   bad_signature replay revoked model_mismatch
                   unknown_artifact incompatible not_released rollout_paused
                   rollout_halted not_in_cohort upgrade_path downgrade
-                  registry_unavailable);
+                  registry_unavailable replay_store_full path_mismatch
+                  registry_stale);
 
 our $LAST;      # the last scrape of a block's init
 
@@ -124,7 +128,7 @@ sub check_exposition {
     push @missing, 'allow/ok' unless exists $p->{samples}{rq('allow', 'ok')};
     Test::More::is("@missing", '', "$name - a series for every reason");
     my @neg = grep { $p->{samples}{$_} < 0 || $p->{samples}{$_} != int $p->{samples}{$_} }
-              grep { !/_sum$/ } keys %{ $p->{samples} };
+              grep { !/_sum$/ && !/_seconds$/ } keys %{ $p->{samples} };
     Test::More::is("@neg", '', "$name - counts are non-negative integers");
     my @b = grep { /^fwgate_redis_latency_seconds_bucket/ }
             @{ $p->{order} || [] };
