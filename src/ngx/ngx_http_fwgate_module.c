@@ -27,6 +27,8 @@ static void ngx_http_fwgate_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_fwgate_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_fwgate_password_file(ngx_conf_t *cf,
+    ngx_str_t *name, ngx_str_t *password);
 static char *ngx_http_fwgate_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_fwgate_replay_zone(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -861,6 +863,75 @@ invalid:
 }
 
 
+/*
+ * password_file=FILE: the Redis password read at configuration time, so
+ * that the secret stays out of nginx.conf (and out of `nginx -T`).  One
+ * line; a trailing newline is dropped.
+ */
+
+static ngx_int_t
+ngx_http_fwgate_password_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *password)
+{
+    u_char           *p;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_file_info_t   fi;
+
+    if (name->len == 0 || ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", name);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > 4096)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "password_file \"%V\": not a file of at most "
+                           "4096 bytes", name);
+        (void) ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, 4096);
+    if (p == NULL) {
+        (void) ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    n = ngx_read_fd(fd, p, 4096);
+    (void) ngx_close_file(fd);
+
+    if (n == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "password_file \"%V\": read failed", name);
+        return NGX_ERROR;
+    }
+
+    while (n && (p[n - 1] == '\n' || p[n - 1] == '\r')) {
+        n--;
+    }
+
+    if (n == 0 || ngx_strlchr(p, p + n, '\n') != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "password_file \"%V\": one non-empty line "
+                           "expected", name);
+        return NGX_ERROR;
+    }
+
+    password->data = p;
+    password->len = n;
+
+    return NGX_OK;
+}
+
+
 static char *
 ngx_http_fwgate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -896,6 +967,19 @@ ngx_http_fwgate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
             fmcf->user.data = value[i].data + 5;
             fmcf->user.len = value[i].len - 5;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "password_file=", 14) == 0) {
+            s.data = value[i].data + 14;
+            s.len = value[i].len - 14;
+
+            if (ngx_http_fwgate_password_file(cf, &s, &fmcf->password)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
             continue;
         }
 
