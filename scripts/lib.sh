@@ -30,14 +30,23 @@ case $0 in
 *)   _lib_who=$0 ;;
 esac
 
-# redis refuses --port 0, so ask the kernel for a free loopback port and
-# hand it over; a lost race shows up as a failed start (redis_start retries)
+# redis refuses --port 0, so pick a free port and hand it over.  It is
+# drawn below Linux's ephemeral range (32768-60999): a port from that range
+# can be taken as the local port of an outgoing connection between the
+# check and the server's bind (seen with nginx restarting per test block
+# under load).  A lost race shows up as a failed start (redis_start
+# retries).
 free_port() {
     perl -MIO::Socket::INET -e '
-        my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
-                                      LocalPort => 0, Listen => 1)
-            or die "no free port: $!\n";
-        print $s->sockport, "\n";'
+        for (1 .. 1000) {
+            my $p = 10000 + int(rand(22000));
+            my $s = IO::Socket::INET->new(LocalAddr => "0.0.0.0",
+                                          LocalPort => $p, Listen => 1)
+                or next;
+            print "$p\n";
+            exit 0;
+        }
+        die "no free port\n";'
 }
 
 REDIS_PORT=

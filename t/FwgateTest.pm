@@ -581,11 +581,17 @@ my %EXTRA;      # port => pid
 
 # free_port(): a free loopback port (exported; t/faults/lib.pl imports it
 # rather than keeping its own; scripts/lib.sh has the shell one)
+# below Linux's ephemeral range (as scripts/lib.sh's free_port): outgoing
+# connections cannot take it between this check and the server's bind
 sub free_port {
     require IO::Socket::INET;
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "no free port: $!";
-    return $s->sockport;
+    for (1 .. 1000) {
+        my $p = 10000 + int(rand(22000));
+        my $s = IO::Socket::INET->new(LocalAddr => '0.0.0.0', LocalPort => $p,
+                                      Listen => 1) or next;
+        return $p;
+    }
+    die "no free port";
 }
 
 # start_extra_redis(): a private redis-server; returns its port

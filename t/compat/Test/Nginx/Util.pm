@@ -168,7 +168,8 @@ sub port_is_free ($) {
 sub gen_rand_port ($) {
     my $used = shift;
     for (1 .. 1000) {
-        my $port = 20000 + int(rand(40000));
+        # below the ephemeral range: see scripts/lib.sh's free_port
+        my $port = 10000 + int(rand(22000));
         next if $used->{$port};
         return $port if port_is_free($port);
     }
