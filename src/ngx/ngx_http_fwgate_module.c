@@ -46,6 +46,7 @@ static char *ngx_http_fwgate_zone_arg(ngx_conf_t *cf, ngx_str_t *value,
     ngx_str_t *name, size_t *size);
 
 static void ngx_http_fwgate_poll_handler(ngx_event_t *ev);
+static void ngx_http_fwgate_epoch_get(ngx_http_fwgate_main_conf_t *fmcf);
 static void ngx_http_fwgate_epoch_reply(ngx_http_fwgate_redis_cb_t *cb,
     redisReply *reply);
 
@@ -210,6 +211,8 @@ static ngx_str_t  ngx_http_fwgate_default_components[] = {
 static ngx_event_t                   ngx_http_fwgate_poll_ev;
 static ngx_http_fwgate_redis_cb_t    ngx_http_fwgate_epoch_cb;
 static ngx_uint_t                    ngx_http_fwgate_epoch_busy;
+static ngx_uint_t                    ngx_http_fwgate_epoch_pushed;
+static ngx_uint_t                    ngx_http_fwgate_epoch_again;
 static ngx_http_fwgate_main_conf_t  *ngx_http_fwgate_mcf;
 
 
@@ -294,7 +297,9 @@ ngx_http_fwgate_init_main_conf(ngx_conf_t *cf, void *conf)
     if (ngx_http_fwgate_fixed_key(cf, &fmcf->epoch_key, &fmcf->prefix,
                                   "epoch") != NGX_OK
         || ngx_http_fwgate_fixed_key(cf, &fmcf->watch_key, &fmcf->prefix,
-                                     "rollouts:watch") != NGX_OK)
+                                     "rollouts:watch") != NGX_OK
+        || ngx_http_fwgate_fixed_key(cf, &fmcf->invalidate_key,
+                                     &fmcf->prefix, "invalidate") != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -555,6 +560,8 @@ ngx_http_fwgate_init_process(ngx_cycle_t *cycle)
 
     ngx_add_timer(&ngx_http_fwgate_poll_ev, fmcf->poll);
 
+    ngx_http_fwgate_subscribe_init_process(cycle, fmcf);
+
     return NGX_OK;
 }
 
@@ -570,6 +577,7 @@ ngx_http_fwgate_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&ngx_http_fwgate_poll_ev);
     }
 
+    ngx_http_fwgate_subscribe_exit_process();
     ngx_http_fwgate_redis_exit_process();
     ngx_http_fwgate_keys_free();
     ngx_http_fwgate_cache_exit_process();
@@ -585,8 +593,6 @@ ngx_http_fwgate_exit_process(ngx_cycle_t *cycle)
 static void
 ngx_http_fwgate_poll_handler(ngx_event_t *ev)
 {
-    const char                   *argv[2];
-    size_t                        argvlen[2];
     ngx_http_fwgate_main_conf_t  *fmcf;
 
     fmcf = ev->data;
@@ -607,6 +613,16 @@ ngx_http_fwgate_poll_handler(ngx_event_t *ev)
 
     ngx_http_fwgate_silence_poll(fmcf);
 
+    ngx_http_fwgate_epoch_get(fmcf);
+}
+
+
+static void
+ngx_http_fwgate_epoch_get(ngx_http_fwgate_main_conf_t *fmcf)
+{
+    const char  *argv[2];
+    size_t       argvlen[2];
+
     argv[0] = "GET";
     argvlen[0] = 3;
     argv[1] = (const char *) fmcf->epoch_key.data;
@@ -621,15 +637,59 @@ ngx_http_fwgate_poll_handler(ngx_event_t *ev)
 }
 
 
+/*
+ * From subscribe.c: a message (pushed) or a subscription just made (not
+ * pushed: messages may have been lost while it was down).  The stored
+ * epoch follows at once; with a GET already in flight (it may have been
+ * answered before the change), another follows its reply.
+ */
+
+void
+ngx_http_fwgate_epoch_poll_now(ngx_uint_t pushed)
+{
+    if (ngx_http_fwgate_mcf == NULL || ngx_exiting) {
+        return;
+    }
+
+    if (pushed) {
+        ngx_http_fwgate_epoch_pushed = 1;
+    }
+
+    if (ngx_http_fwgate_epoch_busy) {
+        ngx_http_fwgate_epoch_again = 1;
+        return;
+    }
+
+    if (!ngx_http_fwgate_redis_ready()) {
+        return;
+    }
+
+    ngx_http_fwgate_epoch_get(ngx_http_fwgate_mcf);
+}
+
+
 static void
 ngx_http_fwgate_epoch_reply(ngx_http_fwgate_redis_cb_t *cb,
     redisReply *reply)
 {
-    ngx_str_t  epoch;
+    ngx_str_t   epoch;
+    ngx_uint_t  pushed, again;
 
     ngx_http_fwgate_epoch_busy = 0;
 
+    /* asked for again while this one was on its way: its answer may be
+       older than the message, whose flag then stays for the next GET */
+
+    pushed = ngx_http_fwgate_epoch_pushed;
+    again = ngx_http_fwgate_epoch_again;
+    ngx_http_fwgate_epoch_again = 0;
+
+    if (!again) {
+        ngx_http_fwgate_epoch_pushed = 0;
+    }
+
     if (reply == NULL || ngx_http_fwgate_mcf == NULL) {
+        ngx_http_fwgate_epoch_pushed = 0;
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "fwgate: epoch poll got no reply");
         return;
@@ -649,7 +709,23 @@ ngx_http_fwgate_epoch_reply(ngx_http_fwgate_redis_cb_t *cb,
         return;
     }
 
-    ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_mcf, &epoch);
+    /*
+     * Any change counts, a lower epoch too (a failover to a replica that
+     * had not seen the last INCR).  A change a message already announced
+     * (and invalidated) is the push's, not the poll's.
+     */
+
+    if (ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_mcf, &epoch)
+        && !pushed)
+    {
+        (void) ngx_atomic_fetch_add(
+                   &ngx_http_fwgate_mcf->stats->invalidations[
+                       NGX_HTTP_FWGATE_SUB_POLL], 1);
+    }
+
+    if (again && ngx_http_fwgate_redis_ready()) {
+        ngx_http_fwgate_epoch_get(ngx_http_fwgate_mcf);
+    }
 }
 
 
