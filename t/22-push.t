@@ -8,6 +8,7 @@
 use Test::Nginx::Socket 'no_plan';
 use t::FwgateTest;
 use Time::HiRes qw(time sleep);
+use POSIX ();
 
 fw_setup('fwt22:');
 
@@ -97,10 +98,10 @@ my @lat;
 for my $i (1 .. 3) {
     ::rollout('LS-P', artifact => 'lsp-2.0.0.bin') if $i > 1;
     ::redis('PUBLISH', 'fwt22:invalidate', '*') if $i > 1;
-    sleep 0.1;
+    Time::HiRes::sleep(0.1);
     $r = ::http_req($::FW, ::hdr());
     Test::More::is($r->{status}, 200, "TEST 1: run $i: allowed before");
-    my $t0 = time;
+    my $t0 = Time::HiRes::time();
     my ($rc, $out) = ::ctl('rollout', 'halt', 'LS-P');
     Test::More::is($rc, 0, "TEST 1: run $i: fwgatectl rollout halt");
     my ($lat, $res) = ::refused_after($t0);
@@ -127,7 +128,7 @@ fwgate_invalidations_total\{source="push"\} [1-9]
 === TEST 2: fwgatectl device revoke reaches the edge by push
 --- init
 ::warm('TEST 2', 'LSP-220002');
-my $t0 = time;
+my $t0 = Time::HiRes::time();
 my ($rc) = ::ctl('device', 'revoke', 'LSP-220002');
 Test::More::is($rc, 0, 'TEST 2: fwgatectl device revoke');
 my ($lat, $res) = ::refused_after($t0, 'LSP-220002');
@@ -149,16 +150,16 @@ fwgate_subscription_up 1
 --- init
 ::warm('TEST 3', 'LSP-220001');
 ::rollout('LS-P', artifact => 'lsp-2.0.0.bin', state => 'paused');
-sleep 0.2;
+Time::HiRes::sleep(0.2);
 my $r = ::http_req($::FW, ::hdr());
 Test::More::is($r->{status}, 200, 'TEST 3: no message, still cached');
 my $m0 = ::metric('fwgate_subscription_messages_total');
 ::redis('PUBLISH', 'fwt22:invalidate', 'rollout:LS-P');
-sleep 0.1;
+Time::HiRes::sleep(0.1);
 Test::More::is(::metric('fwgate_subscription_messages_total'), $m0 + 1,
                'TEST 3: one message counted');
 Test::More::ok(::metric('fwgate_subscription_last_message_seconds')
-               >= time - 5, 'TEST 3: last message time');
+               >= Time::HiRes::time() - 5, 'TEST 3: last message time');
 --- request eval
 "GET $::FW"
 --- more_headers eval: ::hdr()
@@ -181,17 +182,17 @@ my $p0 = ::metric('fwgate_invalidations_total{source="poll"}');
 my $pid = fork;
 die "fork: $!" unless defined $pid;
 if ($pid == 0) {
-    my $end = time + 1.5;
-    while (time < $end) {
+    my $end = Time::HiRes::time() + 1.5;
+    while (Time::HiRes::time() < $end) {
         ::redis('CLIENT', 'KILL', 'TYPE', 'pubsub');
-        sleep 0.01;
+        Time::HiRes::sleep(0.01);
     }
     POSIX::_exit(0);
 }
-sleep 0.2;
+Time::HiRes::sleep(0.2);
 ::rollout('LS-P', artifact => 'lsp-2.0.0.bin', state => 'paused');
 ::bump_epoch();
-my ($lat, $res) = ::refused_after(time);
+my ($lat, $res) = ::refused_after(Time::HiRes::time());
 Test::More::ok(defined $lat && $lat < 1, 'TEST 4: the poll saw the change');
 Test::More::is($res && $res->{headers}{'x-fwgate-reason'}, 'rollout_paused',
                'TEST 4: rollout_paused');
@@ -204,12 +205,12 @@ Test::More::ok(::metric('fwgate_redis_connects_total') > $c0,
 # and the new subscription works
 ::rollout('LS-P', artifact => 'lsp-2.0.0.bin');
 ::redis('PUBLISH', 'fwt22:invalidate', '*');
-sleep 0.1;
+Time::HiRes::sleep(0.1);
 $res = ::http_req($::FW, ::hdr());
 Test::More::is($res->{status}, 200, 'TEST 4: resumed by push');
 ::rollout('LS-P', artifact => 'lsp-2.0.0.bin', state => 'halted');
 ::redis('PUBLISH', 'fwt22:invalidate', 'rollout:LS-P');
-sleep 0.1;
+Time::HiRes::sleep(0.1);
 --- request eval
 "GET $::FW"
 --- more_headers eval: ::hdr()
@@ -227,12 +228,12 @@ invalidation subscription lost
 ::warm('TEST 5', 'LSP-220001');
 ::redis('SET', 'fwt22:epoch', 1000);
 ::redis('PUBLISH', 'fwt22:invalidate', '*');
-sleep 0.5;
+Time::HiRes::sleep(0.5);
 my $r = ::http_req($::FW, ::hdr());
 Test::More::is($r->{status}, 200, 'TEST 5: allowed at epoch 1000');
 ::rollout('LS-P', artifact => 'lsp-2.0.0.bin', state => 'paused');
 ::redis('SET', 'fwt22:epoch', 7);
-sleep 0.7;
+Time::HiRes::sleep(0.7);
 --- request eval
 "GET $::FW"
 --- more_headers eval: ::hdr()
