@@ -765,9 +765,11 @@ import_batch(redisContext *c, row_t *rows, size_t n, int replace,
     fwgctl_av_add(&av, "INCR");
     fwgctl_av_key(&av, "epoch", NULL);
     fwgctl_append(c, &av);
+    fwgctl_av_publish(&av, NULL, 0);        /* a batch of devices: "*" */
+    fwgctl_append(c, &av);
     fwgctl_av_add(&av, "EXEC");
     fwgctl_append(c, &av);
-    nreplies += 2;
+    nreplies += 3;
 
     rc = 0;
 

@@ -407,13 +407,56 @@ fwgctl_artifact_name_valid(const char *s)
 }
 
 
-/* runs MULTI, the queued commands in av list, INCR epoch, EXEC */
+/*
+ * PUBLISH <prefix>invalidate <message>: what a change names, so edges
+ * subscribed to a replica drop their cached records at once rather than
+ * at their next epoch poll (docs/redis-schema.md, "Pushed invalidation").
+ * The message is a registry key without the prefix, or "*"; len 0 is "*".
+ */
+void
+fwgctl_av_publish(fwgctl_av_t *av, const char *name, size_t len)
+{
+    fwgctl_av_add(av, "PUBLISH");
+    fwgctl_av_key(av, "invalidate", NULL);
+
+    if (name == NULL || len == 0) {
+        fwgctl_av_add(av, "*");
+
+    } else {
+        fwgctl_av_addn(av, name, len);
+    }
+}
+
+
+/*
+ * runs MULTI, the queued commands in av list, INCR epoch, PUBLISH
+ * invalidate, EXEC; the message names the first command's key
+ */
 int
 fwgctl_exec_tx(redisContext *c, fwgctl_av_t *cmds, int ncmds)
 {
     fwgctl_av_t   av;
     redisReply   *r;
     int           i, rc;
+    size_t        plen, nlen;
+    const char   *prefix, *name;
+    char          buf[512];
+
+    /* the key the change names: the first command's, without the prefix */
+
+    prefix = fwgctl_opt_prefix();
+    plen = strlen(prefix);
+    name = NULL;
+    nlen = 0;
+
+    if (ncmds > 0 && cmds[0].n > 1 && cmds[0].l[1] > plen
+        && cmds[0].l[1] - plen < sizeof(buf)
+        && memcmp(cmds[0].v[1], prefix, plen) == 0)
+    {
+        nlen = cmds[0].l[1] - plen;
+        memcpy(buf, cmds[0].v[1] + plen, nlen);
+        name = buf;
+    }
 
     av.n = 0;
     fwgctl_av_add(&av, "MULTI");
@@ -439,6 +482,13 @@ fwgctl_exec_tx(redisContext *c, fwgctl_av_t *cmds, int ncmds)
 
     fwgctl_av_add(&av, "INCR");
     fwgctl_av_key(&av, "epoch", NULL);
+    r = fwgctl_run(c, &av);
+    if (r == NULL) {
+        return 1;
+    }
+    freeReplyObject(r);
+
+    fwgctl_av_publish(&av, name, nlen);
     r = fwgctl_run(c, &av);
     if (r == NULL) {
         return 1;

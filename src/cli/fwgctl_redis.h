@@ -50,9 +50,13 @@ int fwgctl_append(redisContext *c, fwgctl_av_t *av);
 
 /*
  * MULTI, the ncmds commands (each reset), INCR <prefix>epoch so edges
- * drop cached records, EXEC; 0 or 1 (error printed, also when a WATCHed
- * key changed and nothing was written)
+ * drop cached records, PUBLISH <prefix>invalidate naming the first
+ * command's key (without the prefix) so subscribed edges drop them at
+ * once, EXEC; 0 or 1 (error printed, also when a WATCHed key changed and
+ * nothing was written)
  */
+/* PUBLISH <prefix>invalidate name (len 0: "*") into av */
+void fwgctl_av_publish(fwgctl_av_t *av, const char *name, size_t len);
 int fwgctl_exec_tx(redisContext *c, fwgctl_av_t *cmds, int ncmds);
 /* WATCH prefix+a+b before reading what the transaction will replace */
 int fwgctl_watch(redisContext *c, const char *a, const char *b);

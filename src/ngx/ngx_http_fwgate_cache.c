@@ -21,7 +21,7 @@
  *
  * Freshness: an entry is fresh while younger than its ttl and written in
  * the current registry epoch.  A new epoch (read from Redis by the poll)
- * invalidates every entry at once, and an invalidated entry is never used
+ * or a pushed message (subscribe.c) invalidates every entry at once, and an invalidated entry is never used
  * again, not even when Redis cannot answer: it may predate a revoke or a
  * halt.  Only an entry that merely aged out in the current epoch is a
  * stale copy, used when Redis cannot answer, up to the `stale` age
@@ -696,7 +696,7 @@ ngx_http_fwgate_cache_evict(ngx_http_fwgate_cache_ctx_t *ctx, ngx_uint_t n)
 }
 
 
-void
+ngx_uint_t
 ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *epoch)
 {
@@ -704,7 +704,7 @@ ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_http_fwgate_cache_ctx_t  *ctx;
 
     if (fmcf->cache_zone == NULL || epoch->len > 32) {
-        return;
+        return 0;
     }
 
     ctx = fmcf->cache_zone->data;
@@ -729,6 +729,38 @@ ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
                        "fwgate: registry epoch \"%V\": cache generation "
                        "%ui, every cached record stale", epoch, generation);
     }
+
+    return generation != 0;
+}
+
+
+/*
+ * A pushed invalidation: the same generation bump as a new epoch, without
+ * knowing the epoch (the poll it triggers stores that).  Every cached
+ * record becomes stale at once: it can never invalidate too little.
+ */
+
+ngx_uint_t
+ngx_http_fwgate_cache_invalidate(ngx_http_fwgate_main_conf_t *fmcf)
+{
+    ngx_uint_t                    generation;
+    ngx_http_fwgate_cache_ctx_t  *ctx;
+
+    if (fmcf->cache_zone == NULL) {
+        return 0;
+    }
+
+    ctx = fmcf->cache_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+    generation = ++ctx->sh->generation;
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "fwgate: pushed invalidation: cache generation %ui, "
+                   "every cached record stale", generation);
+
+    return generation;
 }
 
 

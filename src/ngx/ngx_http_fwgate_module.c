@@ -50,6 +50,7 @@ static char *ngx_http_fwgate_zone_arg(ngx_conf_t *cf, ngx_str_t *value,
 static void ngx_http_fwgate_poll_handler(ngx_event_t *ev);
 static void ngx_http_fwgate_role_reply(ngx_http_fwgate_redis_cb_t *cb,
     redisReply *reply);
+static void ngx_http_fwgate_epoch_get(ngx_http_fwgate_main_conf_t *fmcf);
 static void ngx_http_fwgate_epoch_reply(ngx_http_fwgate_redis_cb_t *cb,
     redisReply *reply);
 
@@ -230,6 +231,8 @@ static ngx_http_fwgate_redis_cb_t    ngx_http_fwgate_epoch_cb;
 static ngx_http_fwgate_redis_cb_t    ngx_http_fwgate_role_cb;
 static ngx_uint_t                    ngx_http_fwgate_poll_role;
 static ngx_uint_t                    ngx_http_fwgate_epoch_busy;
+static ngx_uint_t                    ngx_http_fwgate_epoch_pushed;
+static ngx_uint_t                    ngx_http_fwgate_epoch_again;
 static ngx_http_fwgate_main_conf_t  *ngx_http_fwgate_mcf;
 
 
@@ -316,7 +319,9 @@ ngx_http_fwgate_init_main_conf(ngx_conf_t *cf, void *conf)
     if (ngx_http_fwgate_fixed_key(cf, &fmcf->epoch_key, &fmcf->prefix,
                                   "epoch") != NGX_OK
         || ngx_http_fwgate_fixed_key(cf, &fmcf->watch_key, &fmcf->prefix,
-                                     "rollouts:watch") != NGX_OK)
+                                     "rollouts:watch") != NGX_OK
+        || ngx_http_fwgate_fixed_key(cf, &fmcf->invalidate_key,
+                                     &fmcf->prefix, "invalidate") != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -598,6 +603,8 @@ ngx_http_fwgate_init_process(ngx_cycle_t *cycle)
 
     ngx_add_timer(&ngx_http_fwgate_poll_ev, fmcf->poll);
 
+    ngx_http_fwgate_subscribe_init_process(cycle, fmcf);
+
     return NGX_OK;
 }
 
@@ -613,6 +620,7 @@ ngx_http_fwgate_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&ngx_http_fwgate_poll_ev);
     }
 
+    ngx_http_fwgate_subscribe_exit_process();
     ngx_http_fwgate_redis_exit_process();
     ngx_http_fwgate_keys_free();
     ngx_http_fwgate_cache_exit_process();
@@ -628,8 +636,6 @@ ngx_http_fwgate_exit_process(ngx_cycle_t *cycle)
 static void
 ngx_http_fwgate_poll_handler(ngx_event_t *ev)
 {
-    const char                   *argv[2];
-    size_t                        argvlen[2];
     ngx_http_fwgate_main_conf_t  *fmcf;
 
     fmcf = ev->data;
@@ -650,11 +656,21 @@ ngx_http_fwgate_poll_handler(ngx_event_t *ev)
 
     ngx_http_fwgate_silence_poll(fmcf);
 
-    /*
-     * ROLE, then the epoch, pipelined on the read connection: the epoch
-     * confirms the registry fresh only if it came from a primary or from
-     * a replica still linked to one (fwgate_max_staleness).
-     */
+    ngx_http_fwgate_epoch_get(fmcf);
+}
+
+
+/*
+ * ROLE, then the epoch, pipelined on the read connection: the epoch
+ * confirms the registry fresh only if it came from a primary or from a
+ * replica still linked to one (fwgate_max_staleness).
+ */
+
+static void
+ngx_http_fwgate_epoch_get(ngx_http_fwgate_main_conf_t *fmcf)
+{
+    const char  *argv[2];
+    size_t       argvlen[2];
 
     argv[0] = "ROLE";
     argvlen[0] = 4;
@@ -725,15 +741,59 @@ ngx_http_fwgate_role_reply(ngx_http_fwgate_redis_cb_t *cb, redisReply *reply)
 }
 
 
+/*
+ * From subscribe.c: a message (pushed) or a subscription just made (not
+ * pushed: messages may have been lost while it was down).  The stored
+ * epoch follows at once; with a GET already in flight (it may have been
+ * answered before the change), another follows its reply.
+ */
+
+void
+ngx_http_fwgate_epoch_poll_now(ngx_uint_t pushed)
+{
+    if (ngx_http_fwgate_mcf == NULL || ngx_exiting) {
+        return;
+    }
+
+    if (pushed) {
+        ngx_http_fwgate_epoch_pushed = 1;
+    }
+
+    if (ngx_http_fwgate_epoch_busy) {
+        ngx_http_fwgate_epoch_again = 1;
+        return;
+    }
+
+    if (!ngx_http_fwgate_redis_ready()) {
+        return;
+    }
+
+    ngx_http_fwgate_epoch_get(ngx_http_fwgate_mcf);
+}
+
+
 static void
 ngx_http_fwgate_epoch_reply(ngx_http_fwgate_redis_cb_t *cb,
     redisReply *reply)
 {
-    ngx_str_t  epoch;
+    ngx_str_t   epoch;
+    ngx_uint_t  pushed, again;
 
     ngx_http_fwgate_epoch_busy = 0;
 
+    /* asked for again while this one was on its way: its answer may be
+       older than the message, whose flag then stays for the next GET */
+
+    pushed = ngx_http_fwgate_epoch_pushed;
+    again = ngx_http_fwgate_epoch_again;
+    ngx_http_fwgate_epoch_again = 0;
+
+    if (!again) {
+        ngx_http_fwgate_epoch_pushed = 0;
+    }
+
     if (reply == NULL || ngx_http_fwgate_mcf == NULL) {
+        ngx_http_fwgate_epoch_pushed = 0;
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "fwgate: epoch poll got no reply");
         return;
@@ -753,7 +813,23 @@ ngx_http_fwgate_epoch_reply(ngx_http_fwgate_redis_cb_t *cb,
         return;
     }
 
-    ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_mcf, &epoch);
+    /*
+     * Any change counts, a lower epoch too (a failover to a replica that
+     * had not seen the last INCR).  A change a message already announced
+     * (and invalidated) is the push's, not the poll's.
+     */
+
+    if (ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_mcf, &epoch)
+        && !pushed)
+    {
+        (void) ngx_atomic_fetch_add(
+                   &ngx_http_fwgate_mcf->stats->invalidations[
+                       NGX_HTTP_FWGATE_SUB_POLL], 1);
+    }
+
+    if (again && ngx_http_fwgate_redis_ready()) {
+        ngx_http_fwgate_epoch_get(ngx_http_fwgate_mcf);
+    }
 
     ngx_http_fwgate_cache_confirm(ngx_http_fwgate_mcf,
                     ngx_http_fwgate_poll_role,

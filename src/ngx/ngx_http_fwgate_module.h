@@ -65,6 +65,12 @@ typedef struct {
     ngx_atomic_t                cache_entries;    /* gauge */
     ngx_atomic_t                replay_rejects;
     ngx_atomic_t                replay_full;      /* nonces refused */
+    ngx_atomic_t                invalidations[2]; /* push, poll */
+    ngx_atomic_t                sub_messages;
+    ngx_atomic_t                sub_last;         /* unix time, last msg */
+    ngx_atomic_t                sub_up;           /* holder's state */
+    ngx_atomic_t                sub_pid;          /* the lease's holder */
+    ngx_atomic_t                sub_beat;         /* its last renewal, ms */
 } ngx_http_fwgate_stats_t;
 
 
@@ -78,6 +84,7 @@ typedef struct {
     ngx_str_t                   prefix;
     ngx_str_t                   epoch_key;      /* <prefix>epoch */
     ngx_str_t                   watch_key;      /* <prefix>rollouts:watch */
+    ngx_str_t                   invalidate_key; /* <prefix>invalidate */
 
     ngx_shm_zone_t             *cache_zone;
     ngx_msec_t                  ttl;
@@ -162,9 +169,13 @@ ngx_uint_t ngx_http_fwgate_cache_generation(
     ngx_http_fwgate_main_conf_t *fmcf);
 ngx_uint_t ngx_http_fwgate_cache_mark(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *key);
-/* a new registry epoch: every cached record becomes stale at once */
-void ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
+/* a new registry epoch: every cached record becomes stale at once;
+   1 if the epoch differed from the one stored (any change, up or down) */
+ngx_uint_t ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *epoch);
+/* a pushed message: every cached record stale at once; 0 without a zone */
+ngx_uint_t ngx_http_fwgate_cache_invalidate(
+    ngx_http_fwgate_main_conf_t *fmcf);
 /* bytes of the zone's pages in use, and its size; 0 without a zone */
 void ngx_http_fwgate_cache_usage(ngx_http_fwgate_main_conf_t *fmcf,
     size_t *used, size_t *size);
@@ -229,6 +240,11 @@ ngx_uint_t ngx_http_fwgate_redis_writable(void);
 
 /* a caller timed out waiting: drop the connection if it looks stuck */
 void ngx_http_fwgate_redis_timed_out(void);
+
+/* a subscription on the read connection's server (subscribe.c) */
+void ngx_http_fwgate_redis_subscribe(ngx_http_fwgate_redis_cb_t *cb,
+    ngx_str_t *channel);
+void ngx_http_fwgate_redis_unsubscribe(void);
 
 
 /* blob.c: record blobs, a hash reply flattened for the cache --------- */
@@ -354,6 +370,25 @@ void ngx_http_fwgate_publish(ngx_http_request_t *r,
    \xHH, so that it cannot forge fields of the line */
 ngx_int_t ngx_http_fwgate_log_escape(ngx_pool_t *pool, const u_char *data,
     size_t len, ngx_str_t *out);
+
+
+/* subscribe.c: pushed invalidation, one subscription per node -------- */
+
+#define NGX_HTTP_FWGATE_SUB_PUSH     0
+#define NGX_HTTP_FWGATE_SUB_POLL     1
+
+/* the lease lasts this long without renewal (ms) */
+#define NGX_HTTP_FWGATE_SUB_LEASE    1000
+
+void ngx_http_fwgate_subscribe_init_process(ngx_cycle_t *cycle,
+    ngx_http_fwgate_main_conf_t *fmcf);
+void ngx_http_fwgate_subscribe_exit_process(void);
+/* whether the node's subscription is up (for the status page) */
+ngx_uint_t ngx_http_fwgate_subscription_up(ngx_http_fwgate_main_conf_t *fmcf);
+
+/* module.c: an epoch poll now, not waiting for the interval; pushed: a
+   message asked for it (a change it finds is not counted as the poll's) */
+void ngx_http_fwgate_epoch_poll_now(ngx_uint_t pushed);
 
 
 /* silence.c: downloads, their clearing, the silence evaluation --------- */

@@ -10,6 +10,12 @@
  * write event, command timeouts are the callers' timers, and a connection
  * that leaves a command unanswered past the timeout is dropped (hiredis
  * then calls every pending callback with NULL) and reconnected.
+ *
+ * The same connection object serves three roles: [0] reads, [1] writes,
+ * [2] subscribes (only while subscribe.c asks for it, on the server [0]
+ * uses, so a pushed message means the server that answers the re-reads
+ * already has the change).  A subscriber sends AUTH, SELECT and SUBSCRIBE
+ * on connect and nothing else; every message goes to its callback record.
  */
 
 #include "ngx_http_fwgate_module.h"
@@ -29,6 +35,10 @@ typedef struct {
     ngx_uint_t                      exiting;
     ngx_uint_t                      writer;     /* needs the primary */
     ngx_uint_t                      writable;   /* ROLE said master */
+    ngx_uint_t                      subscriber; /* SUBSCRIBEs, follows [0] */
+    ngx_uint_t                      wanted;     /* subscriber: keep it up */
+    ngx_http_fwgate_redis_cb_t     *sub_cb;     /* called for each message */
+    ngx_str_t                       channel;
 } ngx_http_fwgate_redis_conn_t;
 
 
@@ -58,11 +68,18 @@ static void ngx_http_fwgate_redis_role_reply(redisAsyncContext *ac,
 static ngx_int_t ngx_http_fwgate_redis_send(ngx_http_fwgate_redis_conn_t *rc,
     ngx_http_fwgate_redis_cb_t *cb, int argc, const char **argv,
     const size_t *argvlen);
+static void ngx_http_fwgate_redis_message(redisAsyncContext *ac, void *r,
+    void *privdata);
+static void ngx_http_fwgate_redis_follow(ngx_http_fwgate_redis_conn_t *rd);
 
 
 /* [0] reads from the first server that answers, [1] writes to the
-   first that is a primary */
-static ngx_http_fwgate_redis_conn_t  ngx_http_fwgate_redis[2];
+   first that is a primary, [2] subscribes on [0]'s server */
+#define NGX_HTTP_FWGATE_REDIS_CONNS  3
+#define NGX_HTTP_FWGATE_REDIS_SUB    2
+
+static ngx_http_fwgate_redis_conn_t
+    ngx_http_fwgate_redis[NGX_HTTP_FWGATE_REDIS_CONNS];
 
 #define NGX_HTTP_FWGATE_BACKOFF_MIN  50
 /* short enough that service returns within about half a second of Redis */
@@ -76,14 +93,15 @@ ngx_http_fwgate_redis_init_process(ngx_cycle_t *cycle,
     ngx_uint_t                     i;
     ngx_http_fwgate_redis_conn_t  *rc;
 
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < NGX_HTTP_FWGATE_REDIS_CONNS; i++) {
         rc = &ngx_http_fwgate_redis[i];
 
         ngx_memzero(rc, sizeof(ngx_http_fwgate_redis_conn_t));
 
         rc->fmcf = fmcf;
         rc->log = cycle->log;
-        rc->writer = i;
+        rc->writer = (i == 1);
+        rc->subscriber = (i == NGX_HTTP_FWGATE_REDIS_SUB);
         rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
 
         rc->reconnect.handler = ngx_http_fwgate_redis_reconnect_handler;
@@ -91,7 +109,7 @@ ngx_http_fwgate_redis_init_process(ngx_cycle_t *cycle,
         rc->reconnect.data = rc;
         rc->reconnect.cancelable = 1;
 
-        if (fmcf->servers.nelts) {
+        if (fmcf->servers.nelts && !rc->subscriber) {
             (void) ngx_http_fwgate_redis_connect(rc);
         }
     }
@@ -106,7 +124,7 @@ ngx_http_fwgate_redis_exit_process(void)
     ngx_uint_t                     i;
     ngx_http_fwgate_redis_conn_t  *rc;
 
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < NGX_HTTP_FWGATE_REDIS_CONNS; i++) {
         rc = &ngx_http_fwgate_redis[i];
         rc->exiting = 1;
 
@@ -155,6 +173,54 @@ ngx_http_fwgate_redis_write(ngx_http_fwgate_redis_cb_t *cb, int argc,
 
     return ngx_http_fwgate_redis_send(&ngx_http_fwgate_redis[1], cb, argc,
                                       argv, argvlen);
+}
+
+
+/*
+ * Keeps a subscription to channel on [0]'s server until unsubscribed:
+ * cb gets each reply of the subscription ("subscribe" when it is up,
+ * "message"s), and NULL whenever it is lost; it is made again with the
+ * usual backoff.
+ */
+
+void
+ngx_http_fwgate_redis_subscribe(ngx_http_fwgate_redis_cb_t *cb,
+    ngx_str_t *channel)
+{
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = &ngx_http_fwgate_redis[NGX_HTTP_FWGATE_REDIS_SUB];
+
+    if (rc->fmcf == NULL || rc->fmcf->servers.nelts == 0 || rc->wanted) {
+        return;
+    }
+
+    rc->wanted = 1;
+    rc->sub_cb = cb;
+    rc->channel = *channel;
+    rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
+
+    if (rc->ac == NULL && !rc->reconnect.timer_set) {
+        (void) ngx_http_fwgate_redis_connect(rc);
+    }
+}
+
+
+void
+ngx_http_fwgate_redis_unsubscribe(void)
+{
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = &ngx_http_fwgate_redis[NGX_HTTP_FWGATE_REDIS_SUB];
+
+    rc->wanted = 0;
+
+    if (rc->reconnect.timer_set) {
+        ngx_del_timer(&rc->reconnect);
+    }
+
+    /* the callback gets its NULL now (or when hiredis's free runs) */
+    ngx_http_fwgate_redis_drop(rc);
 }
 
 
@@ -232,6 +298,14 @@ ngx_http_fwgate_redis_connect(ngx_http_fwgate_redis_conn_t *rc)
     redisAsyncContext             *ac;
     ngx_http_fwgate_server_t      *srv;
 
+    if (rc->subscriber) {
+        if (!rc->wanted) {
+            return NGX_DECLINED;
+        }
+
+        rc->server = ngx_http_fwgate_redis[0].server;
+    }
+
     srv = rc->fmcf->servers.elts;
     srv = &srv[rc->server];
 
@@ -241,7 +315,8 @@ ngx_http_fwgate_redis_connect(ngx_http_fwgate_redis_conn_t *rc)
 
     ngx_log_debug2(NGX_LOG_DEBUG_EVENT, rc->log, 0,
                    "fwgate: redis connecting to %V%s", &srv->name,
-                   rc->writer ? " for writes" : "");
+                   rc->writer ? " for writes"
+                   : rc->subscriber ? " to subscribe" : "");
 
     /* addresses are IPs or unix paths: hiredis resolves nothing here */
 
@@ -346,6 +421,22 @@ ngx_http_fwgate_redis_connect(ngx_http_fwgate_redis_conn_t *rc)
         }
     }
 
+    if (rv == NGX_OK && rc->subscriber) {
+        const char  *argv[2];
+        size_t       argvlen[2];
+
+        argv[0] = "SUBSCRIBE"; argvlen[0] = 9;
+        argv[1] = (const char *) rc->channel.data;
+        argvlen[1] = rc->channel.len;
+
+        if (redisAsyncCommandArgv(ac, ngx_http_fwgate_redis_message,
+                                  rc->sub_cb, 2, argv, argvlen)
+            != REDIS_OK)
+        {
+            rv = NGX_ERROR;
+        }
+    }
+
     if (rv != NGX_OK) {
         ngx_http_fwgate_redis_drop(rc);
         ngx_http_fwgate_redis_schedule(rc, 1);
@@ -390,6 +481,15 @@ ngx_http_fwgate_redis_schedule(ngx_http_fwgate_redis_conn_t *rc,
 {
     if (rc->exiting || ngx_exiting || ngx_terminate || ngx_quit) {
         return;
+    }
+
+    if (rc->subscriber) {
+        if (!rc->wanted) {
+            return;
+        }
+
+        /* no list of its own: the next try follows [0]'s server */
+        next_server = 0;
     }
 
     if (next_server) {
@@ -472,6 +572,12 @@ ngx_http_fwgate_redis_connected(const redisAsyncContext *ac, int status)
     rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
     rc->last_reply = ngx_current_msec;
 
+    /* reads moved to another server: the subscription moves with them */
+
+    if (rc == &ngx_http_fwgate_redis[0]) {
+        ngx_http_fwgate_redis_follow(rc);
+    }
+
     /* the write connection must reach a primary: ask the server its role */
 
     if (rc->writer) {
@@ -489,6 +595,30 @@ ngx_http_fwgate_redis_connected(const redisAsyncContext *ac, int status)
             ngx_add_timer(rc->conn->write, rc->fmcf->timeout);
         }
     }
+}
+
+
+static void
+ngx_http_fwgate_redis_follow(ngx_http_fwgate_redis_conn_t *rd)
+{
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = &ngx_http_fwgate_redis[NGX_HTTP_FWGATE_REDIS_SUB];
+
+    if (!rc->wanted || rc->server == rd->server) {
+        return;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                   "fwgate: redis subscription follows the reads");
+
+    ngx_http_fwgate_redis_drop(rc);
+
+    if (rc->reconnect.timer_set) {
+        ngx_del_timer(&rc->reconnect);
+    }
+
+    ngx_add_timer(&rc->reconnect, 1);
 }
 
 
@@ -783,4 +913,29 @@ ngx_http_fwgate_redis_setup_reply(redisAsyncContext *ac, void *r,
 
     /* deferred by hiredis until this callback returns */
     redisAsyncFree(ac);
+}
+
+
+/* a subscription's replies: hiredis calls this for each, and NULL once */
+
+static void
+ngx_http_fwgate_redis_message(redisAsyncContext *ac, void *r, void *privdata)
+{
+    ngx_http_fwgate_redis_cb_t    *cb;
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = ac->ev.data;
+    cb = privdata;
+
+    /* a context already replaced by a new one has nothing more to say */
+
+    if (r == NULL && rc->ac != NULL && rc->ac != ac) {
+        return;
+    }
+
+    if (r) {
+        rc->last_reply = ngx_current_msec;
+    }
+
+    cb->handler(cb, r);
 }

@@ -43,7 +43,9 @@ static void ngx_http_fwgate_silence_done(ngx_http_fwgate_redis_cb_t *cb,
  * rule.  Only an active rollout that still targets the artifact and names
  * both halt_failures and halt_ratio halts.  Silent devices (downloaded at
  * least halt_silence seconds ago, never heard from since) count as
- * failures.  Returns halted (0/1), successes, failures, silent.
+ * failures.  Returns halted (0/1), successes, failures, silent.  A halt
+ * bumps the epoch and publishes "rollout:<model>" on <prefix>invalidate
+ * (the prefix is the epoch key's, without "epoch"), as fwgatectl does.
  */
 
 #define NGX_HTTP_FWGATE_LUA_HALT                                              \
@@ -69,6 +71,8 @@ static void ngx_http_fwgate_silence_done(ngx_http_fwgate_redis_cb_t *cb,
     "      .. ' thresholds %s and %s', f, q, s + f, r[3], r[4]),\n"           \
     "    'halted_at', string.format('%d', math.floor(now)))\n"                \
     "  redis.call('INCR', ek)\n"                                              \
+    "  local px = string.sub(ek, 1, #ek - 5)\n"                               \
+    "  redis.call('PUBLISH', px .. 'invalidate', string.sub(rk, #px + 1))\n"  \
     "  return 1, s, f, q\n"                                                   \
     "end\n"
 

@@ -199,6 +199,28 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
             st->cache_evictions, st->cache_entries, used, size,
             st->replay_rejects, st->replay_full);
 
+    p = ngx_slprintf(p, last,
+            "# HELP fwgate_subscription_up Whether the node's invalidation "
+            "subscription is up.\n"
+            "# TYPE fwgate_subscription_up gauge\n"
+            "fwgate_subscription_up %ui\n"
+            "# HELP fwgate_subscription_messages_total Invalidation "
+            "messages received.\n"
+            "# TYPE fwgate_subscription_messages_total counter\n"
+            "fwgate_subscription_messages_total %uA\n"
+            "# HELP fwgate_subscription_last_message_seconds Unix time of "
+            "the last invalidation message (0: none yet).\n"
+            "# TYPE fwgate_subscription_last_message_seconds gauge\n"
+            "fwgate_subscription_last_message_seconds %uA\n"
+            "# HELP fwgate_invalidations_total Cache invalidations by what "
+            "announced the change.\n"
+            "# TYPE fwgate_invalidations_total counter\n"
+            "fwgate_invalidations_total{source=\"push\"} %uA\n"
+            "fwgate_invalidations_total{source=\"poll\"} %uA\n",
+            ngx_http_fwgate_subscription_up(fmcf), st->sub_messages,
+            st->sub_last, st->invalidations[NGX_HTTP_FWGATE_SUB_PUSH],
+            st->invalidations[NGX_HTTP_FWGATE_SUB_POLL]);
+
     b->last = p;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
