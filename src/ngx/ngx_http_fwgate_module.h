@@ -26,7 +26,8 @@
 #define NGX_HTTP_FWGATE_SLOT_ROLLOUT   2
 #define NGX_HTTP_FWGATE_SLOT_CANARY    3
 #define NGX_HTTP_FWGATE_SLOT_EXCLUDE   4
-#define NGX_HTTP_FWGATE_NSLOTS         5
+#define NGX_HTTP_FWGATE_SLOT_HALT      5    /* rollout:<model>:halt */
+#define NGX_HTTP_FWGATE_NSLOTS         6
 
 #define NGX_HTTP_FWGATE_KIND_HASH      0    /* HGETALL */
 #define NGX_HTTP_FWGATE_KIND_MEMBER    1    /* SISMEMBER */
