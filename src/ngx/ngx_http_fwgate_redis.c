@@ -2,7 +2,13 @@
 /*
  * fwgate: hiredis's async API joined to nginx's event loop.
  *
- * One connection per worker.  hiredis owns the socket; nginx only watches
+ * Two connections per worker: [0] reads, [1] writes (it must reach a
+ * server whose ROLE is master).  Each is a generic connection object
+ * (ngx_http_fwgate_redis_conn_t, also used by sentinel.c): it cycles
+ * through a static address list, or connects to the address its owner
+ * gave it (ngx_http_fwgate_redis_conn_move, a Sentinel's answer).
+ *
+ * hiredis owns the socket; nginx only watches
  * it through a connection object from ngx_get_connection(), which is
  * released (never closed) in hiredis's cleanup hook.  Events are
  * level-triggered so a reply larger than one read is never stranded.
@@ -15,27 +21,11 @@
 #include "ngx_http_fwgate_module.h"
 
 
-typedef struct {
-    redisAsyncContext              *ac;
-    ngx_connection_t               *conn;
-    ngx_http_fwgate_main_conf_t    *fmcf;
-    ngx_uint_t                      server;     /* index being used */
-    ngx_uint_t                      connected;
-    ngx_uint_t                      pending;    /* commands awaiting reply */
-    ngx_msec_t                      last_reply; /* or connect time */
-    ngx_msec_t                      backoff;
-    ngx_event_t                     reconnect;
-    ngx_log_t                      *log;
-    ngx_uint_t                      exiting;
-    ngx_uint_t                      writer;     /* needs the primary */
-    ngx_uint_t                      writable;   /* ROLE said master */
-} ngx_http_fwgate_redis_conn_t;
+#define ngx_http_fwgate_redis_connect   ngx_http_fwgate_redis_conn_connect
+#define ngx_http_fwgate_redis_schedule  ngx_http_fwgate_redis_conn_schedule
+#define ngx_http_fwgate_redis_drop      ngx_http_fwgate_redis_conn_drop
 
 
-static ngx_int_t ngx_http_fwgate_redis_connect(
-    ngx_http_fwgate_redis_conn_t *rc);
-static void ngx_http_fwgate_redis_schedule(ngx_http_fwgate_redis_conn_t *rc,
-    ngx_uint_t next_server);
 static void ngx_http_fwgate_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_fwgate_redis_connected(const redisAsyncContext *ac,
     int status);
@@ -52,7 +42,6 @@ static void ngx_http_fwgate_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_fwgate_redis_setup_reply(redisAsyncContext *ac,
     void *r, void *privdata);
-static void ngx_http_fwgate_redis_drop(ngx_http_fwgate_redis_conn_t *rc);
 static void ngx_http_fwgate_redis_role_reply(redisAsyncContext *ac,
     void *r, void *privdata);
 static ngx_int_t ngx_http_fwgate_redis_send(ngx_http_fwgate_redis_conn_t *rc,
@@ -79,21 +68,24 @@ ngx_http_fwgate_redis_init_process(ngx_cycle_t *cycle,
     for (i = 0; i < 2; i++) {
         rc = &ngx_http_fwgate_redis[i];
 
-        ngx_memzero(rc, sizeof(ngx_http_fwgate_redis_conn_t));
-
-        rc->fmcf = fmcf;
-        rc->log = cycle->log;
+        ngx_http_fwgate_redis_conn_init(rc, fmcf, cycle->log,
+                                        &fmcf->servers);
         rc->writer = i;
-        rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
 
-        rc->reconnect.handler = ngx_http_fwgate_redis_reconnect_handler;
-        rc->reconnect.log = cycle->log;
-        rc->reconnect.data = rc;
-        rc->reconnect.cancelable = 1;
+        if (fmcf->sentinels.nelts) {
+            /* a failure asks a Sentinel again */
+            rc->lost = ngx_http_fwgate_sentinel_lost;
+        }
+
+        /* with Sentinels only, nothing is known until one answers */
 
         if (fmcf->servers.nelts) {
             (void) ngx_http_fwgate_redis_connect(rc);
         }
+    }
+
+    if (fmcf->sentinels.nelts) {
+        return ngx_http_fwgate_sentinel_init_process(cycle, fmcf);
     }
 
     return NGX_OK;
@@ -101,20 +93,129 @@ ngx_http_fwgate_redis_init_process(ngx_cycle_t *cycle,
 
 
 void
-ngx_http_fwgate_redis_exit_process(void)
+ngx_http_fwgate_redis_conn_init(ngx_http_fwgate_redis_conn_t *rc,
+    ngx_http_fwgate_main_conf_t *fmcf, ngx_log_t *log, ngx_array_t *servers)
 {
-    ngx_uint_t                     i;
-    ngx_http_fwgate_redis_conn_t  *rc;
+    ngx_memzero(rc, sizeof(ngx_http_fwgate_redis_conn_t));
 
-    for (i = 0; i < 2; i++) {
-        rc = &ngx_http_fwgate_redis[i];
-        rc->exiting = 1;
+    rc->fmcf = fmcf;
+    rc->log = log;
+    rc->servers = servers;
+    rc->what = "redis";
+    rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
 
-        if (rc->reconnect.timer_set) {
-            ngx_del_timer(&rc->reconnect);
+    rc->reconnect.handler = ngx_http_fwgate_redis_reconnect_handler;
+    rc->reconnect.log = log;
+    rc->reconnect.data = rc;
+    rc->reconnect.cancelable = 1;
+}
+
+
+ngx_http_fwgate_redis_conn_t *
+ngx_http_fwgate_redis_conn(ngx_uint_t writer)
+{
+    return &ngx_http_fwgate_redis[writer ? 1 : 0];
+}
+
+
+void
+ngx_http_fwgate_redis_conn_stop(ngx_http_fwgate_redis_conn_t *rc)
+{
+    rc->exiting = 1;
+
+    if (rc->reconnect.timer_set) {
+        ngx_del_timer(&rc->reconnect);
+    }
+
+    ngx_http_fwgate_redis_drop(rc);
+}
+
+
+/*
+ * From now on connect to HOST:PORT (an IP address).  A connection
+ * elsewhere is dropped (its pending commands get NULL) and a new one is
+ * opened at once; one already there is kept; one that is down and
+ * waiting for its reconnect timer is left to it.
+ */
+
+void
+ngx_http_fwgate_redis_conn_move(ngx_http_fwgate_redis_conn_t *rc,
+    ngx_str_t *host, ngx_int_t port)
+{
+    u_char      *p;
+    ngx_uint_t   same;
+
+    if (host->len == 0 || host->len > NGX_INET6_ADDRSTRLEN || rc->exiting) {
+        return;
+    }
+
+    same = rc->srv
+           && rc->srv->port == port
+           && rc->srv->host.len == host->len
+           && ngx_strncmp(rc->srv->host.data, host->data, host->len) == 0;
+
+    if (same) {
+        if (rc->srv == &rc->own) {
+            if (rc->ac == NULL && !rc->reconnect.timer_set) {
+                (void) ngx_http_fwgate_redis_connect(rc);
+            }
+            return;
         }
 
+        /* a static address that the Sentinel confirms: adopt it */
+    }
+
+    if (!same) {
+        ngx_log_error(NGX_LOG_NOTICE, rc->log, 0,
+                      "fwgate: redis %s now go to %*s:%i",
+                      rc->writer ? "writes" : "reads",
+                      host->len, host->data, port);
+
         ngx_http_fwgate_redis_drop(rc);
+    }
+
+    p = ngx_cpymem(rc->own_host, host->data, host->len);
+    *p = '\0';
+
+    rc->own.host.data = rc->own_host;
+    rc->own.host.len = host->len;
+    rc->own.port = port;
+
+    if (ngx_strlchr(host->data, host->data + host->len, ':')) {
+        p = ngx_sprintf(rc->own_name, "[%V]:%i", &rc->own.host, port);
+
+    } else {
+        p = ngx_sprintf(rc->own_name, "%V:%i", &rc->own.host, port);
+    }
+
+    rc->own.name.data = rc->own_name;
+    rc->own.name.len = p - rc->own_name;
+
+    rc->srv = &rc->own;
+
+    if (same) {
+        return;
+    }
+
+    if (rc->reconnect.timer_set) {
+        ngx_del_timer(&rc->reconnect);
+    }
+
+    rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
+
+    (void) ngx_http_fwgate_redis_connect(rc);
+}
+
+
+void
+ngx_http_fwgate_redis_exit_process(void)
+{
+    ngx_uint_t  i;
+
+    ngx_http_fwgate_sentinel_exit_process();
+
+    for (i = 0; i < 2; i++) {
+        ngx_http_fwgate_redis_conn_stop(&ngx_http_fwgate_redis[i]);
     }
 }
 
@@ -214,8 +315,7 @@ ngx_http_fwgate_redis_timed_out(void)
         {
             ngx_log_error(NGX_LOG_ERR, rc->log, 0,
                           "fwgate: redis %V timed out, reconnecting",
-                          &((ngx_http_fwgate_server_t *)
-                            rc->fmcf->servers.elts)[rc->server].name);
+                          &rc->srv->name);
 
             ngx_http_fwgate_redis_drop(rc);
             ngx_http_fwgate_redis_schedule(rc, 1);
@@ -224,23 +324,32 @@ ngx_http_fwgate_redis_timed_out(void)
 }
 
 
-static ngx_int_t
-ngx_http_fwgate_redis_connect(ngx_http_fwgate_redis_conn_t *rc)
+ngx_int_t
+ngx_http_fwgate_redis_conn_connect(ngx_http_fwgate_redis_conn_t *rc)
 {
     ngx_int_t                      rv;
     ngx_connection_t              *c;
     redisAsyncContext             *ac;
     ngx_http_fwgate_server_t      *srv;
 
-    srv = rc->fmcf->servers.elts;
-    srv = &srv[rc->server];
+    if (rc->srv != &rc->own) {
+        if (rc->servers->nelts == 0) {
+            /* nothing known yet: the owner moves it when it learns */
+            return NGX_DECLINED;
+        }
+
+        srv = rc->servers->elts;
+        rc->srv = &srv[rc->server];
+    }
+
+    srv = rc->srv;
 
     rc->connected = 0;
     rc->writable = 0;
     rc->pending = 0;
 
-    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, rc->log, 0,
-                   "fwgate: redis connecting to %V%s", &srv->name,
+    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                   "fwgate: %s connecting to %V%s", rc->what, &srv->name,
                    rc->writer ? " for writes" : "");
 
     /* addresses are IPs or unix paths: hiredis resolves nothing here */
@@ -262,8 +371,8 @@ ngx_http_fwgate_redis_connect(ngx_http_fwgate_redis_conn_t *rc)
 
     if (ac->err) {
         ngx_log_error(NGX_LOG_ERR, rc->log, 0,
-                      "fwgate: redis %V connect failed: %s",
-                      &srv->name, ac->errstr);
+                      "fwgate: %s %V connect failed: %s",
+                      rc->what, &srv->name, ac->errstr);
         redisAsyncFree(ac);
         ngx_http_fwgate_redis_schedule(rc, 1);
         return NGX_ERROR;
@@ -298,6 +407,10 @@ ngx_http_fwgate_redis_connect(ngx_http_fwgate_redis_conn_t *rc)
     redisAsyncSetDisconnectCallback(ac, ngx_http_fwgate_redis_disconnected);
 
     ngx_add_timer(c->write, rc->fmcf->connect_timeout);
+
+    if (rc->sentinel) {
+        return NGX_OK;
+    }
 
     (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_connects, 1);
 
@@ -357,8 +470,8 @@ ngx_http_fwgate_redis_connect(ngx_http_fwgate_redis_conn_t *rc)
 
 /* free the context: pending callbacks get NULL, cleanup releases conn */
 
-static void
-ngx_http_fwgate_redis_drop(ngx_http_fwgate_redis_conn_t *rc)
+void
+ngx_http_fwgate_redis_conn_drop(ngx_http_fwgate_redis_conn_t *rc)
 {
     redisAsyncContext  *ac;
 
@@ -384,23 +497,34 @@ ngx_http_fwgate_redis_drop(ngx_http_fwgate_redis_conn_t *rc)
 }
 
 
-static void
-ngx_http_fwgate_redis_schedule(ngx_http_fwgate_redis_conn_t *rc,
+void
+ngx_http_fwgate_redis_conn_schedule(ngx_http_fwgate_redis_conn_t *rc,
     ngx_uint_t next_server)
 {
     if (rc->exiting || ngx_exiting || ngx_terminate || ngx_quit) {
         return;
     }
 
+    if (rc->lost) {
+        rc->lost(rc);
+    }
+
+    /* a given address (a Sentinel's) is retried until the owner moves it */
+
+    if (rc->srv == &rc->own || rc->servers->nelts == 0) {
+        next_server = 0;
+    }
+
     if (next_server) {
-        rc->server = (rc->server + 1) % rc->fmcf->servers.nelts;
+        rc->server = (rc->server + 1) % rc->servers->nelts;
 
         /* a full round of failures: back off before trying the list again */
 
         if (rc->server != 0) {
             if (!rc->reconnect.timer_set) {
-                ngx_log_debug0(NGX_LOG_DEBUG_EVENT, rc->log, 0,
-                               "fwgate: redis reconnect: next server");
+                ngx_log_debug1(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                               "fwgate: %s reconnect: next server",
+                               rc->what);
 
                 ngx_add_timer(&rc->reconnect, 1);
             }
@@ -409,8 +533,9 @@ ngx_http_fwgate_redis_schedule(ngx_http_fwgate_redis_conn_t *rc,
     }
 
     if (!rc->reconnect.timer_set) {
-        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, rc->log, 0,
-                       "fwgate: redis reconnect in %M ms", rc->backoff);
+        ngx_log_debug2(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                       "fwgate: %s reconnect in %M ms", rc->what,
+                       rc->backoff);
 
         ngx_add_timer(&rc->reconnect, rc->backoff);
     }
@@ -440,19 +565,19 @@ ngx_http_fwgate_redis_reconnect_handler(ngx_event_t *ev)
 static void
 ngx_http_fwgate_redis_connected(const redisAsyncContext *ac, int status)
 {
-    ngx_http_fwgate_server_t      *srv;
     ngx_http_fwgate_redis_conn_t  *rc;
 
     rc = ac->ev.data;
-    srv = rc->fmcf->servers.elts;
 
     if (status != REDIS_OK) {
         ngx_log_error(NGX_LOG_ERR, rc->log, 0,
-                      "fwgate: redis %V connect failed: %s",
-                      &srv[rc->server].name,
+                      "fwgate: %s %V connect failed: %s",
+                      rc->what, &rc->srv->name,
                       ac->errstr ? ac->errstr : "error");
 
-        (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_errors, 1);
+        if (!rc->sentinel) {
+            (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_errors, 1);
+        }
 
         /* hiredis frees the context after this returns */
         rc->ac = NULL;
@@ -466,11 +591,16 @@ ngx_http_fwgate_redis_connected(const redisAsyncContext *ac, int status)
     }
 
     ngx_log_error(NGX_LOG_INFO, rc->log, 0,
-                  "fwgate: connected to redis %V", &srv[rc->server].name);
+                  "fwgate: connected to %s %V", rc->what, &rc->srv->name);
 
     rc->connected = 1;
     rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
     rc->last_reply = ngx_current_msec;
+
+    if (rc->on_connect) {
+        rc->on_connect(rc);
+        return;
+    }
 
     /* the write connection must reach a primary: ask the server its role */
 
@@ -497,12 +627,10 @@ ngx_http_fwgate_redis_role_reply(redisAsyncContext *ac, void *r,
     void *privdata)
 {
     redisReply                    *reply, *e;
-    ngx_http_fwgate_server_t      *srv;
     ngx_http_fwgate_redis_conn_t  *rc;
 
     rc = ac->ev.data;
     reply = r;
-    srv = rc->fmcf->servers.elts;
 
     if (reply == NULL || rc->ac != ac) {
         return;
@@ -525,7 +653,7 @@ ngx_http_fwgate_redis_role_reply(redisAsyncContext *ac, void *r,
 
     ngx_log_error(NGX_LOG_INFO, rc->log, 0,
                   "fwgate: redis %V is not a primary, writes go elsewhere",
-                  &srv[rc->server].name);
+                  &rc->srv->name);
 
     /* the free is deferred until this callback returns */
 
@@ -551,9 +679,13 @@ ngx_http_fwgate_redis_disconnected(const redisAsyncContext *ac, int status)
 
         if (status != REDIS_OK) {
             ngx_log_error(NGX_LOG_ERR, rc->log, 0,
-                          "fwgate: redis connection lost: %s",
+                          "fwgate: %s connection lost: %s", rc->what,
                           ac->errstr ? ac->errstr : "closed");
-            (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_errors, 1);
+
+            if (!rc->sentinel) {
+                (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_errors,
+                                            1);
+            }
         }
 
         ngx_http_fwgate_redis_schedule(rc, status != REDIS_OK);
@@ -596,11 +728,12 @@ ngx_http_fwgate_redis_write_handler(ngx_event_t *ev)
         ev->timedout = 0;
 
         ngx_log_error(NGX_LOG_ERR, rc->log, 0,
-                      "fwgate: redis %V timed out (connect or ROLE)",
-                      &((ngx_http_fwgate_server_t *)
-                        rc->fmcf->servers.elts)[rc->server].name);
+                      "fwgate: %s %V timed out (connect or %s)", rc->what,
+                      &rc->srv->name, rc->sentinel ? "query" : "ROLE");
 
-        (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_timeouts, 1);
+        if (!rc->sentinel) {
+            (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_timeouts, 1);
+        }
 
         ngx_http_fwgate_redis_drop(rc);
         ngx_http_fwgate_redis_schedule(rc, 1);
