@@ -574,6 +574,8 @@ $main::B8 = '{"note":"fine \"\u00e9\"","n":-1.5e3,"ok":true,'
         fwgate_report max_body=100;
         fwgate_expose_reason on;
     }
+--- init
+main::fresh();
 --- request eval
 ["POST /fw/report\n" . main::rep_body('success') . (' ' x 40) . 'x',
  "POST /fw/report\n" . main::rep_body('success')]
@@ -942,3 +944,55 @@ Test::More::ok(::wait_for(sub { main::download($main::D[11])->{status} == 200 },
 --- more_headers eval
 ::sign(device => $main::D[10], path => "/firmware/$main::A6")
 --- error_code: 200
+
+
+
+=== TEST 22: fwgate_report replicas=2 with at most one replica: the report
+is not confirmed on two, so it is refused (503, the device retries)
+--- http_config eval
+::http_config(redis => 'timeout=300ms')
+--- config
+    location = /fw/report {
+        fwgate_report replicas=2;
+        fwgate_expose_reason on;
+    }
+--- init
+main::fresh();
+--- request eval
+"POST /fw/report\n" . main::rep_body('success')
+--- more_headers eval
+main::rep_headers($main::D[5])
+--- error_code: 503
+--- response_headers
+X-Fwgate-Reason: registry_unavailable
+Retry-After: 1
+--- error_log eval
+qr/not confirmed: [01] of 2 replicas have it/
+
+
+
+=== TEST 23: fwgate_report replicas=1 with a replica in sync: answered
+204 once the replica has the report (WAIT)
+--- http_config eval
+main::replica();
+::wait_for(sub {
+    main::rv({ port => $main::REPLICA }, 'EXISTS',
+             "${main::P}device:$main::D[9]") eq '1' }, 5);
+::http_config(redis => 'timeout=1s')
+--- config
+    location = /fw/report {
+        fwgate_report replicas=1;
+        fwgate_expose_reason on;
+    }
+--- init
+Test::More::ok(::wait_for(sub {
+    main::rv({ port => $main::REPLICA }, 'INFO', 'replication')
+        =~ /master_link_status:up/ }, 5), 'init: the replica is in sync');
+main::fresh();
+--- request eval
+"POST /fw/report\n" . main::rep_body('success')
+--- more_headers eval
+main::rep_headers($main::D[6])
+--- error_code: 204
+--- response_headers
+X-Fwgate-Reason: ok

@@ -170,7 +170,7 @@ static ngx_command_t  ngx_http_fwgate_commands[] = {
       NULL },
 
     { ngx_string("fwgate_report"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE12,
       ngx_http_fwgate_content,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_FWGATE_HANDLER_REPORT,
@@ -1666,6 +1666,7 @@ ngx_http_fwgate_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ssize_t                    n;
     ngx_str_t                 *value, s;
+    ngx_uint_t                 i;
     ngx_http_core_loc_conf_t  *clcf;
 
     if (flcf->handler) {
@@ -1675,18 +1676,18 @@ ngx_http_fwgate_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     flcf->handler = cmd->offset;
 
-    if (cf->args->nelts == 2) {
+    for (i = 1; i < cf->args->nelts; i++) {
         if (cmd->offset == NGX_HTTP_FWGATE_HANDLER_MANIFEST
-            && ngx_strncmp(value[1].data, "base_url=", 9) == 0)
+            && ngx_strncmp(value[i].data, "base_url=", 9) == 0)
         {
-            flcf->base_url.data = value[1].data + 9;
-            flcf->base_url.len = value[1].len - 9;
+            flcf->base_url.data = value[i].data + 9;
+            flcf->base_url.len = value[i].len - 9;
 
         } else if (cmd->offset == NGX_HTTP_FWGATE_HANDLER_REPORT
-                   && ngx_strncmp(value[1].data, "max_body=", 9) == 0)
+                   && ngx_strncmp(value[i].data, "max_body=", 9) == 0)
         {
-            s.data = value[1].data + 9;
-            s.len = value[1].len - 9;
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
             n = ngx_parse_size(&s);
 
             if (n == NGX_ERROR || n == 0 || n > 1024 * 1024) {
@@ -1694,6 +1695,18 @@ ngx_http_fwgate_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             flcf->report_max_body = n;
+
+        } else if (cmd->offset == NGX_HTTP_FWGATE_HANDLER_REPORT
+                   && ngx_strncmp(value[i].data, "replicas=", 9) == 0)
+        {
+            /* a report is answered 2xx once this many replicas have it */
+            n = ngx_atoi(value[i].data + 9, value[i].len - 9);
+
+            if (n == NGX_ERROR || n > 64) {
+                goto invalid;
+            }
+
+            flcf->report_replicas = n;
 
         } else {
             goto invalid;
@@ -1722,6 +1735,6 @@ ngx_http_fwgate_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[1]);
+                       "invalid parameter \"%V\"", &value[i]);
     return NGX_CONF_ERROR;
 }

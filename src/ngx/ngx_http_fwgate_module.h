@@ -133,6 +133,7 @@ typedef struct {
     ngx_uint_t                  handler;    /* manifest, report, status */
     ngx_str_t                   base_url;   /* manifest url prefix */
     size_t                      report_max_body;
+    ngx_uint_t                  report_replicas;    /* WAIT for them */
     fwg_policy_t                policy;     /* compiled in merge */
     ngx_str_t                   accept_signature;
 } ngx_http_fwgate_loc_conf_t;

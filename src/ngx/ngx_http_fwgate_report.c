@@ -32,6 +32,7 @@ typedef struct {
 struct ngx_http_fwgate_report_s {
     ngx_http_fwgate_ctx_t          *ctx;
     ngx_http_fwgate_report_cmd_t   *cmd;        /* while the script runs */
+    ngx_http_fwgate_report_cmd_t   *wait_cmd;   /* while WAIT runs */
 
     ngx_str_t                       artifact;
     ngx_str_t                       status;     /* "success", "failure" */
@@ -39,6 +40,9 @@ struct ngx_http_fwgate_report_s {
     ngx_uint_t                      failure;
 
     ngx_uint_t                      replied;
+    ngx_uint_t                      replicas;   /* to WAIT for, or 0 */
+    ngx_uint_t                      wait_replied;
+    int64_t                         acked;      /* replicas that have it */
     ngx_uint_t                      readonly;
     ngx_int_t                       result;     /* NGX_OK, NGX_ERROR */
     int64_t                         counted;
@@ -56,6 +60,9 @@ static ngx_int_t ngx_http_fwgate_report_send(ngx_http_request_t *r,
     ngx_http_fwgate_report_t *rep);
 static void ngx_http_fwgate_report_done(ngx_http_fwgate_redis_cb_t *cb,
     redisReply *reply);
+static void ngx_http_fwgate_report_waited(ngx_http_fwgate_redis_cb_t *cb,
+    redisReply *reply);
+static void ngx_http_fwgate_report_resume(ngx_http_fwgate_report_t *rep);
 static ngx_int_t ngx_http_fwgate_report_answer(ngx_http_request_t *r,
     ngx_http_fwgate_report_t *rep, ngx_http_fwgate_loc_conf_t *lcf);
 static ngx_int_t ngx_http_fwgate_report_reject(ngx_http_request_t *r,
@@ -103,6 +110,7 @@ ngx_http_fwgate_report_handler(ngx_http_request_t *r)
     }
 
     rep->ctx = ctx;
+    rep->replicas = lcf->report_replicas;
     ctx->data = rep;
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -306,6 +314,8 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
     ngx_http_fwgate_report_cmd_t  *cmd;
     ngx_http_fwgate_main_conf_t   *fmcf;
     u_char                         now[NGX_HTTP_FWGATE_NOW_LEN];
+    u_char                         nwait[NGX_INT_T_LEN];
+    u_char                         wtimeout[NGX_INT_T_LEN];
 
     ctx = rep->ctx;
 
@@ -372,7 +382,92 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
 
     rep->cmd = cmd;
 
+    if (rep->replicas == 0) {
+        return NGX_OK;
+    }
+
+    /*
+     * fwgate_report replicas=N: replication is asynchronous, so a primary
+     * that dies right after answering takes the report with it.  WAIT,
+     * right behind the script on the same connection, says how many
+     * replicas have it; fewer than N and the device gets a 503 and
+     * retries (a retried report counts once).
+     */
+
+    cmd = ngx_alloc(sizeof(ngx_http_fwgate_report_cmd_t),
+                    r->connection->log);
+    if (cmd == NULL) {
+        rep->wait_replied = 1;
+        rep->acked = -1;
+        return NGX_OK;
+    }
+
+    cmd->cb.handler = ngx_http_fwgate_report_waited;
+    cmd->rep = rep;
+
+    argv[0] = "WAIT";
+    argvlen[0] = 4;
+    argv[1] = (const char *) nwait;
+    argvlen[1] = ngx_sprintf(nwait, "%ui", rep->replicas) - nwait;
+    argv[2] = (const char *) wtimeout;
+    argvlen[2] = ngx_sprintf(wtimeout, "%M",
+                             ngx_max(fmcf->timeout * 3 / 4, 1))
+                 - wtimeout;
+
+    if (ngx_http_fwgate_redis_write(&cmd->cb, 3, argv, argvlen) != NGX_OK) {
+        ngx_free(cmd);
+        rep->wait_replied = 1;
+        rep->acked = -1;
+        return NGX_OK;
+    }
+
+    rep->wait_cmd = cmd;
+
     return NGX_OK;
+}
+
+
+static void
+ngx_http_fwgate_report_waited(ngx_http_fwgate_redis_cb_t *cb,
+    redisReply *reply)
+{
+    ngx_http_fwgate_report_t      *rep;
+    ngx_http_fwgate_report_cmd_t  *cmd;
+
+    cmd = (ngx_http_fwgate_report_cmd_t *) cb;
+    rep = cmd->rep;
+
+    ngx_free(cmd);
+
+    if (rep == NULL) {
+        return;
+    }
+
+    rep->wait_cmd = NULL;
+    rep->wait_replied = 1;
+    rep->acked = (reply && reply->type == REDIS_REPLY_INTEGER)
+                 ? (int64_t) reply->integer : -1;
+
+    ngx_http_fwgate_report_resume(rep);
+}
+
+
+/* both replies in (the script's, and WAIT's when asked for): resume */
+
+static void
+ngx_http_fwgate_report_resume(ngx_http_fwgate_report_t *rep)
+{
+    ngx_http_fwgate_ctx_t  *ctx;
+
+    if (!rep->replied || (rep->replicas && !rep->wait_replied)) {
+        return;
+    }
+
+    ctx = rep->ctx;
+
+    if (ctx->waiting && !ctx->resume_ev.posted) {
+        ngx_post_event(&ctx->resume_ev, &ngx_posted_events);
+    }
 }
 
 
@@ -382,7 +477,6 @@ ngx_http_fwgate_report_done(ngx_http_fwgate_redis_cb_t *cb,
 {
     ngx_uint_t                     i;
     redisReply                    *e;
-    ngx_http_fwgate_ctx_t         *ctx;
     ngx_http_fwgate_report_t      *rep;
     ngx_http_fwgate_report_cmd_t  *cmd;
     int64_t                        v[5];
@@ -429,11 +523,7 @@ ngx_http_fwgate_report_done(ngx_http_fwgate_redis_cb_t *cb,
         }
     }
 
-    ctx = rep->ctx;
-
-    if (ctx->waiting && !ctx->resume_ev.posted) {
-        ngx_post_event(&ctx->resume_ev, &ngx_posted_events);
-    }
+    ngx_http_fwgate_report_resume(rep);
 }
 
 
@@ -448,12 +538,32 @@ ngx_http_fwgate_report_answer(ngx_http_request_t *r,
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
     ctx = rep->ctx;
 
-    if (!rep->replied) {
-        /* timed out: the reply, if it ever comes, finds nobody */
-        if (rep->cmd) {
-            rep->cmd->rep = NULL;
-            rep->cmd = NULL;
-        }
+    /* timed out: a reply that ever comes finds nobody */
+
+    if (rep->cmd) {
+        rep->cmd->rep = NULL;
+        rep->cmd = NULL;
+    }
+
+    if (rep->wait_cmd) {
+        rep->wait_cmd->rep = NULL;
+        rep->wait_cmd = NULL;
+    }
+
+    if (rep->replied && rep->result == NGX_OK && rep->replicas
+        && rep->counted >= 0
+        && (!rep->wait_replied || rep->acked < (int64_t) rep->replicas))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "fwgate: report from \"%*s\" not confirmed: %L of "
+                      "%ui replicas have it", ctx->claims.device.len,
+                      ctx->claims.device.data,
+                      rep->wait_replied ? rep->acked : 0, rep->replicas);
+
+        ctx->reason = FWG_R_REGISTRY_UNAVAILABLE;
+        (void) ngx_atomic_fetch_add(&fmcf->stats->reports[2], 1);
+
+        return ngx_http_fwgate_finish(r, ctx, lcf, 1);
     }
 
     if (!rep->replied || rep->result != NGX_OK) {
@@ -567,6 +677,11 @@ ngx_http_fwgate_report_cleanup(void *data)
     if (rep->cmd) {
         rep->cmd->rep = NULL;
         rep->cmd = NULL;
+    }
+
+    if (rep->wait_cmd) {
+        rep->wait_cmd->rep = NULL;
+        rep->wait_cmd = NULL;
     }
 }
 
