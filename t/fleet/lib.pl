@@ -33,6 +33,7 @@ use Time::HiRes qw(time sleep);
 use IO::Socket::INET;
 use IO::Select;
 use POSIX qw(:sys_wait_h);
+use File::Path qw(make_path);
 use Errno qw(EAGAIN EWOULDBLOCK EINTR);
 
 our $POLL = $ENV{FLEET_POLL} || '1s';
@@ -181,6 +182,8 @@ sub edge_http {
 }
 
 # fleet_start(): P, X1..3, R1..3 (synced), E1..3.  Returns a hash.
+# Options: servers => sub { ($F, $i) -> fwgate_redis servers of edge i },
+# before_edges => sub { ($F) } (Sentinels), redis_extra, http_extra.
 sub fleet_start {
     my (%o) = @_;
     my $F = {};
@@ -198,11 +201,12 @@ sub fleet_start {
         wait_synced($F->{R}[$i])
             or die "replica $i not in sync through its proxy\n";
     }
+    $o{before_edges}->($F) if $o{before_edges};
     for my $i (0 .. 2) {
-        push @{ $F->{E} }, nginx_start(
-            listen => 'reuseport',
-            http => edge_http("127.0.0.1:$F->{R}[$i]{port} "
-                              . "127.0.0.1:$F->{P}{port}", %o));
+        my $servers = $o{servers} ? $o{servers}->($F, $i)
+                    : "127.0.0.1:$F->{R}[$i]{port} 127.0.0.1:$F->{P}{port}";
+        push @{ $F->{E} }, nginx_start(listen => 'reuseport',
+                                       http => edge_http($servers, %o));
     }
     return $F;
 }
@@ -216,7 +220,21 @@ sub fleet_stop {
         nginx_stop($e);
     }
     proxy_stop($_) for grep { $_->{pid} } @{ $F->{X} || [] };
+    stop_pid($_->{pid}, 'TERM') for @{ $F->{S} || [] };
     redis_stop($_) for @{ $F->{R} || [] }, $F->{P};
+}
+
+# nginx -t on a minimal configuration with these http lines: (ok, output)
+sub nginx_t {
+    my ($http) = @_;
+    my $dir = "$main::TMP/nginx-t-" . int(rand 1e9);
+    make_path("$dir/logs");
+    open my $f, '>', "$dir/nginx.conf" or die;
+    print $f "error_log $dir/logs/error.log;\npid $dir/logs/nginx.pid;\n"
+           . "load_module $main::MODULE;\nevents {}\nhttp {\n$http\n}\n";
+    close $f;
+    my $out = `$main::NGINX -t -p $dir/ -c $dir/nginx.conf 2>&1`;
+    return ($? == 0, $out);
 }
 
 # does the module push invalidations?  (fwgate_subscription_up in /status)
