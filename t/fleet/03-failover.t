@@ -193,6 +193,12 @@ SKIP: {
     my $got = rcli($newport, 'HGET', $stats, 'success') || 0;
     cmp_ok($got, '>=', $base + $n2xx, "every 2xx report is in the new "
            . "primary's counters ($got >= $base + $n2xx)");
+    my @late = grep { $_->{status} == 204 && $_->{t1} <= $Tkill
+                      && $_->{t1} > $Tkill - 0.2 } @rep;
+    diag(sprintf '%d reports answered 204 in the 200 ms before the kill '
+         . '(the replicas lag %d-%d ms behind the primary)', scalar @late,
+         $main::DELAY_LO * 1000, $main::DELAY_HI * 1000)
+        if $got < $base + $n2xx;
     timing('failover.reports_lost', ($base + $n2xx > $got)
                                     ? $base + $n2xx - $got : 0);
     timing('failover.reports_counted_twice', ($got > $base + $n2xx)
