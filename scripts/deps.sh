@@ -19,6 +19,7 @@ PACKAGES=(
     python3-prometheus-client
     curl
     openssl
+    redis-sentinel
 )
 
 # shellcheck source=scripts/lib.sh
@@ -36,7 +37,7 @@ fi
 # this run just installed.
 for p in "${NEED_PKGS_INSTALLED[@]}"; do
     case "$p" in
-    nginx|redis-server)
+    nginx|redis-server|redis-sentinel)
         if command -v invoke-rc.d >/dev/null; then
             as_root invoke-rc.d "$p" stop >/dev/null 2>&1 || true
         fi

@@ -347,3 +347,81 @@ X-Fwgate-Reason: registry_unavailable
 --- error_log
 not a registry record or larger than 64k
 --- no_error_log eval: $::CHECKS
+
+
+
+=== TEST 11: sentinel= with a static address: the static list serves until a Sentinel answers
+--- http_config eval
+::cfg(redis => "sentinel=127.0.0.1:$::DEAD,[::1]:$::DEAD master=fwgate "
+               . 'read=replica connect_timeout=200ms timeout=300ms')
+--- init
+::redis_up();
+--- request
+GET /firmware/ls6000i-2.5.0.bin
+--- more_headers eval: $::H1
+--- error_code: 200
+--- response_headers
+X-Fwgate-Reason: ok
+--- no_error_log eval: $::CHECKS
+
+
+
+=== TEST 12: Sentinels only, none reachable: nothing is known, fail closed
+--- http_config eval
+"    fwgate_redis sentinel=127.0.0.1:$::DEAD master=fwgate read=primary "
+. "prefix=fwt16: connect_timeout=200ms timeout=300ms;\n"
+. "    fwgate_cache fwgate_cache:1m;\n"
+--- request
+GET /firmware/ls6000i-2.5.0.bin
+--- more_headers eval: $::H1
+--- error_code: 503
+--- response_headers
+X-Fwgate-Reason: registry_unavailable
+--- error_log eval
+qr/fwgate: sentinel 127\.0\.0\.1:\d+ connect failed/
+--- no_error_log eval: $::CHECKS
+
+
+
+=== TEST 13: sentinel= without master=
+--- http_config
+    fwgate_redis sentinel=127.0.0.1:26379;
+--- must_die
+--- error_log
+fwgate_redis sentinel= needs master=NAME
+
+
+
+=== TEST 14: master= without sentinel=
+--- http_config
+    fwgate_redis 127.0.0.1:6379 master=fwgate;
+--- must_die
+--- error_log
+fwgate_redis master= needs sentinel=
+
+
+
+=== TEST 15: read= must be primary or replica
+--- http_config
+    fwgate_redis sentinel=127.0.0.1:26379 master=fwgate read=secondary;
+--- must_die
+--- error_log
+invalid fwgate_redis parameter "read=secondary"
+
+
+
+=== TEST 16: a Sentinel must be an IP address
+--- http_config
+    fwgate_redis sentinel=127.0.0.1,sentinel.example:26379 master=fwgate;
+--- must_die
+--- error_log
+fwgate_redis sentinel "sentinel.example:26379": an IP address is required, not a host name
+
+
+
+=== TEST 17: a bad Sentinel address: port 0, an empty entry
+--- http_config
+    fwgate_redis sentinel=127.0.0.1:26379,,127.0.0.1:0 master=fwgate;
+--- must_die
+--- error_log
+invalid fwgate_redis sentinel address ""

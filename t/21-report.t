@@ -91,7 +91,13 @@ sub check {
                       ::sign(device => $dev, path => '/fw/check', %o));
 }
 
-sub state { rv('HGET', "${P}rollout:LS-6000i", 'state') }
+# the rollout's effective state: an automatic halt is written by the edge
+# to rollout:<model>:halt (edges may not write the rollout itself)
+sub state {
+    return 'halted'
+        if rv('HGET', "${P}rollout:LS-6000i:halt", 'artifact') eq $A6;
+    return rv('HGET', "${P}rollout:LS-6000i", 'state');
+}
 
 # whether nginx's error log has a line matching $re
 sub logged {
@@ -293,11 +299,13 @@ my $r = main::post_report($d[7], 'failure');
 my $t0 = Time::HiRes::time();
 Test::More::is($r->{status}, 204, 'init: the halting report is answered');
 Test::More::is(main::state(), 'halted', 'init: 4 failures of 8: halted');
-Test::More::like(main::rv('HGET', "${main::P}rollout:LS-6000i",
-                          'halted_reason'), qr/^auto: 4 failures/,
+Test::More::like(main::rv('HGET', "${main::P}rollout:LS-6000i:halt",
+                          'reason'), qr/^auto: 4 failures/,
                  'init: the reason says why');
-Test::More::ok(main::rv('HGET', "${main::P}rollout:LS-6000i", 'halted_at')
-               =~ /^\d+$/, 'init: halted_at is a time');
+Test::More::ok(main::rv('HGET', "${main::P}rollout:LS-6000i:halt", 'at')
+               =~ /^\d+$/, 'init: the halt\'s time');
+Test::More::is(main::rv('HGET', "${main::P}rollout:LS-6000i", 'state'),
+               'active', 'init: the rollout record itself is not written');
 Test::More::is(main::rv('GET', "${main::P}epoch"), $epoch + 1,
                'init: the epoch was bumped once');
 my $ok = ::wait_for(sub { main::download($d[11])->{status} == 403 }, 3);
@@ -383,8 +391,8 @@ Test::More::ok($ok, 'init: halted by silence');
 Test::More::diag(sprintf 'silence deadline (first download + 1 s) to '
                  . 'halt: %.0f ms',
                  (Time::HiRes::time() - $t0 - 1) * 1000);
-Test::More::like(main::rv('HGET', "${main::P}rollout:LS-6000i",
-                          'halted_reason'), qr/0 failures \+ 2 silent/,
+Test::More::like(main::rv('HGET', "${main::P}rollout:LS-6000i:halt",
+                          'reason'), qr/0 failures \+ 2 silent/,
                  'init: silent devices are the reason');
 Test::More::ok(::wait_for(sub {
     main::logged(qr/\[warn\] .*fwgate: rollout LS-6000i halted: .*0 failures /
@@ -910,3 +918,27 @@ X-Fwgate-Reason: not_served
 fwgate: report refused reason=not_served device="LS6-000003"
 --- no_error_log
 [error]
+
+
+
+=== TEST 21: an automatic halt is cleared by `fwgatectl rollout resume`
+(the control plane), after which the gate serves the rollout again
+--- init
+main::fresh(halt_failures => 1, halt_ratio => 0.5);
+main::post_report($main::D[0], 'failure');
+Test::More::is(main::state(), 'halted', 'init: halted by one failure');
+Test::More::ok(::wait_for(sub { main::download($main::D[11])->{status} == 403 },
+                          3), 'init: the gate refuses');
+my $out = ::ctl('rollout', 'status', 'LS-6000i');
+Test::More::like($out, qr/^state\s+halted\n^halted\s+auto: 1 failures/m,
+                 'init: rollout status shows the halt and why');
+::ctl('rollout', 'resume', 'LS-6000i');
+Test::More::is(main::rv('EXISTS', "${main::P}rollout:LS-6000i:halt"), '0',
+               'init: resume cleared the halt');
+Test::More::ok(::wait_for(sub { main::download($main::D[11])->{status} == 200 },
+                          3), 'init: served again');
+--- request eval
+"GET /firmware/$main::A6"
+--- more_headers eval
+::sign(device => $main::D[10], path => "/firmware/$main::A6")
+--- error_code: 200

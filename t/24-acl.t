@@ -23,7 +23,7 @@ redis('ACL', 'DELUSER', 'fwt24-edge');
 redis('ACL', 'SETUSER', 'fwt24-edge', 'on', ">$SECRET", 'resetkeys',
       'resetchannels',
       '%R~fwt24:*', '~fwt24:stats:*', '~fwt24:downloads:*',
-      '~fwt24:rollouts:watch', '~fwt24:epoch', '~fwt24:rollout:*',
+      '~fwt24:rollouts:watch', '~fwt24:epoch', '~fwt24:rollout:*:halt',
       '&fwt24:invalidate',
       '-@all', '+ping', '+auth', '+hello', '+select', '+role', '+get',
       '+hgetall', '+hget', '+hmget', '+sismember', '+smembers', '+zcount',
@@ -81,7 +81,7 @@ run_tests();
 __DATA__
 
 === TEST 1: the edge user cannot rewrite what is served: HSET on an
-artifact or a device record is refused (NOPERM); reading works
+artifact, a device or a rollout record is refused (NOPERM); reading works
 --- init
 Test::More::like(main::as_edge('HSET', "fwt24:artifact:$main::A6", 'models',
                                'LS-6000i LS-7000i'),
@@ -91,6 +91,12 @@ Test::More::like(main::as_edge('HSET', "fwt24:device:$main::D[0]", 'status',
                  qr/NOPERM/, 'init: HSET device refused');
 Test::More::like(main::as_edge('DEL', "fwt24:artifact:$main::A6"),
                  qr/NOPERM/, 'init: DEL refused');
+Test::More::like(main::as_edge('HSET', 'fwt24:rollout:LS-6000i', 'artifact',
+                               'ls7000i-3.0.0.bin'),
+                 qr/NOPERM/, 'init: HSET rollout refused (re-point)');
+Test::More::like(main::as_edge('HSET', 'fwt24:rollout:LS-6000i', 'percent',
+                               '100'),
+                 qr/NOPERM/, 'init: HSET rollout refused (widen)');
 Test::More::like(main::as_edge('HGET', "fwt24:artifact:$main::A6", 'models'),
                  qr/^LS-6000i$/m, 'init: HGET allowed');
 --- request
@@ -148,6 +154,8 @@ Test::More::is(::http_read($s, $t0)->{status}, 204,
 --- error_code: 204
 --- error_log
 halted: artifact "ls6000i-2.5.0.bin", 2 failures
+--- response_headers
+X-Fwgate-Reason: ok
 --- no_error_log
 NOPERM
 [alert]

@@ -259,7 +259,8 @@ sub rollout {
                   halt_silence)) {
         push @f, $k => $o{$k} if defined $o{$k};
     }
-    redis_cmds(['DEL', "${PREFIX}rollout:$model"],
+    # as `fwgatectl rollout start`: a new rollout, no automatic halt
+    redis_cmds(['DEL', "${PREFIX}rollout:$model", "${PREFIX}rollout:$model:halt"],
                ['HSET', "${PREFIX}rollout:$model", @f]);
 }
 

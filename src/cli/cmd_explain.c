@@ -167,7 +167,7 @@ int
 cmd_explain(int argc, char **argv)
 {
     redisContext        *c;
-    redisReply          *dr, *ar, *rr;
+    redisReply          *dr, *ar, *rr, *hr;
     fwg_device_rec_t     dev;
     fwg_artifact_rec_t   art;
     fwg_rollout_rec_t    ro;
@@ -261,6 +261,7 @@ cmd_explain(int argc, char **argv)
 
     rc = 1;
     rr = NULL;
+    hr = NULL;
     rmodel = NULL;
     db = NULL;
     ab = NULL;
@@ -302,6 +303,15 @@ cmd_explain(int argc, char **argv)
         (void) fwg_rollout_from_blob(rb, rlen, &ro);
         ro.canary = canary;
         ro.excluded = excluded;
+
+        /* an edge's automatic halt, as the module reads it */
+
+        hr = fwgctl_hgetall3(c, "rollout:", rmodel, ":halt");
+        if (hr == NULL) {
+            goto done;
+        }
+
+        ro.halted = fwgctl_hfield(hr, "artifact");
     }
 
     memset(&in, 0, sizeof(in));
@@ -370,6 +380,10 @@ cmd_explain(int argc, char **argv)
     rc = (reason == FWG_R_OK) ? 0 : 3;
 
 done:
+
+    if (hr) {
+        freeReplyObject(hr);
+    }
 
     if (rr) {
         freeReplyObject(rr);

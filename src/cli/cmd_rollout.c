@@ -256,8 +256,10 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
 
     fwgctl_av_init_all(cmds, 2);
 
+    /* a new rollout starts with no automatic halt of an earlier one */
     fwgctl_av_add(&cmds[0], "DEL");
     fwgctl_av_key(&cmds[0], "rollout:", model, NULL);
+    fwgctl_av_key(&cmds[0], "rollout:", model, ":halt", NULL);
 
     fwgctl_av_add(&cmds[1], "HSET");
     fwgctl_av_key(&cmds[1], "rollout:", model, NULL);
@@ -322,7 +324,8 @@ rollout_field(redisContext *c, const char *sub, const char *model,
     };
     fwgctl_args_t        a;
     const char   *field, *value;
-    redisReply   *r;
+    redisReply   *r, *h;
+    int           n;
     fwg_str_t     state;
     fwgctl_av_t   cmds[1];
     int           rc;
@@ -365,18 +368,37 @@ rollout_field(redisContext *c, const char *sub, const char *model,
 
     state = fwgctl_hfield(r, "state");
 
-    if (strcmp(sub, "resume") == 0 && fwg_str_eq(state, "halted")) {
+    /* an automatic halt lives in rollout:<model>:halt (edges write it) */
+    h = fwgctl_hgetall3(c, "rollout:", model, ":halt");
+
+    if (strcmp(sub, "resume") == 0
+        && (fwg_str_eq(state, "halted")
+            || (h && fwgctl_hfound(h)
+                && fwg_str_eqs(fwgctl_hfield(h, "artifact"),
+                               fwgctl_hfield(r, "artifact")))))
+    {
         fprintf(stderr, "fwgatectl: note: resuming a halted rollout\n");
     }
 
-    fwgctl_av_init_all(cmds, 1);
+    if (h) {
+        freeReplyObject(h);
+    }
+
+    n = 1;
+    fwgctl_av_init_all(cmds, 2);
     fwgctl_av_add(&cmds[0], "HSET");
     fwgctl_av_key(&cmds[0], "rollout:", model, NULL);
     fwgctl_av_add(&cmds[0], field);
     fwgctl_av_add(&cmds[0], value);
 
-    rc = fwgctl_exec_tx(c, cmds, 1);
-    fwgctl_av_reset_all(cmds, 1);
+    if (strcmp(sub, "resume") == 0) {
+        fwgctl_av_add(&cmds[1], "DEL");
+        fwgctl_av_key(&cmds[1], "rollout:", model, ":halt", NULL);
+        n = 2;
+    }
+
+    rc = fwgctl_exec_tx(c, cmds, n);
+    fwgctl_av_reset_all(cmds, 2);
     freeReplyObject(r);
 
     if (rc == 0) {
@@ -469,8 +491,8 @@ static int
 rollout_status(redisContext *c, const char *model, int argc, char **argv)
 {
     fwgctl_args_t        a;
-    redisReply   *ro, *art, *devs, *canary, *excl, *stats, *pend;
-    fwg_str_t     name, pct, salt, state, from, down, ver, s;
+    redisReply   *ro, *art, *devs, *canary, *excl, *stats, *pend, *halt;
+    fwg_str_t     name, pct, salt, state, from, down, ver, s, why;
     fwgctl_av_t   av;
     char         *n;
     long          hund;
@@ -493,6 +515,19 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
     salt = fwgctl_hfield(ro, "salt");
     state = fwgctl_hfield(ro, "state");
     from = fwgctl_hfield(ro, "from");
+
+    /* an automatic halt of this target (rollout:<model>:halt) */
+    why.data = NULL;
+    why.len = 0;
+    halt = fwgctl_hgetall3(c, "rollout:", model, ":halt");
+
+    if (halt && fwgctl_hfound(halt)
+        && fwg_str_eqs(fwgctl_hfield(halt, "artifact"), name))
+    {
+        state.data = "halted";
+        state.len = 6;
+        why = fwgctl_hfield(halt, "reason");
+    }
     down = fwgctl_hfield(ro, "downgrade");
 
     if (salt.len == 0) {
@@ -554,6 +589,9 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
         printf("{");
         fwgctl_json_kv(stdout, "model", fwg_cli_str(model), 0);
         fwgctl_json_kv(stdout, "state", state, 1);
+        if (why.len) {
+            fwgctl_json_kv(stdout, "halted_reason", why, 1);
+        }
         fwgctl_json_kv(stdout, "artifact", name, 1);
         fwgctl_json_kv(stdout, "version", ver, 1);
         fwgctl_json_kv(stdout, "percent", pct, 1);
@@ -585,6 +623,9 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
     } else {
         printf("rollout   %s\n", model);
         printf("state     %.*s\n", (int) state.len, state.data);
+        if (why.len) {
+            printf("halted    %.*s\n", (int) why.len, why.data);
+        }
         printf("target    %.*s (%.*s)%s\n", (int) name.len, name.data,
                (int) ver.len, ver.len ? ver.data : "missing!",
                fwgctl_hfound(art) ? "" : " artifact record missing");
@@ -630,6 +671,10 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
 
     free_replies(art, devs, canary, excl, stats, pend);
     freeReplyObject(ro);
+
+    if (halt) {
+        freeReplyObject(halt);
+    }
 
     return 0;
 }

@@ -285,11 +285,20 @@ fwgctl_append(redisContext *c, fwgctl_av_t *av)
 redisReply *
 fwgctl_hgetall(redisContext *c, const char *a, const char *b)
 {
+    return fwgctl_hgetall3(c, a, b, NULL);
+}
+
+
+/* HGETALL prefix+a+b+d (d may be NULL) */
+redisReply *
+fwgctl_hgetall3(redisContext *c, const char *a, const char *b,
+    const char *d)
+{
     fwgctl_av_t  av;
 
     av.n = 0;
     fwgctl_av_add(&av, "HGETALL");
-    fwgctl_av_key(&av, a, b, NULL);
+    fwgctl_av_key(&av, a, b, d, NULL);
 
     return fwgctl_run(c, &av);
 }

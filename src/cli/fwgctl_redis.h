@@ -63,6 +63,8 @@ int fwgctl_watch(redisContext *c, const char *a, const char *b);
 
 /* HGETALL prefix+a+b: an empty array when the key is absent */
 redisReply *fwgctl_hgetall(redisContext *c, const char *a, const char *b);
+redisReply *fwgctl_hgetall3(redisContext *c, const char *a, const char *b,
+    const char *d);
 int fwgctl_hfound(const redisReply *r);
 /* HGETALL of a record that must exist: NULL after printing the error, or
    fmt (not found); "fwgatectl: " comes first, as in fwgctl_err() */

@@ -881,6 +881,10 @@ fwg_decide_registry(const fwg_decide_in_t *in, fwg_verdict_t *out,
         fwg_fail(13, FWG_R_ROLLOUT_HALTED, "rollout halted");
     }
 
+    if (ro->halted.len && fwg_str_eqs(ro->halted, ro->artifact)) {
+        fwg_fail(13, FWG_R_ROLLOUT_HALTED, "rollout halted automatically");
+    }
+
     if (!fwg_str_eq(ro->state, "active")) {
         fwg_fail(13, FWG_R_NOT_RELEASED, "rollout state unknown");
     }

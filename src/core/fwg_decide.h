@@ -100,6 +100,8 @@ typedef struct {
 typedef struct {
     int         found;
     fwg_str_t   artifact, percent, salt, state, from, downgrade;
+    fwg_str_t   halted;             /* the artifact an edge's automatic
+                                       halt names (rollout:<model>:halt) */
     int         canary;             /* device in :canary */
     int         excluded;           /* device in :exclude */
 } fwg_rollout_rec_t;

@@ -320,8 +320,8 @@ ngx_int_t
 ngx_http_fwgate_need_device(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx)
 {
-    ngx_int_t   rc[4];
-    ngx_str_t   model, device;
+    ngx_int_t   rc[5];
+    ngx_str_t   model, device, key;
     ngx_uint_t  i;
 
     model.data = (u_char *) ctx->claims.model.data;
@@ -338,7 +338,19 @@ ngx_http_fwgate_need_device(ngx_http_request_t *r,
     rc[3] = ngx_http_fwgate_need_key(r, ctx, NGX_HTTP_FWGATE_SLOT_EXCLUDE,
                                      "rollout:", &model, ":exclude");
 
-    for (i = 0; i < 4; i++) {
+    /* an automatic halt, written by edges where they may write */
+
+    if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL,
+                                     ":halt")
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    rc[4] = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_HALT,
+                                 NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
+
+    for (i = 0; i < 5; i++) {
         if (rc[i] == NGX_ERROR) {
             return NGX_ERROR;
         }
@@ -766,6 +778,18 @@ ngx_http_fwgate_records(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
 
         b = &ctx->blobs[NGX_HTTP_FWGATE_SLOT_EXCLUDE];
         o->excluded = (b->len == 1 && b->data[0] == '1');
+
+        b = &ctx->blobs[NGX_HTTP_FWGATE_SLOT_HALT];
+
+        if (ctx->slot[NGX_HTTP_FWGATE_SLOT_HALT] == NGX_HTTP_FWGATE_SLOT_HAVE
+            && b->len
+            && fwg_blob_field((const char *) b->data, b->len, "artifact",
+                              &o->halted)
+               != 0)
+        {
+            /* unreadable: fail closed, as halted */
+            o->halted = o->artifact;
+        }
     }
 
     return NGX_OK;

@@ -257,7 +257,10 @@ ngx_http_fwgate_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&fmcf->servers, cf->pool, 2,
                        sizeof(ngx_http_fwgate_server_t))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&fmcf->sentinels, cf->pool, 3,
+                          sizeof(ngx_http_fwgate_server_t))
+           != NGX_OK)
     {
         return NULL;
     }
@@ -425,7 +428,7 @@ ngx_http_fwgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if ((conf->enable || conf->handler == NGX_HTTP_FWGATE_HANDLER_MANIFEST
          || conf->handler == NGX_HTTP_FWGATE_HANDLER_REPORT)
-        && fmcf->servers.nelts == 0)
+        && !ngx_http_fwgate_has_redis(fmcf))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "fwgate needs a registry: no \"fwgate_redis\" "
@@ -583,7 +586,7 @@ ngx_http_fwgate_init_process(ngx_cycle_t *cycle)
 
     fmcf = ctx->main_conf[ngx_http_fwgate_module.ctx_index];
 
-    if (fmcf == NULL || fmcf->servers.nelts == 0) {
+    if (fmcf == NULL || !ngx_http_fwgate_has_redis(fmcf)) {
         return NGX_OK;
     }
 
@@ -843,7 +846,7 @@ ngx_http_fwgate_epoch_reply(ngx_http_fwgate_redis_cb_t *cb,
 
 static char *
 ngx_http_fwgate_parse_server(ngx_conf_t *cf, ngx_str_t *value,
-    ngx_http_fwgate_server_t *srv)
+    ngx_http_fwgate_server_t *srv, ngx_uint_t sentinel)
 {
     u_char           *colon;
     ngx_int_t         port;
@@ -853,7 +856,13 @@ ngx_http_fwgate_parse_server(ngx_conf_t *cf, ngx_str_t *value,
 
     srv->name = *value;
 
-    if (value->len > 5 && ngx_strncmp(value->data, "unix:", 5) == 0) {
+    if (value->len == 0) {
+        goto invalid;
+    }
+
+    if (value->len > 5 && ngx_strncmp(value->data, "unix:", 5) == 0
+        && !sentinel)
+    {
         srv->host.len = value->len - 5;
         srv->host.data = ngx_pnalloc(cf->pool, srv->host.len + 1);
         if (srv->host.data == NULL) {
@@ -887,7 +896,7 @@ ngx_http_fwgate_parse_server(ngx_conf_t *cf, ngx_str_t *value,
         srv->host.len = colon ? (size_t) (colon - value->data) : value->len;
     }
 
-    port = 6379;
+    port = sentinel ? 26379 : 6379;
 
     if (colon) {
         port = ngx_atoi(colon + 1, value->data + value->len - colon - 1);
@@ -922,6 +931,13 @@ ngx_http_fwgate_parse_server(ngx_conf_t *cf, ngx_str_t *value,
     if (inet_pton(AF_INET, (char *) srv->host.data, &a4) != 1
         && inet_pton(AF_INET6, (char *) srv->host.data, &a6) != 1)
     {
+        if (sentinel) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "fwgate_redis sentinel \"%V\": an IP address "
+                               "is required, not a host name", value);
+            return NGX_CONF_ERROR;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "fwgate_redis \"%V\": an IP address or "
                            "\"unix:PATH\" is required, not a host name",
@@ -934,7 +950,8 @@ ngx_http_fwgate_parse_server(ngx_conf_t *cf, ngx_str_t *value,
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid fwgate_redis address \"%V\"", value);
+                       "invalid fwgate_redis %saddress \"%V\"",
+                       sentinel ? "sentinel " : "", value);
     return NGX_CONF_ERROR;
 }
 
@@ -1008,23 +1025,114 @@ ngx_http_fwgate_password_file(ngx_conf_t *cf, ngx_str_t *name,
 }
 
 
+/* sentinel=IP[:PORT][,IP[:PORT]...] */
+
+static char *
+ngx_http_fwgate_parse_sentinels(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_fwgate_main_conf_t *fmcf)
+{
+    u_char                    *p, *last, *comma;
+    ngx_str_t                  one;
+    ngx_http_fwgate_server_t  *srv;
+
+    p = value->data + sizeof("sentinel=") - 1;
+    last = value->data + value->len;
+
+    if (p == last) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid fwgate_redis parameter \"%V\"", value);
+        return NGX_CONF_ERROR;
+    }
+
+    while (p <= last) {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        one.data = p;
+        one.len = comma - p;
+
+        srv = ngx_array_push(&fmcf->sentinels);
+        if (srv == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_fwgate_parse_server(cf, &one, srv, 1) != NGX_CONF_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        p = comma + 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_fwgate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_fwgate_main_conf_t *fmcf = conf;
 
     ngx_str_t                 *value, s;
-    ngx_uint_t                 i;
+    ngx_uint_t                 i, read_set;
     ngx_msec_t                 ms;
     ngx_http_fwgate_server_t  *srv;
 
-    if (fmcf->servers.nelts) {
+    if (ngx_http_fwgate_has_redis(fmcf)) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
+    read_set = 0;
 
     for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "sentinel=", 9) == 0) {
+            if (fmcf->sentinels.nelts) {
+                goto invalid;
+            }
+
+            if (ngx_http_fwgate_parse_sentinels(cf, &value[i], fmcf)
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "master=", 7) == 0) {
+            if (fmcf->master.data || value[i].len == 7
+                || value[i].len > 7 + 128)
+            {
+                goto invalid;
+            }
+
+            fmcf->master.data = value[i].data + 7;
+            fmcf->master.len = value[i].len - 7;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "read=", 5) == 0) {
+            if (read_set) {
+                goto invalid;
+            }
+
+            read_set = 1;
+
+            if (ngx_strcmp(value[i].data, "read=primary") == 0) {
+                fmcf->read = NGX_HTTP_FWGATE_READ_PRIMARY;
+
+            } else if (ngx_strcmp(value[i].data, "read=replica") == 0) {
+                fmcf->read = NGX_HTTP_FWGATE_READ_REPLICA;
+
+            } else {
+                goto invalid;
+            }
+
+            continue;
+        }
 
         if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
             fmcf->db = ngx_atoi(value[i].data + 3, value[i].len - 3);
@@ -1102,14 +1210,27 @@ ngx_http_fwgate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        if (ngx_http_fwgate_parse_server(cf, &value[i], srv)
+        if (ngx_http_fwgate_parse_server(cf, &value[i], srv, 0)
             != NGX_CONF_OK)
         {
             return NGX_CONF_ERROR;
         }
     }
 
-    if (fmcf->servers.nelts == 0) {
+    if (fmcf->sentinels.nelts && fmcf->master.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "fwgate_redis sentinel= needs master=NAME");
+        return NGX_CONF_ERROR;
+    }
+
+    if (fmcf->sentinels.nelts == 0 && (fmcf->master.data || read_set)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "fwgate_redis %s needs sentinel=",
+                           read_set ? "read=" : "master=");
+        return NGX_CONF_ERROR;
+    }
+
+    if (!ngx_http_fwgate_has_redis(fmcf)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "fwgate_redis needs at least one server");
         return NGX_CONF_ERROR;

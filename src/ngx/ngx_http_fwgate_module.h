@@ -26,7 +26,8 @@
 #define NGX_HTTP_FWGATE_SLOT_ROLLOUT   2
 #define NGX_HTTP_FWGATE_SLOT_CANARY    3
 #define NGX_HTTP_FWGATE_SLOT_EXCLUDE   4
-#define NGX_HTTP_FWGATE_NSLOTS         5
+#define NGX_HTTP_FWGATE_SLOT_HALT      5    /* rollout:<model>:halt */
+#define NGX_HTTP_FWGATE_NSLOTS         6
 
 #define NGX_HTTP_FWGATE_KIND_HASH      0    /* HGETALL */
 #define NGX_HTTP_FWGATE_KIND_MEMBER    1    /* SISMEMBER */
@@ -74,8 +75,16 @@ typedef struct {
 } ngx_http_fwgate_stats_t;
 
 
+/* fwgate_redis read=: where a Sentinel-discovered worker reads */
+#define NGX_HTTP_FWGATE_READ_PRIMARY   0
+#define NGX_HTTP_FWGATE_READ_REPLICA   1
+
+
 typedef struct {
     ngx_array_t                 servers;    /* ngx_http_fwgate_server_t */
+    ngx_array_t                 sentinels;  /* ngx_http_fwgate_server_t */
+    ngx_str_t                   master;     /* Sentinel's master name */
+    ngx_uint_t                  read;       /* NGX_HTTP_FWGATE_READ_* */
     ngx_int_t                   db;
     ngx_str_t                   password;
     ngx_str_t                   user;
@@ -210,6 +219,49 @@ ngx_int_t ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
 /* redis.c: one async connection per worker on nginx's event loop ------- */
 
 typedef struct ngx_http_fwgate_redis_cb_s  ngx_http_fwgate_redis_cb_t;
+typedef struct ngx_http_fwgate_redis_conn_s  ngx_http_fwgate_redis_conn_t;
+
+/* a static list, Sentinels, or both: something to connect to */
+#define ngx_http_fwgate_has_redis(fmcf)                                      \
+    ((fmcf)->servers.nelts || (fmcf)->sentinels.nelts)
+
+typedef void (*ngx_http_fwgate_redis_conn_pt)(
+    ngx_http_fwgate_redis_conn_t *rc);
+
+/*
+ * One hiredis async connection on nginx's event loop.  It connects to
+ * "own" when an owner set it (ngx_http_fwgate_redis_conn_move: a
+ * Sentinel's answer), else to servers[server], moving down the list on
+ * failures with backoff after a full round.  Hooks, all optional:
+ * on_connect once connected, lost when it failed or was lost (before the
+ * reconnect is scheduled).
+ */
+struct ngx_http_fwgate_redis_conn_s {
+    redisAsyncContext              *ac;
+    ngx_connection_t               *conn;
+    ngx_http_fwgate_main_conf_t    *fmcf;
+    ngx_array_t                    *servers;    /* static list to cycle */
+    ngx_uint_t                      server;     /* index being used */
+    ngx_http_fwgate_server_t       *srv;        /* address being used */
+    ngx_uint_t                      connected;
+    ngx_uint_t                      pending;    /* commands awaiting reply */
+    ngx_msec_t                      last_reply; /* or connect time */
+    ngx_msec_t                      backoff;
+    ngx_event_t                     reconnect;
+    ngx_log_t                      *log;
+    ngx_uint_t                      exiting;
+    ngx_uint_t                      writer;     /* needs the primary */
+    ngx_uint_t                      writable;   /* ROLE said master */
+    ngx_uint_t                      sentinel;   /* no AUTH/SELECT/ROLE */
+    const char                     *what;       /* "redis", "sentinel" */
+    ngx_http_fwgate_redis_conn_pt   on_connect;
+    ngx_http_fwgate_redis_conn_pt   lost;
+    void                           *data;
+
+    ngx_http_fwgate_server_t        own;        /* a given address */
+    u_char                          own_host[NGX_INET6_ADDRSTRLEN + 1];
+    u_char                          own_name[NGX_INET6_ADDRSTRLEN + 10];
+};
 
 /* reply is NULL when the command failed (disconnect, stuck connection) */
 typedef void (*ngx_http_fwgate_redis_handler_pt)(
@@ -245,6 +297,30 @@ void ngx_http_fwgate_redis_timed_out(void);
 void ngx_http_fwgate_redis_subscribe(ngx_http_fwgate_redis_cb_t *cb,
     ngx_str_t *channel);
 void ngx_http_fwgate_redis_unsubscribe(void);
+
+/* the generic connection, for other connection owners (sentinel.c) */
+void ngx_http_fwgate_redis_conn_init(ngx_http_fwgate_redis_conn_t *rc,
+    ngx_http_fwgate_main_conf_t *fmcf, ngx_log_t *log,
+    ngx_array_t *servers);
+ngx_int_t ngx_http_fwgate_redis_conn_connect(ngx_http_fwgate_redis_conn_t *rc);
+void ngx_http_fwgate_redis_conn_drop(ngx_http_fwgate_redis_conn_t *rc);
+void ngx_http_fwgate_redis_conn_schedule(ngx_http_fwgate_redis_conn_t *rc,
+    ngx_uint_t next_server);
+void ngx_http_fwgate_redis_conn_stop(ngx_http_fwgate_redis_conn_t *rc);
+/* connect to HOST:PORT from now on (reconnecting if it is elsewhere) */
+void ngx_http_fwgate_redis_conn_move(ngx_http_fwgate_redis_conn_t *rc,
+    ngx_str_t *host, ngx_int_t port);
+/* the read (0) or write (1) connection */
+ngx_http_fwgate_redis_conn_t *ngx_http_fwgate_redis_conn(ngx_uint_t writer);
+
+
+/* sentinel.c: the primary and replicas from Redis Sentinel ------------- */
+
+ngx_int_t ngx_http_fwgate_sentinel_init_process(ngx_cycle_t *cycle,
+    ngx_http_fwgate_main_conf_t *fmcf);
+void ngx_http_fwgate_sentinel_exit_process(void);
+/* a read or write connection failed: ask a Sentinel again */
+void ngx_http_fwgate_sentinel_lost(ngx_http_fwgate_redis_conn_t *rc);
 
 
 /* blob.c: record blobs, a hash reply flattened for the cache --------- */

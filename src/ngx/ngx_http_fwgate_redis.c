@@ -2,7 +2,13 @@
 /*
  * fwgate: hiredis's async API joined to nginx's event loop.
  *
- * One connection per worker.  hiredis owns the socket; nginx only watches
+ * Two connections per worker: [0] reads, [1] writes (it must reach a
+ * server whose ROLE is master).  Each is a generic connection object
+ * (ngx_http_fwgate_redis_conn_t, also used by sentinel.c): it cycles
+ * through a static address list, or connects to the address its owner
+ * gave it (ngx_http_fwgate_redis_conn_move, a Sentinel's answer).
+ *
+ * hiredis owns the socket; nginx only watches
  * it through a connection object from ngx_get_connection(), which is
  * released (never closed) in hiredis's cleanup hook.  Events are
  * level-triggered so a reply larger than one read is never stranded.
@@ -10,42 +16,16 @@
  * write event, command timeouts are the callers' timers, and a connection
  * that leaves a command unanswered past the timeout is dropped (hiredis
  * then calls every pending callback with NULL) and reconnected.
- *
- * The same connection object serves three roles: [0] reads, [1] writes,
- * [2] subscribes (only while subscribe.c asks for it, on the server [0]
- * uses, so a pushed message means the server that answers the re-reads
- * already has the change).  A subscriber sends AUTH, SELECT and SUBSCRIBE
- * on connect and nothing else; every message goes to its callback record.
  */
 
 #include "ngx_http_fwgate_module.h"
 
 
-typedef struct {
-    redisAsyncContext              *ac;
-    ngx_connection_t               *conn;
-    ngx_http_fwgate_main_conf_t    *fmcf;
-    ngx_uint_t                      server;     /* index being used */
-    ngx_uint_t                      connected;
-    ngx_uint_t                      pending;    /* commands awaiting reply */
-    ngx_msec_t                      last_reply; /* or connect time */
-    ngx_msec_t                      backoff;
-    ngx_event_t                     reconnect;
-    ngx_log_t                      *log;
-    ngx_uint_t                      exiting;
-    ngx_uint_t                      writer;     /* needs the primary */
-    ngx_uint_t                      writable;   /* ROLE said master */
-    ngx_uint_t                      subscriber; /* SUBSCRIBEs, follows [0] */
-    ngx_uint_t                      wanted;     /* subscriber: keep it up */
-    ngx_http_fwgate_redis_cb_t     *sub_cb;     /* called for each message */
-    ngx_str_t                       channel;
-} ngx_http_fwgate_redis_conn_t;
+#define ngx_http_fwgate_redis_connect   ngx_http_fwgate_redis_conn_connect
+#define ngx_http_fwgate_redis_schedule  ngx_http_fwgate_redis_conn_schedule
+#define ngx_http_fwgate_redis_drop      ngx_http_fwgate_redis_conn_drop
 
 
-static ngx_int_t ngx_http_fwgate_redis_connect(
-    ngx_http_fwgate_redis_conn_t *rc);
-static void ngx_http_fwgate_redis_schedule(ngx_http_fwgate_redis_conn_t *rc,
-    ngx_uint_t next_server);
 static void ngx_http_fwgate_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_fwgate_redis_connected(const redisAsyncContext *ac,
     int status);
@@ -62,24 +42,32 @@ static void ngx_http_fwgate_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_http_fwgate_redis_setup_reply(redisAsyncContext *ac,
     void *r, void *privdata);
-static void ngx_http_fwgate_redis_drop(ngx_http_fwgate_redis_conn_t *rc);
 static void ngx_http_fwgate_redis_role_reply(redisAsyncContext *ac,
     void *r, void *privdata);
 static ngx_int_t ngx_http_fwgate_redis_send(ngx_http_fwgate_redis_conn_t *rc,
     ngx_http_fwgate_redis_cb_t *cb, int argc, const char **argv,
     const size_t *argvlen);
-static void ngx_http_fwgate_redis_message(redisAsyncContext *ac, void *r,
-    void *privdata);
-static void ngx_http_fwgate_redis_follow(ngx_http_fwgate_redis_conn_t *rd);
 
 
 /* [0] reads from the first server that answers, [1] writes to the
-   first that is a primary, [2] subscribes on [0]'s server */
-#define NGX_HTTP_FWGATE_REDIS_CONNS  3
-#define NGX_HTTP_FWGATE_REDIS_SUB    2
+   first that is a primary */
+static ngx_http_fwgate_redis_conn_t  ngx_http_fwgate_redis[2];
 
-static ngx_http_fwgate_redis_conn_t
-    ngx_http_fwgate_redis[NGX_HTTP_FWGATE_REDIS_CONNS];
+/*
+ * The subscription (subscribe.c asks for it): a third connection of the
+ * same kind, subscribe-only, kept on the server the reads use, so that a
+ * pushed message means the server answering the re-reads has the change.
+ */
+static ngx_http_fwgate_redis_conn_t   ngx_http_fwgate_redis_sub;
+static ngx_http_fwgate_redis_cb_t    *ngx_http_fwgate_redis_sub_cb;
+static ngx_str_t                      ngx_http_fwgate_redis_sub_channel;
+static ngx_uint_t                     ngx_http_fwgate_redis_sub_wanted;
+
+static void ngx_http_fwgate_redis_sub_connected(
+    ngx_http_fwgate_redis_conn_t *rc);
+static void ngx_http_fwgate_redis_sub_follow(void);
+static void ngx_http_fwgate_redis_message(redisAsyncContext *ac, void *r,
+    void *privdata);
 
 #define NGX_HTTP_FWGATE_BACKOFF_MIN  50
 /* short enough that service returns within about half a second of Redis */
@@ -93,25 +81,27 @@ ngx_http_fwgate_redis_init_process(ngx_cycle_t *cycle,
     ngx_uint_t                     i;
     ngx_http_fwgate_redis_conn_t  *rc;
 
-    for (i = 0; i < NGX_HTTP_FWGATE_REDIS_CONNS; i++) {
+    for (i = 0; i < 2; i++) {
         rc = &ngx_http_fwgate_redis[i];
 
-        ngx_memzero(rc, sizeof(ngx_http_fwgate_redis_conn_t));
+        ngx_http_fwgate_redis_conn_init(rc, fmcf, cycle->log,
+                                        &fmcf->servers);
+        rc->writer = i;
 
-        rc->fmcf = fmcf;
-        rc->log = cycle->log;
-        rc->writer = (i == 1);
-        rc->subscriber = (i == NGX_HTTP_FWGATE_REDIS_SUB);
-        rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
+        if (fmcf->sentinels.nelts) {
+            /* a failure asks a Sentinel again */
+            rc->lost = ngx_http_fwgate_sentinel_lost;
+        }
 
-        rc->reconnect.handler = ngx_http_fwgate_redis_reconnect_handler;
-        rc->reconnect.log = cycle->log;
-        rc->reconnect.data = rc;
-        rc->reconnect.cancelable = 1;
+        /* with Sentinels only, nothing is known until one answers */
 
-        if (fmcf->servers.nelts && !rc->subscriber) {
+        if (fmcf->servers.nelts) {
             (void) ngx_http_fwgate_redis_connect(rc);
         }
+    }
+
+    if (fmcf->sentinels.nelts) {
+        return ngx_http_fwgate_sentinel_init_process(cycle, fmcf);
     }
 
     return NGX_OK;
@@ -119,21 +109,249 @@ ngx_http_fwgate_redis_init_process(ngx_cycle_t *cycle,
 
 
 void
-ngx_http_fwgate_redis_exit_process(void)
+ngx_http_fwgate_redis_conn_init(ngx_http_fwgate_redis_conn_t *rc,
+    ngx_http_fwgate_main_conf_t *fmcf, ngx_log_t *log, ngx_array_t *servers)
 {
-    ngx_uint_t                     i;
-    ngx_http_fwgate_redis_conn_t  *rc;
+    ngx_memzero(rc, sizeof(ngx_http_fwgate_redis_conn_t));
 
-    for (i = 0; i < NGX_HTTP_FWGATE_REDIS_CONNS; i++) {
-        rc = &ngx_http_fwgate_redis[i];
-        rc->exiting = 1;
+    rc->fmcf = fmcf;
+    rc->log = log;
+    rc->servers = servers;
+    rc->what = "redis";
+    rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
 
-        if (rc->reconnect.timer_set) {
-            ngx_del_timer(&rc->reconnect);
+    rc->reconnect.handler = ngx_http_fwgate_redis_reconnect_handler;
+    rc->reconnect.log = log;
+    rc->reconnect.data = rc;
+    rc->reconnect.cancelable = 1;
+}
+
+
+ngx_http_fwgate_redis_conn_t *
+ngx_http_fwgate_redis_conn(ngx_uint_t writer)
+{
+    return &ngx_http_fwgate_redis[writer ? 1 : 0];
+}
+
+
+void
+ngx_http_fwgate_redis_conn_stop(ngx_http_fwgate_redis_conn_t *rc)
+{
+    rc->exiting = 1;
+
+    if (rc->reconnect.timer_set) {
+        ngx_del_timer(&rc->reconnect);
+    }
+
+    ngx_http_fwgate_redis_drop(rc);
+}
+
+
+/*
+ * From now on connect to HOST:PORT (an IP address).  A connection
+ * elsewhere is dropped (its pending commands get NULL) and a new one is
+ * opened at once; one already there is kept; one that is down and
+ * waiting for its reconnect timer is left to it.
+ */
+
+void
+ngx_http_fwgate_redis_conn_move(ngx_http_fwgate_redis_conn_t *rc,
+    ngx_str_t *host, ngx_int_t port)
+{
+    u_char      *p;
+    ngx_uint_t   same;
+
+    if (host->len == 0 || host->len > NGX_INET6_ADDRSTRLEN || rc->exiting) {
+        return;
+    }
+
+    same = rc->srv
+           && rc->srv->port == port
+           && rc->srv->host.len == host->len
+           && ngx_strncmp(rc->srv->host.data, host->data, host->len) == 0;
+
+    if (same) {
+        if (rc->srv == &rc->own) {
+            if (rc->ac == NULL && !rc->reconnect.timer_set) {
+                (void) ngx_http_fwgate_redis_connect(rc);
+            }
+            return;
         }
+
+        /* a static address that the Sentinel confirms: adopt it */
+    }
+
+    if (!same) {
+        ngx_log_error(NGX_LOG_NOTICE, rc->log, 0,
+                      "fwgate: redis %s now go to %*s:%i",
+                      rc->writer ? "writes" : "reads",
+                      host->len, host->data, port);
 
         ngx_http_fwgate_redis_drop(rc);
     }
+
+    p = ngx_cpymem(rc->own_host, host->data, host->len);
+    *p = '\0';
+
+    rc->own.host.data = rc->own_host;
+    rc->own.host.len = host->len;
+    rc->own.port = port;
+
+    if (ngx_strlchr(host->data, host->data + host->len, ':')) {
+        p = ngx_sprintf(rc->own_name, "[%V]:%i", &rc->own.host, port);
+
+    } else {
+        p = ngx_sprintf(rc->own_name, "%V:%i", &rc->own.host, port);
+    }
+
+    rc->own.name.data = rc->own_name;
+    rc->own.name.len = p - rc->own_name;
+
+    rc->srv = &rc->own;
+
+    if (same) {
+        return;
+    }
+
+    if (rc->reconnect.timer_set) {
+        ngx_del_timer(&rc->reconnect);
+    }
+
+    rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
+
+    (void) ngx_http_fwgate_redis_connect(rc);
+}
+
+
+void
+ngx_http_fwgate_redis_exit_process(void)
+{
+    ngx_uint_t  i;
+
+    ngx_http_fwgate_sentinel_exit_process();
+
+    for (i = 0; i < 2; i++) {
+        ngx_http_fwgate_redis_conn_stop(&ngx_http_fwgate_redis[i]);
+    }
+
+    if (ngx_http_fwgate_redis_sub_wanted) {
+        ngx_http_fwgate_redis_unsubscribe();
+    }
+}
+
+
+/*
+ * Keeps a subscription to channel on the reads' server until
+ * unsubscribed: cb gets each reply of the subscription ("subscribe" when
+ * it is up, "message"s), and NULL whenever it is lost; it is made again
+ * with the usual backoff, and moves when the reads move.
+ */
+
+void
+ngx_http_fwgate_redis_subscribe(ngx_http_fwgate_redis_cb_t *cb,
+    ngx_str_t *channel)
+{
+    ngx_http_fwgate_redis_conn_t  *rd, *rc;
+
+    rd = &ngx_http_fwgate_redis[0];
+    rc = &ngx_http_fwgate_redis_sub;
+
+    if (rd->fmcf == NULL || !ngx_http_fwgate_has_redis(rd->fmcf)
+        || ngx_http_fwgate_redis_sub_wanted)
+    {
+        return;
+    }
+
+    ngx_http_fwgate_redis_conn_init(rc, rd->fmcf, rd->log, rd->servers);
+    rc->what = "redis subscription";
+    rc->on_connect = ngx_http_fwgate_redis_sub_connected;
+
+    ngx_http_fwgate_redis_sub_cb = cb;
+    ngx_http_fwgate_redis_sub_channel = *channel;
+    ngx_http_fwgate_redis_sub_wanted = 1;
+
+    ngx_http_fwgate_redis_sub_follow();
+}
+
+
+void
+ngx_http_fwgate_redis_unsubscribe(void)
+{
+    ngx_http_fwgate_redis_sub_wanted = 0;
+
+    /* the callback gets its NULL now (or when hiredis's free runs) */
+    ngx_http_fwgate_redis_conn_stop(&ngx_http_fwgate_redis_sub);
+}
+
+
+/* the subscription goes where the reads are */
+
+static void
+ngx_http_fwgate_redis_sub_follow(void)
+{
+    ngx_http_fwgate_redis_conn_t  *rd, *rc;
+
+    if (!ngx_http_fwgate_redis_sub_wanted) {
+        return;
+    }
+
+    rd = &ngx_http_fwgate_redis[0];
+    rc = &ngx_http_fwgate_redis_sub;
+
+    if (rd->srv && rd->connected) {
+        ngx_http_fwgate_redis_conn_move(rc, &rd->srv->host, rd->srv->port);
+        return;
+    }
+
+    if (rc->ac == NULL && !rc->reconnect.timer_set && rc->servers->nelts) {
+        (void) ngx_http_fwgate_redis_connect(rc);
+    }
+}
+
+
+static void
+ngx_http_fwgate_redis_sub_connected(ngx_http_fwgate_redis_conn_t *rc)
+{
+    const char  *argv[2];
+    size_t       argvlen[2];
+
+    argv[0] = "SUBSCRIBE";
+    argvlen[0] = 9;
+    argv[1] = (const char *) ngx_http_fwgate_redis_sub_channel.data;
+    argvlen[1] = ngx_http_fwgate_redis_sub_channel.len;
+
+    if (redisAsyncCommandArgv(rc->ac, ngx_http_fwgate_redis_message,
+                              ngx_http_fwgate_redis_sub_cb, 2, argv, argvlen)
+        != REDIS_OK)
+    {
+        ngx_http_fwgate_redis_drop(rc);
+        ngx_http_fwgate_redis_schedule(rc, 1);
+    }
+}
+
+
+/* a subscription's replies: hiredis calls this for each, and NULL once */
+
+static void
+ngx_http_fwgate_redis_message(redisAsyncContext *ac, void *r, void *privdata)
+{
+    ngx_http_fwgate_redis_cb_t    *cb;
+    ngx_http_fwgate_redis_conn_t  *rc;
+
+    rc = ac->ev.data;
+    cb = privdata;
+
+    /* a context already replaced by a new one has nothing more to say */
+
+    if (r == NULL && rc->ac != NULL && rc->ac != ac) {
+        return;
+    }
+
+    if (r) {
+        rc->last_reply = ngx_current_msec;
+    }
+
+    cb->handler(cb, r);
 }
 
 
@@ -173,54 +391,6 @@ ngx_http_fwgate_redis_write(ngx_http_fwgate_redis_cb_t *cb, int argc,
 
     return ngx_http_fwgate_redis_send(&ngx_http_fwgate_redis[1], cb, argc,
                                       argv, argvlen);
-}
-
-
-/*
- * Keeps a subscription to channel on [0]'s server until unsubscribed:
- * cb gets each reply of the subscription ("subscribe" when it is up,
- * "message"s), and NULL whenever it is lost; it is made again with the
- * usual backoff.
- */
-
-void
-ngx_http_fwgate_redis_subscribe(ngx_http_fwgate_redis_cb_t *cb,
-    ngx_str_t *channel)
-{
-    ngx_http_fwgate_redis_conn_t  *rc;
-
-    rc = &ngx_http_fwgate_redis[NGX_HTTP_FWGATE_REDIS_SUB];
-
-    if (rc->fmcf == NULL || rc->fmcf->servers.nelts == 0 || rc->wanted) {
-        return;
-    }
-
-    rc->wanted = 1;
-    rc->sub_cb = cb;
-    rc->channel = *channel;
-    rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
-
-    if (rc->ac == NULL && !rc->reconnect.timer_set) {
-        (void) ngx_http_fwgate_redis_connect(rc);
-    }
-}
-
-
-void
-ngx_http_fwgate_redis_unsubscribe(void)
-{
-    ngx_http_fwgate_redis_conn_t  *rc;
-
-    rc = &ngx_http_fwgate_redis[NGX_HTTP_FWGATE_REDIS_SUB];
-
-    rc->wanted = 0;
-
-    if (rc->reconnect.timer_set) {
-        ngx_del_timer(&rc->reconnect);
-    }
-
-    /* the callback gets its NULL now (or when hiredis's free runs) */
-    ngx_http_fwgate_redis_drop(rc);
 }
 
 
@@ -280,8 +450,7 @@ ngx_http_fwgate_redis_timed_out(void)
         {
             ngx_log_error(NGX_LOG_ERR, rc->log, 0,
                           "fwgate: redis %V timed out, reconnecting",
-                          &((ngx_http_fwgate_server_t *)
-                            rc->fmcf->servers.elts)[rc->server].name);
+                          &rc->srv->name);
 
             ngx_http_fwgate_redis_drop(rc);
             ngx_http_fwgate_redis_schedule(rc, 1);
@@ -290,33 +459,33 @@ ngx_http_fwgate_redis_timed_out(void)
 }
 
 
-static ngx_int_t
-ngx_http_fwgate_redis_connect(ngx_http_fwgate_redis_conn_t *rc)
+ngx_int_t
+ngx_http_fwgate_redis_conn_connect(ngx_http_fwgate_redis_conn_t *rc)
 {
     ngx_int_t                      rv;
     ngx_connection_t              *c;
     redisAsyncContext             *ac;
     ngx_http_fwgate_server_t      *srv;
 
-    if (rc->subscriber) {
-        if (!rc->wanted) {
+    if (rc->srv != &rc->own) {
+        if (rc->servers->nelts == 0) {
+            /* nothing known yet: the owner moves it when it learns */
             return NGX_DECLINED;
         }
 
-        rc->server = ngx_http_fwgate_redis[0].server;
+        srv = rc->servers->elts;
+        rc->srv = &srv[rc->server];
     }
 
-    srv = rc->fmcf->servers.elts;
-    srv = &srv[rc->server];
+    srv = rc->srv;
 
     rc->connected = 0;
     rc->writable = 0;
     rc->pending = 0;
 
-    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, rc->log, 0,
-                   "fwgate: redis connecting to %V%s", &srv->name,
-                   rc->writer ? " for writes"
-                   : rc->subscriber ? " to subscribe" : "");
+    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                   "fwgate: %s connecting to %V%s", rc->what, &srv->name,
+                   rc->writer ? " for writes" : "");
 
     /* addresses are IPs or unix paths: hiredis resolves nothing here */
 
@@ -337,8 +506,8 @@ ngx_http_fwgate_redis_connect(ngx_http_fwgate_redis_conn_t *rc)
 
     if (ac->err) {
         ngx_log_error(NGX_LOG_ERR, rc->log, 0,
-                      "fwgate: redis %V connect failed: %s",
-                      &srv->name, ac->errstr);
+                      "fwgate: %s %V connect failed: %s",
+                      rc->what, &srv->name, ac->errstr);
         redisAsyncFree(ac);
         ngx_http_fwgate_redis_schedule(rc, 1);
         return NGX_ERROR;
@@ -373,6 +542,10 @@ ngx_http_fwgate_redis_connect(ngx_http_fwgate_redis_conn_t *rc)
     redisAsyncSetDisconnectCallback(ac, ngx_http_fwgate_redis_disconnected);
 
     ngx_add_timer(c->write, rc->fmcf->connect_timeout);
+
+    if (rc->sentinel) {
+        return NGX_OK;
+    }
 
     (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_connects, 1);
 
@@ -421,22 +594,6 @@ ngx_http_fwgate_redis_connect(ngx_http_fwgate_redis_conn_t *rc)
         }
     }
 
-    if (rv == NGX_OK && rc->subscriber) {
-        const char  *argv[2];
-        size_t       argvlen[2];
-
-        argv[0] = "SUBSCRIBE"; argvlen[0] = 9;
-        argv[1] = (const char *) rc->channel.data;
-        argvlen[1] = rc->channel.len;
-
-        if (redisAsyncCommandArgv(ac, ngx_http_fwgate_redis_message,
-                                  rc->sub_cb, 2, argv, argvlen)
-            != REDIS_OK)
-        {
-            rv = NGX_ERROR;
-        }
-    }
-
     if (rv != NGX_OK) {
         ngx_http_fwgate_redis_drop(rc);
         ngx_http_fwgate_redis_schedule(rc, 1);
@@ -448,8 +605,8 @@ ngx_http_fwgate_redis_connect(ngx_http_fwgate_redis_conn_t *rc)
 
 /* free the context: pending callbacks get NULL, cleanup releases conn */
 
-static void
-ngx_http_fwgate_redis_drop(ngx_http_fwgate_redis_conn_t *rc)
+void
+ngx_http_fwgate_redis_conn_drop(ngx_http_fwgate_redis_conn_t *rc)
 {
     redisAsyncContext  *ac;
 
@@ -475,32 +632,34 @@ ngx_http_fwgate_redis_drop(ngx_http_fwgate_redis_conn_t *rc)
 }
 
 
-static void
-ngx_http_fwgate_redis_schedule(ngx_http_fwgate_redis_conn_t *rc,
+void
+ngx_http_fwgate_redis_conn_schedule(ngx_http_fwgate_redis_conn_t *rc,
     ngx_uint_t next_server)
 {
     if (rc->exiting || ngx_exiting || ngx_terminate || ngx_quit) {
         return;
     }
 
-    if (rc->subscriber) {
-        if (!rc->wanted) {
-            return;
-        }
+    if (rc->lost) {
+        rc->lost(rc);
+    }
 
-        /* no list of its own: the next try follows [0]'s server */
+    /* a given address (a Sentinel's) is retried until the owner moves it */
+
+    if (rc->srv == &rc->own || rc->servers->nelts == 0) {
         next_server = 0;
     }
 
     if (next_server) {
-        rc->server = (rc->server + 1) % rc->fmcf->servers.nelts;
+        rc->server = (rc->server + 1) % rc->servers->nelts;
 
         /* a full round of failures: back off before trying the list again */
 
         if (rc->server != 0) {
             if (!rc->reconnect.timer_set) {
-                ngx_log_debug0(NGX_LOG_DEBUG_EVENT, rc->log, 0,
-                               "fwgate: redis reconnect: next server");
+                ngx_log_debug1(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                               "fwgate: %s reconnect: next server",
+                               rc->what);
 
                 ngx_add_timer(&rc->reconnect, 1);
             }
@@ -509,8 +668,9 @@ ngx_http_fwgate_redis_schedule(ngx_http_fwgate_redis_conn_t *rc,
     }
 
     if (!rc->reconnect.timer_set) {
-        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, rc->log, 0,
-                       "fwgate: redis reconnect in %M ms", rc->backoff);
+        ngx_log_debug2(NGX_LOG_DEBUG_EVENT, rc->log, 0,
+                       "fwgate: %s reconnect in %M ms", rc->what,
+                       rc->backoff);
 
         ngx_add_timer(&rc->reconnect, rc->backoff);
     }
@@ -540,19 +700,19 @@ ngx_http_fwgate_redis_reconnect_handler(ngx_event_t *ev)
 static void
 ngx_http_fwgate_redis_connected(const redisAsyncContext *ac, int status)
 {
-    ngx_http_fwgate_server_t      *srv;
     ngx_http_fwgate_redis_conn_t  *rc;
 
     rc = ac->ev.data;
-    srv = rc->fmcf->servers.elts;
 
     if (status != REDIS_OK) {
         ngx_log_error(NGX_LOG_ERR, rc->log, 0,
-                      "fwgate: redis %V connect failed: %s",
-                      &srv[rc->server].name,
+                      "fwgate: %s %V connect failed: %s",
+                      rc->what, &rc->srv->name,
                       ac->errstr ? ac->errstr : "error");
 
-        (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_errors, 1);
+        if (!rc->sentinel) {
+            (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_errors, 1);
+        }
 
         /* hiredis frees the context after this returns */
         rc->ac = NULL;
@@ -566,7 +726,7 @@ ngx_http_fwgate_redis_connected(const redisAsyncContext *ac, int status)
     }
 
     ngx_log_error(NGX_LOG_INFO, rc->log, 0,
-                  "fwgate: connected to redis %V", &srv[rc->server].name);
+                  "fwgate: connected to %s %V", rc->what, &rc->srv->name);
 
     rc->connected = 1;
     rc->backoff = NGX_HTTP_FWGATE_BACKOFF_MIN;
@@ -575,7 +735,12 @@ ngx_http_fwgate_redis_connected(const redisAsyncContext *ac, int status)
     /* reads moved to another server: the subscription moves with them */
 
     if (rc == &ngx_http_fwgate_redis[0]) {
-        ngx_http_fwgate_redis_follow(rc);
+        ngx_http_fwgate_redis_sub_follow();
+    }
+
+    if (rc->on_connect) {
+        rc->on_connect(rc);
+        return;
     }
 
     /* the write connection must reach a primary: ask the server its role */
@@ -599,40 +764,14 @@ ngx_http_fwgate_redis_connected(const redisAsyncContext *ac, int status)
 
 
 static void
-ngx_http_fwgate_redis_follow(ngx_http_fwgate_redis_conn_t *rd)
-{
-    ngx_http_fwgate_redis_conn_t  *rc;
-
-    rc = &ngx_http_fwgate_redis[NGX_HTTP_FWGATE_REDIS_SUB];
-
-    if (!rc->wanted || rc->server == rd->server) {
-        return;
-    }
-
-    ngx_log_debug0(NGX_LOG_DEBUG_EVENT, rc->log, 0,
-                   "fwgate: redis subscription follows the reads");
-
-    ngx_http_fwgate_redis_drop(rc);
-
-    if (rc->reconnect.timer_set) {
-        ngx_del_timer(&rc->reconnect);
-    }
-
-    ngx_add_timer(&rc->reconnect, 1);
-}
-
-
-static void
 ngx_http_fwgate_redis_role_reply(redisAsyncContext *ac, void *r,
     void *privdata)
 {
     redisReply                    *reply, *e;
-    ngx_http_fwgate_server_t      *srv;
     ngx_http_fwgate_redis_conn_t  *rc;
 
     rc = ac->ev.data;
     reply = r;
-    srv = rc->fmcf->servers.elts;
 
     if (reply == NULL || rc->ac != ac) {
         return;
@@ -655,7 +794,7 @@ ngx_http_fwgate_redis_role_reply(redisAsyncContext *ac, void *r,
 
     ngx_log_error(NGX_LOG_INFO, rc->log, 0,
                   "fwgate: redis %V is not a primary, writes go elsewhere",
-                  &srv[rc->server].name);
+                  &rc->srv->name);
 
     /* the free is deferred until this callback returns */
 
@@ -681,9 +820,13 @@ ngx_http_fwgate_redis_disconnected(const redisAsyncContext *ac, int status)
 
         if (status != REDIS_OK) {
             ngx_log_error(NGX_LOG_ERR, rc->log, 0,
-                          "fwgate: redis connection lost: %s",
+                          "fwgate: %s connection lost: %s", rc->what,
                           ac->errstr ? ac->errstr : "closed");
-            (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_errors, 1);
+
+            if (!rc->sentinel) {
+                (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_errors,
+                                            1);
+            }
         }
 
         ngx_http_fwgate_redis_schedule(rc, status != REDIS_OK);
@@ -726,11 +869,12 @@ ngx_http_fwgate_redis_write_handler(ngx_event_t *ev)
         ev->timedout = 0;
 
         ngx_log_error(NGX_LOG_ERR, rc->log, 0,
-                      "fwgate: redis %V timed out (connect or ROLE)",
-                      &((ngx_http_fwgate_server_t *)
-                        rc->fmcf->servers.elts)[rc->server].name);
+                      "fwgate: %s %V timed out (connect or %s)", rc->what,
+                      &rc->srv->name, rc->sentinel ? "query" : "ROLE");
 
-        (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_timeouts, 1);
+        if (!rc->sentinel) {
+            (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_timeouts, 1);
+        }
 
         ngx_http_fwgate_redis_drop(rc);
         ngx_http_fwgate_redis_schedule(rc, 1);
@@ -913,29 +1057,4 @@ ngx_http_fwgate_redis_setup_reply(redisAsyncContext *ac, void *r,
 
     /* deferred by hiredis until this callback returns */
     redisAsyncFree(ac);
-}
-
-
-/* a subscription's replies: hiredis calls this for each, and NULL once */
-
-static void
-ngx_http_fwgate_redis_message(redisAsyncContext *ac, void *r, void *privdata)
-{
-    ngx_http_fwgate_redis_cb_t    *cb;
-    ngx_http_fwgate_redis_conn_t  *rc;
-
-    rc = ac->ev.data;
-    cb = privdata;
-
-    /* a context already replaced by a new one has nothing more to say */
-
-    if (r == NULL && rc->ac != NULL && rc->ac != ac) {
-        return;
-    }
-
-    if (r) {
-        rc->last_reply = ngx_current_msec;
-    }
-
-    cb->handler(cb, r);
 }

@@ -298,10 +298,10 @@ static ngx_int_t
 ngx_http_fwgate_report_send(ngx_http_request_t *r,
     ngx_http_fwgate_report_t *rep)
 {
-    ngx_str_t                      model, keys[6];
+    ngx_str_t                      model, keys[6], rollout;
     ngx_uint_t                     i;
-    const char                    *argv[14];
-    size_t                         argvlen[14];
+    const char                    *argv[15];
+    size_t                         argvlen[15];
     ngx_http_fwgate_ctx_t         *ctx;
     ngx_http_fwgate_report_cmd_t  *cmd;
     ngx_http_fwgate_main_conf_t   *fmcf;
@@ -318,6 +318,8 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
         || ngx_http_fwgate_registry_key(r, &keys[2], "downloads:", &model,
                                         &rep->artifact, NULL) != NGX_OK
         || ngx_http_fwgate_registry_key(r, &keys[3], "rollout:", &model,
+                                        NULL, ":halt") != NGX_OK
+        || ngx_http_fwgate_registry_key(r, &rollout, "rollout:", &model,
                                         NULL, NULL) != NGX_OK)
     {
         return NGX_ERROR;
@@ -349,6 +351,8 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
     argvlen[12] = ngx_http_fwgate_now(now);
     argv[13] = (const char *) model.data;
     argvlen[13] = model.len;
+    argv[14] = (const char *) rollout.data;
+    argvlen[14] = rollout.len;
 
     cmd = ngx_alloc(sizeof(ngx_http_fwgate_report_cmd_t),
                     r->connection->log);
@@ -361,7 +365,7 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
 
     /* DECLINED when no server is a primary: refused, not lost */
 
-    if (ngx_http_fwgate_redis_write(&cmd->cb, 14, argv, argvlen) != NGX_OK) {
+    if (ngx_http_fwgate_redis_write(&cmd->cb, 15, argv, argvlen) != NGX_OK) {
         ngx_free(cmd);
         return NGX_DECLINED;
     }

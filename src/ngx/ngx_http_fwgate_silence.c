@@ -46,6 +46,13 @@ static void ngx_http_fwgate_silence_done(ngx_http_fwgate_redis_cb_t *cb,
  * failures.  Returns halted (0/1), successes, failures, silent.  A halt
  * bumps the epoch and publishes "rollout:<model>" on <prefix>invalidate
  * (the prefix is the epoch key's, without "epoch"), as fwgatectl does.
+ *
+ * The halt is written to rollout:<model>:halt (artifact, reason, at), not
+ * to the rollout's own hash: edges may write that key and never the
+ * rollout itself, so an edge's Redis user cannot re-point or widen a
+ * rollout (docs/many-edges.md, "Least privilege").  The rollout's key is
+ * only read, and reaches the report script as an argument, not a
+ * declared key (a declared key needs write access under an ACL).
  */
 
 #define NGX_HTTP_FWGATE_LUA_HALT                                              \
@@ -53,6 +60,10 @@ static void ngx_http_fwgate_silence_done(ngx_http_fwgate_redis_cb_t *cb,
     "  local r = redis.call('HMGET', rk, 'artifact', 'state',\n"              \
     "    'halt_failures', 'halt_ratio', 'halt_silence')\n"                    \
     "  if r[1] ~= art or r[2] ~= 'active' then return 0, 0, 0, 0 end\n"       \
+    "  local hk = rk .. ':halt'\n"                                            \
+    "  if redis.call('HGET', hk, 'artifact') == art then\n"                   \
+    "    return 0, 0, 0, 0\n"                                                 \
+    "  end\n"                                                                 \
     "  local hf, hr = tonumber(r[3]), tonumber(r[4])\n"                       \
     "  if not hf or not hr then return 0, 0, 0, 0 end\n"                      \
     "  local s = tonumber(redis.call('HGET', sk, 'success')) or 0\n"          \
@@ -66,10 +77,10 @@ static void ngx_http_fwgate_silence_done(ngx_http_fwgate_redis_cb_t *cb,
     "  if fe < 1 or fe < hf or fe + 1e-9 < hr * (s + fe) then\n"              \
     "    return 0, s, f, q\n"                                                 \
     "  end\n"                                                                 \
-    "  redis.call('HSET', rk, 'state', 'halted', 'halted_reason',\n"          \
+    "  redis.call('HSET', hk, 'artifact', art, 'reason',\n"                   \
     "    string.format('auto: %d failures + %d silent of %d reports,'\n"      \
     "      .. ' thresholds %s and %s', f, q, s + f, r[3], r[4]),\n"           \
-    "    'halted_at', string.format('%d', math.floor(now)))\n"                \
+    "    'at', string.format('%d', math.floor(now)))\n"                       \
     "  redis.call('INCR', ek)\n"                                              \
     "  local px = string.sub(ek, 1, #ek - 5)\n"                               \
     "  redis.call('PUBLISH', px .. 'invalidate', string.sub(rk, #px + 1))\n"  \
@@ -78,8 +89,9 @@ static void ngx_http_fwgate_silence_done(ngx_http_fwgate_redis_cb_t *cb,
 
 
 /*
- * The report: KEYS stats, devices, downloads, rollout, epoch, watch;
- * ARGV device, status, artifact, now, model.  Only a device the rollout
+ * The report: KEYS stats, devices, downloads, rollout:<model>:halt,
+ * epoch, watch; ARGV device, status, artifact, now, model,
+ * rollout:<model>.  Only a device the rollout
  * served counts (the download script marked it "served"): a device
  * outside the cohort cannot add successes that dilute a failure ratio,
  * nor failures that halt a rollout it never received.  A device counts
@@ -105,7 +117,7 @@ ngx_str_t  ngx_http_fwgate_report_lua = ngx_string(
     "end\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "redis.call('SADD', KEYS[6], ARGV[5])\n"
-    "local h, s, f, q = fwg_halt(KEYS[4], KEYS[1], KEYS[3], KEYS[5],\n"
+    "local h, s, f, q = fwg_halt(ARGV[6], KEYS[1], KEYS[3], KEYS[5],\n"
     "  ARGV[3], tonumber(ARGV[4]))\n"
     "return {counted, h, s, f, q}\n");
 
