@@ -49,9 +49,9 @@ for n in $sel; do
     dt=$(echo "$(date +%s.%N) - $t0" | bc)
     tests=$(grep -cE '^(not )?ok ' "$log")
     bad=$(grep -cE '^not ok ' "$log")
-    if grep -qE '^1\.\.0 # [Ss]kip' "$log"; then
+    if grep -qiE '^1\.\.0 # skip' "$log"; then
         printf 'SKIP  %-22s %s\n' "$name" \
-            "$(sed -n 's/^1\.\.0 # [Ss]kip\w* *//p' "$log")"
+            "$(sed -n 's/^1\.\.0 # [Ss][Kk][Ii][Pp]\w* *//p' "$log")"
     elif [ $rc -eq 0 ] && [ "$bad" -eq 0 ] && grep -qE '^1\.\.[0-9]+' "$log"
     then
         printf 'PASS  %-22s %3d tests  %5.1fs\n' "$name" "$tests" "$dt"
