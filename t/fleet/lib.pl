@@ -36,6 +36,28 @@ use POSIX qw(:sys_wait_h);
 use File::Path qw(make_path);
 use Errno qw(EAGAIN EWOULDBLOCK EINTR);
 
+# a scenario killed by the runner's timeout (TERM) or ^C still runs the
+# END blocks: everything it started is stopped
+$SIG{TERM} = $SIG{INT} = sub { diag("fleet: signal $_[0], stopping"); exit 1 };
+
+# runs before t/faults/lib.pl's END (which KILLs what is left): nginx
+# masters get TERM (their workers exit with them), workers still there
+# after 2 s are KILLed by pid; the rest is left to the faults END
+END {
+    local $?;
+    for my $p (grep { $_->[1] =~ /^nginx/ } @main::PROCS) {
+        my @w = children($p->[0]);
+        kill 'TERM', $p->[0];
+        my $end = time + 2;
+        while (time < $end) {
+            last if waitpid($p->[0], WNOHANG) == $p->[0]
+                    && !(grep { alive($_) } @w);
+            sleep 0.02;
+        }
+        kill 'KILL', grep { alive($_) } @w;
+    }
+}
+
 our $POLL = $ENV{FLEET_POLL} || '1s';
 our $POLL_S = $POLL =~ /^(\d+)ms$/ ? $1 / 1000 : ($POLL =~ /^(\d+)s?$/)[0];
 our $MAXSTALE = 3;          # fwgate_max_staleness, seconds
