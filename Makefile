@@ -27,7 +27,7 @@ MODULE      := $(BUILD)/ngx_http_fwgate_module.so
 
 .PHONY: all module cli unit test test-unit test-nginx test-asan demo deps \
         build-strict deb test-deb test-matrix \
-        test-faults test-valgrind \
+        test-faults test-fleet test-valgrind \
         bench fuzz clean
 
 all: module cli
@@ -126,6 +126,11 @@ test-valgrind: module cli
 # Redis faults and replicas against real nginx and redis (docs/faults.md)
 test-faults: module cli
 	bash scripts/test-faults.sh
+
+# a primary, three replicas behind delay proxies, three edges, Sentinels:
+# halt/revoke propagation, failover, a cut link, edge ACL (docs/faults.md)
+test-fleet: module cli
+	bash scripts/test-fleet.sh
 
 # every suite against nginx 1.22.1 and 1.26.3 built from upstream source
 test-matrix: cli

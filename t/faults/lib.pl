@@ -395,7 +395,8 @@ sub _finish {
 
 # --- nginx ------------------------------------------------------------------------
 
-# nginx_start(http => 'fwgate_* lines', server => 'locations', workers => 2)
+# nginx_start(http => 'fwgate_* lines', server => 'locations', workers => 2,
+#             listen => 'reuseport' (extra listen parameters))
 # returns { dir, port, pid (master), log }
 sub nginx_start {
     my (%o) = @_;
@@ -431,7 +432,7 @@ http {
     keepalive_timeout 10s;
 $o{http}
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$port@{[ $o{listen} ? " $o{listen}" : "" ]};
         server_name localhost;
         add_header X-Pid \$pid always;
         location /firmware/ {
