@@ -447,7 +447,7 @@ $o{http}
             fwgate_status;
         }
         location = /fw/report {
-            fwgate_report;
+            fwgate_report@{[ $o{report} ? " $o{report}" : "" ]};
             fwgate_expose_reason on;
         }
 @{[ $o{server} // '' ]}

@@ -227,7 +227,10 @@ sub fleet_start {
     for my $i (0 .. 2) {
         my $servers = $o{servers} ? $o{servers}->($F, $i)
                     : "127.0.0.1:$F->{R}[$i]{port} 127.0.0.1:$F->{P}{port}";
+        # a report is acknowledged only once a replica has it: a failover
+        # must not lose an answered report (fwgate_report replicas=1)
         push @{ $F->{E} }, nginx_start(listen => 'reuseport',
+                                       report => 'replicas=1',
                                        http => edge_http($servers, %o));
     }
     return $F;
