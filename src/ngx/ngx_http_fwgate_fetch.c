@@ -150,6 +150,22 @@ ngx_http_fwgate_get_ctx(ngx_http_request_t *r)
 
 
 /*
+ * The preamble of a handler that only reads (update check, status): GET
+ * or HEAD, and any body discarded.  NGX_OK, or what the handler returns.
+ */
+
+ngx_int_t
+ngx_http_fwgate_read_only(ngx_http_request_t *r)
+{
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    return ngx_http_discard_request_body(r);
+}
+
+
+/*
  * The ctx of a content handler (update check, report): resumed through
  * ctx->run, and its answer about one device at one moment is never
  * cached anywhere.

@@ -393,6 +393,7 @@ ngx_http_fwgate_ctx_t *ngx_http_fwgate_ctx_create(ngx_http_request_t *r,
     ngx_http_fwgate_resume_pt resume);
 /* the request's ctx, found again after an internal redirect cleared it */
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_fwgate_read_only(ngx_http_request_t *r);
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_content_ctx(ngx_http_request_t *r,
     ngx_http_fwgate_run_pt run);
 /* resume of a content handler that waited: runs ctx->run, finalizes */
