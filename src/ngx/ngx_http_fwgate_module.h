@@ -477,6 +477,9 @@ extern ngx_str_t  ngx_http_fwgate_report_lua;
 /* "seconds.milliseconds" of the wall clock; returns the length */
 size_t ngx_http_fwgate_now(u_char *buf);
 
+/* EVAL's argv (3 + n): the script, how many args are keys, the args */
+void ngx_http_fwgate_eval_argv(const char **argv, size_t *argvlen,
+    ngx_str_t *script, const char *nkeys, ngx_str_t *args, ngx_uint_t n);
 /* a command whose reply nobody waits for: NGX_OK queued */
 ngx_int_t ngx_http_fwgate_redis_forget(int argc, const char **argv,
     const size_t *argvlen);
