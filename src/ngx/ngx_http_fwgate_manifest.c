@@ -301,11 +301,9 @@ ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
 {
     u_char                       *p;
     size_t                        len, i;
-    ngx_int_t                     rc;
     ngx_str_t                     base, path, v;
     ngx_buf_t                    *b;
     ngx_uint_t                    size_ok;
-    ngx_chain_t                   out;
     fwg_artifact_rec_t           *a;
     ngx_http_fwgate_main_conf_t  *fmcf;
 
@@ -396,13 +394,9 @@ ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
     *p++ = '\n';
 
     b->last = p;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
     (void) ngx_atomic_fetch_add(&fmcf->stats->manifest[0], 1);
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
@@ -414,16 +408,7 @@ ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
         }
     }
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_fwgate_send_ok(r, b);
 }
 
 

@@ -394,6 +394,7 @@ ngx_http_fwgate_ctx_t *ngx_http_fwgate_ctx_create(ngx_http_request_t *r,
 /* the request's ctx, found again after an internal redirect cleared it */
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_fwgate_read_only(ngx_http_request_t *r);
+ngx_int_t ngx_http_fwgate_send_ok(ngx_http_request_t *r, ngx_buf_t *b);
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_content_ctx(ngx_http_request_t *r,
     ngx_http_fwgate_run_pt run);
 /* resume of a content handler that waited: runs ctx->run, finalizes */

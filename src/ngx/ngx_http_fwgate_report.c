@@ -147,7 +147,7 @@ ngx_http_fwgate_report_body(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
     ngx_str_t                     body;
-    const char                   *err;
+    const char                   *err, *what;
     ngx_http_fwgate_ctx_t        *ctx;
     ngx_http_fwgate_report_t     *rep;
     ngx_http_fwgate_loc_conf_t   *lcf;
@@ -174,22 +174,19 @@ ngx_http_fwgate_report_body(ngx_http_request_t *r)
 
     ctx->body = body;
 
+    /* the digest before the JSON: a report failing both is bad_digest */
+
+    what = "bad_digest";
     err = ngx_http_fwgate_report_digest(r, ctx, &body);
 
-    if (err) {
-        rc = ngx_http_fwgate_report_reject(r, ctx, lcf,
-                                           NGX_HTTP_BAD_REQUEST,
-                                           "bad_digest", err);
-        ngx_http_finalize_request(r, rc);
-        return;
+    if (err == NULL) {
+        what = "bad_report";
+        err = ngx_http_fwgate_report_read_json(r, &body, rep);
     }
 
-    err = ngx_http_fwgate_report_read_json(r, &body, rep);
-
     if (err) {
         rc = ngx_http_fwgate_report_reject(r, ctx, lcf,
-                                           NGX_HTTP_BAD_REQUEST,
-                                           "bad_report", err);
+                                           NGX_HTTP_BAD_REQUEST, what, err);
         ngx_http_finalize_request(r, rc);
         return;
     }

@@ -26,7 +26,6 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
     ngx_buf_t                    *b;
     ngx_uint_t                    i, a, role;
     ngx_msec_t                    staleness;
-    ngx_chain_t                   out;
     ngx_http_fwgate_stats_t      *st;
     ngx_http_fwgate_main_conf_t  *fmcf;
 
@@ -211,25 +210,12 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
             st->invalidations[NGX_HTTP_FWGATE_SUB_POLL]);
 
     b->last = p;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
     ngx_str_set(&r->headers_out.content_type,
                 "text/plain; version=0.0.4; charset=utf-8");
     r->headers_out.content_type_len = sizeof("text/plain") - 1;
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_fwgate_send_ok(r, b);
 }
 
 
