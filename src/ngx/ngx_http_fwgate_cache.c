@@ -92,6 +92,8 @@ static ngx_int_t ngx_http_fwgate_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static void ngx_http_fwgate_cache_unlink(ngx_http_fwgate_cache_ctx_t *ctx,
     ngx_http_fwgate_cache_node_t *cn);
+static ngx_http_fwgate_cache_ctx_t *ngx_http_fwgate_cache_lock(
+    ngx_http_fwgate_main_conf_t *fmcf);
 static ngx_http_fwgate_cache_node_t *ngx_http_fwgate_cache_lookup(
     ngx_http_fwgate_cache_ctx_t *ctx, ngx_str_t *key, uint32_t hash);
 static ngx_uint_t ngx_http_fwgate_cache_evict(
@@ -696,6 +698,28 @@ ngx_http_fwgate_cache_evict(ngx_http_fwgate_cache_ctx_t *ctx, ngx_uint_t n)
 }
 
 
+/*
+ * The zone's ctx with its mutex held, or NULL without a zone (no
+ * fwgate_cache): the small getters and setters below share this opening.
+ */
+
+static ngx_http_fwgate_cache_ctx_t *
+ngx_http_fwgate_cache_lock(ngx_http_fwgate_main_conf_t *fmcf)
+{
+    ngx_http_fwgate_cache_ctx_t  *ctx;
+
+    if (fmcf->cache_zone == NULL) {
+        return NULL;
+    }
+
+    ctx = fmcf->cache_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    return ctx;
+}
+
+
 ngx_uint_t
 ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *epoch)
@@ -703,14 +727,16 @@ ngx_http_fwgate_cache_set_epoch(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_uint_t                    generation;
     ngx_http_fwgate_cache_ctx_t  *ctx;
 
-    if (fmcf->cache_zone == NULL || epoch->len > 32) {
+    if (epoch->len > 32) {
         return 0;
     }
 
-    ctx = fmcf->cache_zone->data;
-    generation = 0;
+    ctx = ngx_http_fwgate_cache_lock(fmcf);
+    if (ctx == NULL) {
+        return 0;
+    }
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    generation = 0;
 
     if (epoch->len != ctx->sh->epoch_len
         || ngx_memcmp(epoch->data, ctx->sh->epoch, epoch->len) != 0)
@@ -746,13 +772,11 @@ ngx_http_fwgate_cache_invalidate(ngx_http_fwgate_main_conf_t *fmcf)
     ngx_uint_t                    generation;
     ngx_http_fwgate_cache_ctx_t  *ctx;
 
-    if (fmcf->cache_zone == NULL) {
+    ctx = ngx_http_fwgate_cache_lock(fmcf);
+    if (ctx == NULL) {
         return 0;
     }
 
-    ctx = fmcf->cache_zone->data;
-
-    ngx_shmtx_lock(&ctx->shpool->mutex);
     generation = ++ctx->sh->generation;
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
@@ -774,13 +798,10 @@ ngx_http_fwgate_cache_usage(ngx_http_fwgate_main_conf_t *fmcf, size_t *used,
     *used = 0;
     *size = 0;
 
-    if (fmcf->cache_zone == NULL) {
+    ctx = ngx_http_fwgate_cache_lock(fmcf);
+    if (ctx == NULL) {
         return;
     }
-
-    ctx = fmcf->cache_zone->data;
-
-    ngx_shmtx_lock(&ctx->shpool->mutex);
 
     pages = (ctx->shpool->end - ctx->shpool->start) / ngx_pagesize;
     *used = (pages - ctx->shpool->pfree) * ngx_pagesize;
@@ -796,13 +817,10 @@ ngx_http_fwgate_cache_poll_due(ngx_http_fwgate_main_conf_t *fmcf)
     ngx_uint_t                    due;
     ngx_http_fwgate_cache_ctx_t  *ctx;
 
-    if (fmcf->cache_zone == NULL) {
+    ctx = ngx_http_fwgate_cache_lock(fmcf);
+    if (ctx == NULL) {
         return 0;
     }
-
-    ctx = fmcf->cache_zone->data;
-
-    ngx_shmtx_lock(&ctx->shpool->mutex);
 
     due = (ngx_current_msec - ctx->sh->last_poll >= fmcf->poll);
 
@@ -830,13 +848,10 @@ ngx_http_fwgate_cache_confirm(ngx_http_fwgate_main_conf_t *fmcf,
 {
     ngx_http_fwgate_cache_ctx_t  *ctx;
 
-    if (fmcf->cache_zone == NULL) {
+    ctx = ngx_http_fwgate_cache_lock(fmcf);
+    if (ctx == NULL) {
         return;
     }
-
-    ctx = fmcf->cache_zone->data;
-
-    ngx_shmtx_lock(&ctx->shpool->mutex);
 
     ctx->sh->role = role;
 

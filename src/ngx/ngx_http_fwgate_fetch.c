@@ -150,6 +150,52 @@ ngx_http_fwgate_get_ctx(ngx_http_request_t *r)
 
 
 /*
+ * The preamble of a handler that only reads (update check, status): GET
+ * or HEAD, and any body discarded.  NGX_OK, or what the handler returns.
+ */
+
+ngx_int_t
+ngx_http_fwgate_read_only(ngx_http_request_t *r)
+{
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    return ngx_http_discard_request_body(r);
+}
+
+
+/*
+ * A 200 whose body is b, its content type set by the caller: the header,
+ * then the body unless the request is a HEAD.
+ */
+
+ngx_int_t
+ngx_http_fwgate_send_ok(ngx_http_request_t *r, ngx_buf_t *b)
+{
+    ngx_int_t    rc;
+    ngx_chain_t  out;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
  * The ctx of a content handler (update check, report): resumed through
  * ctx->run, and its answer about one device at one moment is never
  * cached anywhere.

@@ -27,6 +27,9 @@ static ngx_int_t ngx_http_fwgate_manifest_run(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
 static ngx_int_t ngx_http_fwgate_manifest_answer(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
+static ngx_uint_t ngx_http_fwgate_manifest_loaded(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf,
+    ngx_int_t *rc);
 static ngx_int_t ngx_http_fwgate_manifest_none(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf,
     const char *why);
@@ -44,11 +47,7 @@ ngx_http_fwgate_manifest_handler(ngx_http_request_t *r)
     ngx_http_fwgate_ctx_t       *ctx;
     ngx_http_fwgate_loc_conf_t  *lcf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
+    rc = ngx_http_fwgate_read_only(r);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -99,13 +98,8 @@ ngx_http_fwgate_manifest_run(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if (ctx->pending) {
-            return ngx_http_fwgate_wait(r, ctx);
-        }
-
-        if (ngx_http_fwgate_records(r, ctx) != NGX_OK) {
-            ctx->reason = FWG_R_REGISTRY_UNAVAILABLE;
-            return ngx_http_fwgate_manifest_answer(r, ctx, lcf);
+        if (!ngx_http_fwgate_manifest_loaded(r, ctx, lcf, &rc)) {
+            return rc;
         }
 
         ctx->stage = 1;
@@ -138,13 +132,8 @@ ngx_http_fwgate_manifest_run(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if (ctx->pending) {
-            return ngx_http_fwgate_wait(r, ctx);
-        }
-
-        if (ngx_http_fwgate_records(r, ctx) != NGX_OK) {
-            ctx->reason = FWG_R_REGISTRY_UNAVAILABLE;
-            return ngx_http_fwgate_manifest_answer(r, ctx, lcf);
+        if (!ngx_http_fwgate_manifest_loaded(r, ctx, lcf, &rc)) {
+            return rc;
         }
     }
 
@@ -166,6 +155,31 @@ ngx_http_fwgate_manifest_run(ngx_http_request_t *r,
     }
 
     return ngx_http_fwgate_manifest_answer(r, ctx, lcf);
+}
+
+
+/*
+ * After a round trip's need(): 1 when its records are in, else 0 with
+ * what run() returns in *rc (a wait, or the answer without a registry).
+ */
+
+static ngx_uint_t
+ngx_http_fwgate_manifest_loaded(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf,
+    ngx_int_t *rc)
+{
+    if (ctx->pending) {
+        *rc = ngx_http_fwgate_wait(r, ctx);
+        return 0;
+    }
+
+    if (ngx_http_fwgate_records(r, ctx) != NGX_OK) {
+        ctx->reason = FWG_R_REGISTRY_UNAVAILABLE;
+        *rc = ngx_http_fwgate_manifest_answer(r, ctx, lcf);
+        return 0;
+    }
+
+    return 1;
 }
 
 
@@ -287,11 +301,9 @@ ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
 {
     u_char                       *p;
     size_t                        len, i;
-    ngx_int_t                     rc;
     ngx_str_t                     base, path, v;
     ngx_buf_t                    *b;
     ngx_uint_t                    size_ok;
-    ngx_chain_t                   out;
     fwg_artifact_rec_t           *a;
     ngx_http_fwgate_main_conf_t  *fmcf;
 
@@ -382,13 +394,9 @@ ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
     *p++ = '\n';
 
     b->last = p;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
     (void) ngx_atomic_fetch_add(&fmcf->stats->manifest[0], 1);
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
@@ -400,16 +408,7 @@ ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
         }
     }
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_fwgate_send_ok(r, b);
 }
 
 

@@ -394,6 +394,8 @@ ngx_http_fwgate_ctx_t *ngx_http_fwgate_ctx_create(ngx_http_request_t *r,
     ngx_http_fwgate_resume_pt resume);
 /* the request's ctx, found again after an internal redirect cleared it */
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_fwgate_read_only(ngx_http_request_t *r);
+ngx_int_t ngx_http_fwgate_send_ok(ngx_http_request_t *r, ngx_buf_t *b);
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_content_ctx(ngx_http_request_t *r,
     ngx_http_fwgate_run_pt run);
 /* resume of a content handler that waited: runs ctx->run, finalizes */
@@ -477,6 +479,9 @@ extern ngx_str_t  ngx_http_fwgate_report_lua;
 /* "seconds.milliseconds" of the wall clock; returns the length */
 size_t ngx_http_fwgate_now(u_char *buf);
 
+/* EVAL's argv (3 + n): the script, how many args are keys, the args */
+void ngx_http_fwgate_eval_argv(const char **argv, size_t *argvlen,
+    ngx_str_t *script, const char *nkeys, ngx_str_t *args, ngx_uint_t n);
 /* a command whose reply nobody waits for: NGX_OK queued */
 ngx_int_t ngx_http_fwgate_redis_forget(int argc, const char **argv,
     const size_t *argvlen);

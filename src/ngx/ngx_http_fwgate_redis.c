@@ -37,6 +37,8 @@ static void ngx_http_fwgate_redis_add_read(void *data);
 static void ngx_http_fwgate_redis_del_read(void *data);
 static void ngx_http_fwgate_redis_add_write(void *data);
 static void ngx_http_fwgate_redis_del_write(void *data);
+static void ngx_http_fwgate_redis_event(ngx_http_fwgate_redis_conn_t *rc,
+    ngx_uint_t write, ngx_uint_t add);
 static void ngx_http_fwgate_redis_cleanup(void *data);
 static void ngx_http_fwgate_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
@@ -890,54 +892,60 @@ ngx_http_fwgate_redis_write_handler(ngx_event_t *ev)
 static void
 ngx_http_fwgate_redis_add_read(void *data)
 {
-    ngx_http_fwgate_redis_conn_t  *rc = data;
-
-    if (rc->conn && !rc->conn->read->active) {
-        if (ngx_add_event(rc->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, rc->log, 0,
-                          "fwgate: cannot add redis read event");
-        }
-    }
+    ngx_http_fwgate_redis_event(data, 0, 1);
 }
 
 
 static void
 ngx_http_fwgate_redis_del_read(void *data)
 {
-    ngx_http_fwgate_redis_conn_t  *rc = data;
-
-    if (rc->conn && rc->conn->read->active) {
-        (void) ngx_del_event(rc->conn->read, NGX_READ_EVENT, NGX_LEVEL_EVENT);
-    }
+    ngx_http_fwgate_redis_event(data, 0, 0);
 }
 
 
 static void
 ngx_http_fwgate_redis_add_write(void *data)
 {
-    ngx_http_fwgate_redis_conn_t  *rc = data;
-
-    if (rc->conn && !rc->conn->write->active) {
-        if (ngx_add_event(rc->conn->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, rc->log, 0,
-                          "fwgate: cannot add redis write event");
-        }
-    }
+    ngx_http_fwgate_redis_event(data, 1, 1);
 }
 
 
 static void
 ngx_http_fwgate_redis_del_write(void *data)
 {
-    ngx_http_fwgate_redis_conn_t  *rc = data;
+    ngx_http_fwgate_redis_event(data, 1, 0);
+}
 
-    if (rc->conn && rc->conn->write->active) {
-        (void) ngx_del_event(rc->conn->write, NGX_WRITE_EVENT,
-                             NGX_LEVEL_EVENT);
+
+/* the four hooks in one: the read or write event, added or deleted */
+
+static void
+ngx_http_fwgate_redis_event(ngx_http_fwgate_redis_conn_t *rc,
+    ngx_uint_t write, ngx_uint_t add)
+{
+    ngx_int_t     event;
+    ngx_event_t  *ev;
+
+    if (rc->conn == NULL) {
+        return;
+    }
+
+    ev = write ? rc->conn->write : rc->conn->read;
+    event = write ? NGX_WRITE_EVENT : NGX_READ_EVENT;
+
+    if (ev->active == add) {
+        return;
+    }
+
+    if (!add) {
+        (void) ngx_del_event(ev, event, NGX_LEVEL_EVENT);
+        return;
+    }
+
+    if (ngx_add_event(ev, event, NGX_LEVEL_EVENT) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, rc->log, 0,
+                      "fwgate: cannot add redis %s event",
+                      write ? "write" : "read");
     }
 }
 

@@ -155,7 +155,7 @@ ngx_http_fwgate_report_body(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
     ngx_str_t                     body;
-    const char                   *err;
+    const char                   *err, *what;
     ngx_http_fwgate_ctx_t        *ctx;
     ngx_http_fwgate_report_t     *rep;
     ngx_http_fwgate_loc_conf_t   *lcf;
@@ -182,22 +182,19 @@ ngx_http_fwgate_report_body(ngx_http_request_t *r)
 
     ctx->body = body;
 
+    /* the digest before the JSON: a report failing both is bad_digest */
+
+    what = "bad_digest";
     err = ngx_http_fwgate_report_digest(r, ctx, &body);
 
-    if (err) {
-        rc = ngx_http_fwgate_report_reject(r, ctx, lcf,
-                                           NGX_HTTP_BAD_REQUEST,
-                                           "bad_digest", err);
-        ngx_http_finalize_request(r, rc);
-        return;
+    if (err == NULL) {
+        what = "bad_report";
+        err = ngx_http_fwgate_report_read_json(r, &body, rep);
     }
 
-    err = ngx_http_fwgate_report_read_json(r, &body, rep);
-
     if (err) {
         rc = ngx_http_fwgate_report_reject(r, ctx, lcf,
-                                           NGX_HTTP_BAD_REQUEST,
-                                           "bad_report", err);
+                                           NGX_HTTP_BAD_REQUEST, what, err);
         ngx_http_finalize_request(r, rc);
         return;
     }
@@ -306,8 +303,7 @@ static ngx_int_t
 ngx_http_fwgate_report_send(ngx_http_request_t *r,
     ngx_http_fwgate_report_t *rep)
 {
-    ngx_str_t                      model, keys[6], rollout;
-    ngx_uint_t                     i;
+    ngx_str_t                      model, args[12];
     const char                    *argv[15];
     size_t                         argvlen[15];
     ngx_http_fwgate_ctx_t         *ctx;
@@ -321,48 +317,33 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
 
     model.data = (u_char *) ctx->device_rec.model.data;
     model.len = ctx->device_rec.model.len;
-    if (ngx_http_fwgate_registry_key(r, &keys[0], "stats:", &model,
+    if (ngx_http_fwgate_registry_key(r, &args[0], "stats:", &model,
                                      &rep->artifact, NULL) != NGX_OK
-        || ngx_http_fwgate_registry_key(r, &keys[1], "stats:", &model,
+        || ngx_http_fwgate_registry_key(r, &args[1], "stats:", &model,
                                         &rep->artifact, ":devices") != NGX_OK
-        || ngx_http_fwgate_registry_key(r, &keys[2], "downloads:", &model,
+        || ngx_http_fwgate_registry_key(r, &args[2], "downloads:", &model,
                                         &rep->artifact, NULL) != NGX_OK
-        || ngx_http_fwgate_registry_key(r, &keys[3], "rollout:", &model,
+        || ngx_http_fwgate_registry_key(r, &args[3], "rollout:", &model,
                                         NULL, ":halt") != NGX_OK
-        || ngx_http_fwgate_registry_key(r, &rollout, "rollout:", &model,
+        || ngx_http_fwgate_registry_key(r, &args[11], "rollout:", &model,
                                         NULL, NULL) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
-    keys[4] = fmcf->epoch_key;
-    keys[5] = fmcf->watch_key;
+    args[4] = fmcf->epoch_key;
+    args[5] = fmcf->watch_key;
+    args[6].data = (u_char *) ctx->claims.device.data;
+    args[6].len = ctx->claims.device.len;
+    args[7] = rep->status;
+    args[8] = rep->artifact;
+    args[9].data = now;
+    args[9].len = ngx_http_fwgate_now(now);
+    args[10] = model;
 
-    argv[0] = "EVAL";
-    argvlen[0] = 4;
-    argv[1] = (const char *) ngx_http_fwgate_report_lua.data;
-    argvlen[1] = ngx_http_fwgate_report_lua.len;
-    argv[2] = "6";
-    argvlen[2] = 1;
-
-    for (i = 0; i < 6; i++) {
-        argv[3 + i] = (const char *) keys[i].data;
-        argvlen[3 + i] = keys[i].len;
-    }
-
-    argv[9] = ctx->claims.device.data;
-    argvlen[9] = ctx->claims.device.len;
-    argv[10] = (const char *) rep->status.data;
-    argvlen[10] = rep->status.len;
-    argv[11] = (const char *) rep->artifact.data;
-    argvlen[11] = rep->artifact.len;
-    argv[12] = (const char *) now;
-    argvlen[12] = ngx_http_fwgate_now(now);
-    argv[13] = (const char *) model.data;
-    argvlen[13] = model.len;
-    argv[14] = (const char *) rollout.data;
-    argvlen[14] = rollout.len;
+    ngx_http_fwgate_eval_argv(argv, argvlen, &ngx_http_fwgate_report_lua,
+                              "6", args, 12);
 
     cmd = ngx_alloc(sizeof(ngx_http_fwgate_report_cmd_t),
                     r->connection->log);

@@ -67,6 +67,8 @@ typedef struct {
 } ngx_http_fwgate_sentinel_t;
 
 
+static void ngx_http_fwgate_sentinel_conn_init(
+    ngx_http_fwgate_redis_conn_t *rc, ngx_http_fwgate_redis_conn_pt on_connect);
 static void ngx_http_fwgate_sentinel_ask(void);
 static void ngx_http_fwgate_sentinel_ask_handler(ngx_event_t *ev);
 static void ngx_http_fwgate_sentinel_query_connected(
@@ -112,24 +114,34 @@ ngx_http_fwgate_sentinel_init_process(ngx_cycle_t *cycle,
     st->ask_ev.data = st;
     st->ask_ev.cancelable = 1;
 
-    ngx_http_fwgate_redis_conn_init(&st->query, fmcf, cycle->log,
-                                    &fmcf->sentinels);
-    st->query.sentinel = 1;
-    st->query.what = "sentinel";
-    st->query.on_connect = ngx_http_fwgate_sentinel_query_connected;
-    st->query.data = st;
-
-    ngx_http_fwgate_redis_conn_init(&st->sub, fmcf, cycle->log,
-                                    &fmcf->sentinels);
-    st->sub.sentinel = 1;
-    st->sub.what = "sentinel";
-    st->sub.on_connect = ngx_http_fwgate_sentinel_sub_connected;
-    st->sub.data = st;
+    ngx_http_fwgate_sentinel_conn_init(&st->query,
+        ngx_http_fwgate_sentinel_query_connected);
+    ngx_http_fwgate_sentinel_conn_init(&st->sub,
+        ngx_http_fwgate_sentinel_sub_connected);
 
     (void) ngx_http_fwgate_redis_conn_connect(&st->query);
     (void) ngx_http_fwgate_redis_conn_connect(&st->sub);
 
     return NGX_OK;
+}
+
+
+/* the query and the subscription: both connect to the Sentinels */
+
+static void
+ngx_http_fwgate_sentinel_conn_init(ngx_http_fwgate_redis_conn_t *rc,
+    ngx_http_fwgate_redis_conn_pt on_connect)
+{
+    ngx_http_fwgate_sentinel_t  *st;
+
+    st = &ngx_http_fwgate_sentinel;
+
+    ngx_http_fwgate_redis_conn_init(rc, st->fmcf, st->log,
+                                    &st->fmcf->sentinels);
+    rc->sentinel = 1;
+    rc->what = "sentinel";
+    rc->on_connect = on_connect;
+    rc->data = st;
 }
 
 

@@ -231,6 +231,31 @@ ngx_http_fwgate_forget_done(ngx_http_fwgate_redis_cb_t *cb,
 
 
 /*
+ * Every script runs as EVAL script nkeys key... arg...: argv and argvlen
+ * hold 3 + n and point into script and args, nothing is copied.
+ */
+
+void
+ngx_http_fwgate_eval_argv(const char **argv, size_t *argvlen,
+    ngx_str_t *script, const char *nkeys, ngx_str_t *args, ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = (const char *) script->data;
+    argvlen[1] = script->len;
+    argv[2] = nkeys;
+    argvlen[2] = ngx_strlen(nkeys);
+
+    for (i = 0; i < n; i++) {
+        argv[3 + i] = (const char *) args[i].data;
+        argvlen[3 + i] = args[i].len;
+    }
+}
+
+
+/*
  * Called by the gate for an allowed download: only the rollout's target
  * is recorded (the decision's step 13 guarantees it on allow), and not
  * for a device that already runs the target (a re-download after the
@@ -241,7 +266,7 @@ void
 ngx_http_fwgate_record_download(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx)
 {
-    ngx_str_t                     model, device, dkey, skey, now, mark;
+    ngx_str_t                     model, device, dkey, skey, mark, args[6];
     fwg_semver_t                  target;
     ngx_http_fwgate_main_conf_t  *fmcf;
     const char         *argv[9];
@@ -316,27 +341,16 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
         return;
     }
 
-    now.data = buf;
-    now.len = ngx_http_fwgate_now(buf);
+    args[0] = dkey;
+    args[1] = skey;
+    args[2] = fmcf->watch_key;
+    args[3] = device;
+    args[4].data = buf;
+    args[4].len = ngx_http_fwgate_now(buf);
+    args[5] = model;
 
-    argv[0] = "EVAL";
-    argvlen[0] = 4;
-    argv[1] = (const char *) ngx_http_fwgate_download_lua.data;
-    argvlen[1] = ngx_http_fwgate_download_lua.len;
-    argv[2] = "3";
-    argvlen[2] = 1;
-    argv[3] = (const char *) dkey.data;
-    argvlen[3] = dkey.len;
-    argv[4] = (const char *) skey.data;
-    argvlen[4] = skey.len;
-    argv[5] = (const char *) fmcf->watch_key.data;
-    argvlen[5] = fmcf->watch_key.len;
-    argv[6] = (const char *) device.data;
-    argvlen[6] = device.len;
-    argv[7] = (const char *) now.data;
-    argvlen[7] = now.len;
-    argv[8] = (const char *) model.data;
-    argvlen[8] = model.len;
+    ngx_http_fwgate_eval_argv(argv, argvlen, &ngx_http_fwgate_download_lua,
+                              "3", args, 6);
 
     (void) ngx_http_fwgate_redis_forget(9, argv, argvlen);
 }
@@ -386,6 +400,7 @@ ngx_http_fwgate_clear_download(ngx_http_request_t *r,
 void
 ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf)
 {
+    ngx_str_t    args[4];
     const char  *argv[7];
     size_t       argvlen[7];
     u_char       now[NGX_HTTP_FWGATE_NOW_LEN];
@@ -397,23 +412,14 @@ ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf)
     ngx_http_fwgate_silence_mcf = fmcf;
     ngx_http_fwgate_silence_cb.handler = ngx_http_fwgate_silence_done;
 
-    argv[0] = "EVAL";
-    argvlen[0] = 4;
-    argv[1] = (const char *) ngx_http_fwgate_silence_lua.data;
-    argvlen[1] = ngx_http_fwgate_silence_lua.len;
-    argv[2] = "2";
-    argvlen[2] = 1;
+    args[0] = fmcf->watch_key;
+    args[1] = fmcf->epoch_key;
+    args[2] = fmcf->prefix;
+    args[3].data = now;
+    args[3].len = ngx_http_fwgate_now(now);
 
-    argv[3] = (const char *) fmcf->watch_key.data;
-    argvlen[3] = fmcf->watch_key.len;
-    argv[4] = (const char *) fmcf->epoch_key.data;
-    argvlen[4] = fmcf->epoch_key.len;
-
-    argv[5] = (const char *) fmcf->prefix.data;
-    argvlen[5] = fmcf->prefix.len;
-
-    argv[6] = (const char *) now;
-    argvlen[6] = ngx_http_fwgate_now(now);
+    ngx_http_fwgate_eval_argv(argv, argvlen, &ngx_http_fwgate_silence_lua,
+                              "2", args, 4);
 
     if (ngx_http_fwgate_redis_write(&ngx_http_fwgate_silence_cb, 7, argv,
                                     argvlen)

@@ -12,6 +12,11 @@
 #define NGX_HTTP_FWGATE_STATUS_MAX  (24 * 1024)
 
 
+static u_char *ngx_http_fwgate_status_counter(u_char *p, u_char *last,
+    const char *name, const char *help, const char **status,
+    ngx_atomic_t *values, ngx_uint_t n);
+
+
 ngx_int_t
 ngx_http_fwgate_status_handler(ngx_http_request_t *r)
 {
@@ -21,7 +26,6 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
     ngx_buf_t                    *b;
     ngx_uint_t                    i, a, role;
     ngx_msec_t                    staleness;
-    ngx_chain_t                   out;
     ngx_http_fwgate_stats_t      *st;
     ngx_http_fwgate_main_conf_t  *fmcf;
 
@@ -35,11 +39,7 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
     static const char  *roles[] = { "unknown", "primary", "replica",
                                     "cut_off_replica" };
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
+    rc = ngx_http_fwgate_read_only(r);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -98,25 +98,13 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
                          roles[i], (ngx_uint_t) (role == i));
     }
 
-    p = ngx_slprintf(p, last,
-            "# HELP fwgate_manifest_total Update check answers.\n"
-            "# TYPE fwgate_manifest_total counter\n");
+    p = ngx_http_fwgate_status_counter(p, last, "fwgate_manifest_total",
+                                       "Update check answers.", manifest,
+                                       st->manifest, 3);
 
-    for (i = 0; i < 3; i++) {
-        p = ngx_slprintf(p, last,
-                         "fwgate_manifest_total{status=\"%s\"} %uA\n",
-                         manifest[i], st->manifest[i]);
-    }
-
-    p = ngx_slprintf(p, last,
-            "# HELP fwgate_reports_total Install reports received.\n"
-            "# TYPE fwgate_reports_total counter\n");
-
-    for (i = 0; i < 3; i++) {
-        p = ngx_slprintf(p, last,
-                         "fwgate_reports_total{status=\"%s\"} %uA\n",
-                         reports[i], st->reports[i]);
-    }
+    p = ngx_http_fwgate_status_counter(p, last, "fwgate_reports_total",
+                                       "Install reports received.", reports,
+                                       st->reports, 3);
 
     p = ngx_slprintf(p, last,
             "# HELP fwgate_auto_halts_total Rollouts halted by thresholds.\n"
@@ -222,23 +210,31 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
             st->invalidations[NGX_HTTP_FWGATE_SUB_POLL]);
 
     b->last = p;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
     ngx_str_set(&r->headers_out.content_type,
                 "text/plain; version=0.0.4; charset=utf-8");
     r->headers_out.content_type_len = sizeof("text/plain") - 1;
 
-    rc = ngx_http_send_header(r);
+    return ngx_http_fwgate_send_ok(r, b);
+}
 
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
+
+/* a counter labelled by status: its HELP and TYPE, then a line a status */
+
+static u_char *
+ngx_http_fwgate_status_counter(u_char *p, u_char *last, const char *name,
+    const char *help, const char **status, ngx_atomic_t *values,
+    ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    p = ngx_slprintf(p, last, "# HELP %s %s\n# TYPE %s counter\n",
+                     name, help, name);
+
+    for (i = 0; i < n; i++) {
+        p = ngx_slprintf(p, last, "%s{status=\"%s\"} %uA\n",
+                         name, status[i], values[i]);
     }
 
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return p;
 }
