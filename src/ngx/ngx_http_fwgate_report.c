@@ -63,6 +63,12 @@ static void ngx_http_fwgate_report_done(ngx_http_fwgate_redis_cb_t *cb,
 static void ngx_http_fwgate_report_waited(ngx_http_fwgate_redis_cb_t *cb,
     redisReply *reply);
 static void ngx_http_fwgate_report_resume(ngx_http_fwgate_report_t *rep);
+static ngx_http_fwgate_report_cmd_t *ngx_http_fwgate_report_write(
+    ngx_http_request_t *r, ngx_http_fwgate_report_t *rep,
+    ngx_http_fwgate_redis_handler_pt handler, int argc, const char **argv,
+    const size_t *argvlen);
+static ngx_http_fwgate_report_t *ngx_http_fwgate_report_take(
+    ngx_http_fwgate_redis_cb_t *cb);
 static ngx_int_t ngx_http_fwgate_report_answer(ngx_http_request_t *r,
     ngx_http_fwgate_report_t *rep, ngx_http_fwgate_loc_conf_t *lcf);
 static ngx_int_t ngx_http_fwgate_report_reject(ngx_http_request_t *r,
@@ -307,7 +313,6 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
     const char                    *argv[15];
     size_t                         argvlen[15];
     ngx_http_fwgate_ctx_t         *ctx;
-    ngx_http_fwgate_report_cmd_t  *cmd;
     ngx_http_fwgate_main_conf_t   *fmcf;
     u_char                         now[NGX_HTTP_FWGATE_NOW_LEN];
     u_char                         nwait[NGX_INT_T_LEN];
@@ -345,23 +350,14 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
     ngx_http_fwgate_eval_argv(argv, argvlen, &ngx_http_fwgate_report_lua,
                               "6", args, 12);
 
-    cmd = ngx_alloc(sizeof(ngx_http_fwgate_report_cmd_t),
-                    r->connection->log);
-    if (cmd == NULL) {
-        return NGX_ERROR;
-    }
+    /* NULL when no server is a primary: refused (503), not lost */
 
-    cmd->cb.handler = ngx_http_fwgate_report_done;
-    cmd->rep = rep;
-
-    /* DECLINED when no server is a primary: refused, not lost */
-
-    if (ngx_http_fwgate_redis_write(&cmd->cb, 15, argv, argvlen) != NGX_OK) {
-        ngx_free(cmd);
+    rep->cmd = ngx_http_fwgate_report_write(r, rep,
+                                            ngx_http_fwgate_report_done,
+                                            15, argv, argvlen);
+    if (rep->cmd == NULL) {
         return NGX_DECLINED;
     }
-
-    rep->cmd = cmd;
 
     if (rep->replicas == 0) {
         return NGX_OK;
@@ -375,17 +371,6 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
      * retries (a retried report counts once).
      */
 
-    cmd = ngx_alloc(sizeof(ngx_http_fwgate_report_cmd_t),
-                    r->connection->log);
-    if (cmd == NULL) {
-        rep->wait_replied = 1;
-        rep->acked = -1;
-        return NGX_OK;
-    }
-
-    cmd->cb.handler = ngx_http_fwgate_report_waited;
-    cmd->rep = rep;
-
     argv[0] = "WAIT";
     argvlen[0] = 4;
     argv[1] = (const char *) nwait;
@@ -395,22 +380,52 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
                              ngx_max(fmcf->timeout * 3 / 4, 1))
                  - wtimeout;
 
-    if (ngx_http_fwgate_redis_write(&cmd->cb, 3, argv, argvlen) != NGX_OK) {
-        ngx_free(cmd);
+    rep->wait_cmd = ngx_http_fwgate_report_write(r, rep,
+                                                 ngx_http_fwgate_report_waited,
+                                                 3, argv, argvlen);
+    if (rep->wait_cmd == NULL) {
+        /* not confirmed: answered 503, the device retries */
         rep->wait_replied = 1;
         rep->acked = -1;
-        return NGX_OK;
     }
-
-    rep->wait_cmd = cmd;
 
     return NGX_OK;
 }
 
 
-static void
-ngx_http_fwgate_report_waited(ngx_http_fwgate_redis_cb_t *cb,
-    redisReply *reply)
+/* a command on the write connection whose reply comes back to rep */
+
+static ngx_http_fwgate_report_cmd_t *
+ngx_http_fwgate_report_write(ngx_http_request_t *r,
+    ngx_http_fwgate_report_t *rep, ngx_http_fwgate_redis_handler_pt handler,
+    int argc, const char **argv, const size_t *argvlen)
+{
+    ngx_http_fwgate_report_cmd_t  *cmd;
+
+    cmd = ngx_alloc(sizeof(ngx_http_fwgate_report_cmd_t),
+                    r->connection->log);
+    if (cmd == NULL) {
+        return NULL;
+    }
+
+    cmd->cb.handler = handler;
+    cmd->rep = rep;
+
+    if (ngx_http_fwgate_redis_write(&cmd->cb, argc, argv, argvlen)
+        != NGX_OK)
+    {
+        ngx_free(cmd);
+        return NULL;
+    }
+
+    return cmd;
+}
+
+
+/* a reply's report, or NULL when its request is gone */
+
+static ngx_http_fwgate_report_t *
+ngx_http_fwgate_report_take(ngx_http_fwgate_redis_cb_t *cb)
 {
     ngx_http_fwgate_report_t      *rep;
     ngx_http_fwgate_report_cmd_t  *cmd;
@@ -420,6 +435,17 @@ ngx_http_fwgate_report_waited(ngx_http_fwgate_redis_cb_t *cb,
 
     ngx_free(cmd);
 
+    return rep;
+}
+
+
+static void
+ngx_http_fwgate_report_waited(ngx_http_fwgate_redis_cb_t *cb,
+    redisReply *reply)
+{
+    ngx_http_fwgate_report_t  *rep;
+
+    rep = ngx_http_fwgate_report_take(cb);
     if (rep == NULL) {
         return;
     }
@@ -456,17 +482,12 @@ static void
 ngx_http_fwgate_report_done(ngx_http_fwgate_redis_cb_t *cb,
     redisReply *reply)
 {
-    ngx_uint_t                     i;
-    redisReply                    *e;
-    ngx_http_fwgate_report_t      *rep;
-    ngx_http_fwgate_report_cmd_t  *cmd;
-    int64_t                        v[5];
+    ngx_uint_t                 i;
+    redisReply                *e;
+    ngx_http_fwgate_report_t  *rep;
+    int64_t                    v[5];
 
-    cmd = (ngx_http_fwgate_report_cmd_t *) cb;
-    rep = cmd->rep;
-
-    ngx_free(cmd);
-
+    rep = ngx_http_fwgate_report_take(cb);
     if (rep == NULL) {
         /* the request is gone; the report was recorded or not, as Redis
          * decided: the device will repeat it and count once */
@@ -521,15 +542,7 @@ ngx_http_fwgate_report_answer(ngx_http_request_t *r,
 
     /* timed out: a reply that ever comes finds nobody */
 
-    if (rep->cmd) {
-        rep->cmd->rep = NULL;
-        rep->cmd = NULL;
-    }
-
-    if (rep->wait_cmd) {
-        rep->wait_cmd->rep = NULL;
-        rep->wait_cmd = NULL;
-    }
+    ngx_http_fwgate_report_cleanup(rep);
 
     if (rep->replied && rep->result == NGX_OK && rep->replicas
         && rep->counted >= 0
@@ -649,6 +662,8 @@ ngx_http_fwgate_report_reject(ngx_http_request_t *r,
     return status;
 }
 
+
+/* detaches the commands still on their way (the request's cleanup too) */
 
 static void
 ngx_http_fwgate_report_cleanup(void *data)
