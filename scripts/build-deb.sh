@@ -36,6 +36,7 @@ mv "$OUT"/src/*.deb "$OUT"/src/*.changes "$OUT"/src/*.buildinfo "$OUT"/ \
 lintian --pedantic --info "$OUT"/*.changes > "$OUT/lintian.txt" 2>&1 || true
 echo "build-deb: packages:"
 ls -1 "$OUT"/*.deb | sed 's/^/  /'
-echo "build-deb: lintian (build/deb/lintian.txt):"
-grep -E '^[EWIP]: ' "$OUT/lintian.txt" | cut -d' ' -f1-3 | sort | uniq -c \
-    | sed 's/^/  /' || echo "  clean"
+echo "build-deb: lintian --pedantic (build/deb/lintian.txt):"
+tags=$(grep -E '^[EWIPX]: ' "$OUT/lintian.txt" | cut -d' ' -f1-3 | sort \
+       | uniq -c | sed 's/^/  /')
+echo "${tags:-  no tags}"

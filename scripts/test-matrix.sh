@@ -87,9 +87,11 @@ done
 
 # the table
 fail=0
+{
 printf '%-24s' suite
 for v in "${vers[@]}"; do printf ' %-14s' "nginx $v"; done
 printf '\n'
+} | tee "$OUT/table.txt"
 for s in "${SUITES[@]}"; do
     printf '%-24s' "$(basename "$s")"
     for v in "${vers[@]}"; do
@@ -98,6 +100,6 @@ for s in "${SUITES[@]}"; do
         case $r in pass*|built) ;; *) fail=1 ;; esac
     done
     printf '\n'
-done | tee "$OUT/table.txt"
+done | tee -a "$OUT/table.txt"
 [ $fail = 0 ] && echo "test-matrix: ok" || echo "test-matrix: FAILED (logs in build/matrix/)"
 exit $fail
