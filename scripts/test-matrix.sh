@@ -85,21 +85,30 @@ for vs in $VERSIONS; do
     done
 done
 
-# the table
+# the table (written to a file first: a pipe would run the loop in a
+# subshell and lose `fail`)
 fail=0
 {
-printf '%-24s' suite
-for v in "${vers[@]}"; do printf ' %-14s' "nginx $v"; done
-printf '\n'
-} | tee "$OUT/table.txt"
-for s in "${SUITES[@]}"; do
-    printf '%-24s' "$(basename "$s")"
-    for v in "${vers[@]}"; do
-        r=${RESULT[$v,$s]:-built}
-        printf ' %-14s' "$r"
-        case $r in pass*|built) ;; *) fail=1 ;; esac
-    done
+    printf '%-24s' suite
+    for v in "${vers[@]}"; do printf ' %-14s' "nginx $v"; done
     printf '\n'
-done | tee -a "$OUT/table.txt"
-[ $fail = 0 ] && echo "test-matrix: ok" || echo "test-matrix: FAILED (logs in build/matrix/)"
+    for s in "${SUITES[@]}"; do
+        printf '%-24s' "$(basename "$s")"
+        for v in "${vers[@]}"; do printf ' %-14s' "${RESULT[$v,$s]:-built}"; done
+        printf '\n'
+    done
+} > "$OUT/table.txt"
+cat "$OUT/table.txt"
+
+for s in "${SUITES[@]}"; do
+    for v in "${vers[@]}"; do
+        case ${RESULT[$v,$s]:-built} in pass*|built) ;; *) fail=1 ;; esac
+    done
+done
+
+if [ $fail = 0 ]; then
+    echo "test-matrix: ok"
+else
+    echo "test-matrix: FAILED (logs in build/matrix/)"
+fi
 exit $fail
