@@ -217,6 +217,22 @@ ngx_int_t ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *keyid, ngx_str_t *nonce, time_t expires_at, ngx_log_t *log);
 
 
+/* conf.c: the directive handlers of the module's table --------------- */
+
+/* every handler has the signature nginx's command table wants */
+#define ngx_http_fwgate_setter(name)                                          \
+    char *name(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+
+ngx_http_fwgate_setter(ngx_http_fwgate_set_redis);
+ngx_http_fwgate_setter(ngx_http_fwgate_set_cache);
+ngx_http_fwgate_setter(ngx_http_fwgate_set_replay_zone);
+ngx_http_fwgate_setter(ngx_http_fwgate_set_components);
+ngx_http_fwgate_setter(ngx_http_fwgate_set_algorithms);
+ngx_http_fwgate_setter(ngx_http_fwgate_set_seconds);
+ngx_http_fwgate_setter(ngx_http_fwgate_set_label);
+ngx_http_fwgate_setter(ngx_http_fwgate_set_content);
+
+
 /* redis.c: one async connection per worker on nginx's event loop ------- */
 
 typedef struct ngx_http_fwgate_redis_cb_s  ngx_http_fwgate_redis_cb_t;
