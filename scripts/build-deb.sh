@@ -38,5 +38,5 @@ echo "build-deb: packages:"
 ls -1 "$OUT"/*.deb | sed 's/^/  /'
 echo "build-deb: lintian --pedantic (build/deb/lintian.txt):"
 tags=$(grep -E '^[EWIPX]: ' "$OUT/lintian.txt" | cut -d' ' -f1-3 | sort \
-       | uniq -c | sed 's/^/  /')
+       | uniq -c | sed 's/^/  /' || true)
 echo "${tags:-  no tags}"
