@@ -168,3 +168,44 @@ fetch_nginx_orig() {
     fi
     rm -rf "$tmp"
 }
+
+
+# run_scenarios DIR LOGDIR TIMEOUT N...: the Perl scenarios DIR/N-*.t, each
+# bounded by TIMEOUT seconds (KILL 5 s later), their output in LOGDIR;
+# prints PASS/FAIL/SKIP with the time, failed checks, `# SKIP` and
+# `# TIMING` lines (test-faults.sh, test-fleet.sh).  Returns 1 on a failure.
+run_scenarios() {
+    local dir=$1 logdir=$2 tmo=$3 n t name log t0 rc dt tests bad fail=0
+    shift 3
+    mkdir -p "$logdir"
+    for n in "$@"; do
+        t=$(ls "$dir/$n"-*.t 2>/dev/null | head -1)
+        [ -n "$t" ] || { echo "$_lib_who: no scenario $n" >&2; fail=1
+                         continue; }
+        name=$(basename "$t" .t)
+        log=$logdir/$name.log
+        t0=$(date +%s.%N)
+        timeout -k 5 "$tmo" perl "$t" >"$log" 2>&1
+        rc=$?
+        dt=$(echo "$(date +%s.%N) - $t0" | bc)
+        tests=$(grep -cE '^(not )?ok ' "$log")
+        bad=$(grep -cE '^not ok ' "$log")
+        if grep -qiE '^1\.\.0 # skip' "$log"; then
+            printf 'SKIP  %-22s %s\n' "$name" \
+                "$(sed -n 's/^1\.\.0 # [Ss][Kk][Ii][Pp]\w* *//p' "$log")"
+        elif [ $rc -eq 0 ] && [ "$bad" -eq 0 ] \
+             && grep -qE '^1\.\.[0-9]+' "$log"
+        then
+            printf 'PASS  %-22s %3d tests  %5.1fs\n' "$name" "$tests" "$dt"
+        else
+            printf 'FAIL  %-22s %3d tests, %d failed (exit %d)  %5.1fs  see %s\n' \
+                "$name" "$tests" "$bad" "$rc" "$dt" "$log"
+            grep -E '^not ok ' "$log" | sed 's/^/        /'
+            fail=1
+        fi
+        grep -E '^# SKIP ' "$log" | sed 's/^# /        /'
+        grep -E '^# TIMING ' "$log" | sed 's/^# TIMING /        timing: /'
+    done
+    return $fail
+}
+

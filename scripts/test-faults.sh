@@ -16,6 +16,8 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 2
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 for f in build/ngx_http_fwgate_module.so fwgatectl; do
     [ -e "$f" ] || { echo "test-faults: $f missing: make module cli" >&2
@@ -37,32 +39,13 @@ else
 fi
 
 sel=${FAULTS:-$default}
-mkdir -p build/faults
-fail=0
 t_all=$(date +%s.%N)
 
-for n in $sel; do
-    t=$(ls t/faults/"$n"-*.t 2>/dev/null | head -1)
-    [ -n "$t" ] || { echo "test-faults: no scenario $n" >&2; fail=1; continue; }
-    name=$(basename "$t" .t)
-    log=build/faults/$name.log
-    t0=$(date +%s.%N)
-    timeout -k 5 120 perl "$t" >"$log" 2>&1
-    rc=$?
-    dt=$(echo "$(date +%s.%N) - $t0" | bc)
-    tests=$(grep -cE '^(not )?ok ' "$log")
-    bad=$(grep -cE '^not ok ' "$log")
-    if [ $rc -eq 0 ] && [ "$bad" -eq 0 ] && grep -qE '^1\.\.[0-9]+' "$log"
-    then
-        printf 'PASS  %-22s %3d tests  %5.1fs\n' "$name" "$tests" "$dt"
-    else
-        printf 'FAIL  %-22s %3d tests, %d failed (exit %d)  %5.1fs  see %s\n' \
-            "$name" "$tests" "$bad" "$rc" "$dt" "$log"
-        grep -E '^not ok ' "$log" | sed 's/^/        /'
-        fail=1
-    fi
-    grep -E '^# TIMING ' "$log" | sed 's/^# TIMING /        timing: /'
-done
+# bounded: a stuck scenario is killed (its END block kills what it
+# started)
+# shellcheck disable=SC2086
+run_scenarios t/faults build/faults 120 $sel
+fail=$?
 
 printf 'test-faults: %s in %.0fs\n' "$([ $fail = 0 ] && echo ok || echo FAILED)" \
     "$(echo "$(date +%s.%N) - $t_all" | bc)"
