@@ -36,48 +36,8 @@ sub synced {
 ok(synced($R), 'replica in sync with the primary');
 
 # three Sentinels watching $P
-sub sentinel_start {
-    my ($mport) = @_;
-    my $port = free_port();
-    my $dir = "$main::TMP/sentinel-$port";
-    make_path($dir);
-    open my $f, '>', "$dir/sentinel.conf" or die;
-    print $f <<"_EOC_";
-port $port
-bind 127.0.0.1
-daemonize no
-dir $dir
-logfile $dir/sentinel.log
-sentinel monitor $MASTER 127.0.0.1 $mport 2
-sentinel down-after-milliseconds $MASTER 500
-sentinel failover-timeout $MASTER 2000
-sentinel parallel-syncs $MASTER 1
-_EOC_
-    close $f;
-    my $pid = spawn("sentinel:$port", "$dir/stdout", 'redis-server',
-                    "$dir/sentinel.conf", '--sentinel');
-    my $s = { pid => $pid, port => $port, dir => $dir };
-    redis_wait($s) or die "sentinel on $port did not start\n";
-    return $s;
-}
 
-sub sentinel_field {
-    my ($s, $field) = @_;
-    my @l = split /\n/, rcli($s->{port}, 'SENTINEL', 'master', $MASTER);
-    for my $i (0 .. $#l - 1) {
-        return $l[$i + 1] if $l[$i] eq $field;
-    }
-    return '';
-}
-
-sub master_port {
-    my ($s) = @_;
-    my @a = split /\n/, rcli($s->{port}, 'SENTINEL',
-                             'get-master-addr-by-name', $MASTER);
-    return $a[1] // 0;
-}
-
-my @S = map { sentinel_start($P->{port}) } 1 .. 3;
+my @S = map { sentinel_start($MASTER, $P->{port}, 1) } 1 .. 3;
 
 # the Sentinels find each other and the replica (hello every 2 s)
 my $t0 = time;

@@ -595,6 +595,54 @@ sub count_status {
     return join ' ', map { "$_:$c{$_}" } sort keys %c;
 }
 
+# --- Sentinels (t/faults/11-sentinel.t, t/fleet/03-failover.t) ---------------
+
+# sentinel_start($master, $primary_port, $replicas): a redis-server
+# --sentinel on a free port watching $master (quorum 2, down after 500 ms)
+sub sentinel_start {
+    my ($master, $mport, $replicas) = @_;
+    my $port = free_port();
+    my $dir = "$main::TMP/sentinel-$port";
+    make_path($dir);
+    open my $f, '>', "$dir/sentinel.conf" or die;
+    print $f <<"_EOC_";
+port $port
+bind 127.0.0.1
+daemonize no
+dir $dir
+logfile $dir/sentinel.log
+sentinel monitor $master 127.0.0.1 $mport 2
+sentinel down-after-milliseconds $master 500
+sentinel failover-timeout $master 2000
+sentinel parallel-syncs $master $replicas
+_EOC_
+    close $f;
+    my $pid = spawn("sentinel:$port", "$dir/stdout", 'redis-server',
+                    "$dir/sentinel.conf", '--sentinel');
+    my $s = { pid => $pid, port => $port, dir => $dir, master => $master };
+    redis_wait($s) or die "sentinel on $port did not start\n";
+    return $s;
+}
+
+# a field of SENTINEL MASTER, as the Sentinel $s sees its master
+sub sentinel_field {
+    my ($s, $field) = @_;
+    my @l = split /\n/, rcli($s->{port}, 'SENTINEL', 'master', $s->{master});
+    for my $i (0 .. $#l - 1) {
+        return $l[$i + 1] if $l[$i] eq $field;
+    }
+    return '';
+}
+
+# the primary's port, as the Sentinel $s names it
+sub master_port {
+    my ($s) = @_;
+    my @a = split /\n/, rcli($s->{port}, 'SENTINEL',
+                             'get-master-addr-by-name', $s->{master});
+    return $a[1] // 0;
+}
+
+
 # --- fake servers --------------------------------------------------------------
 
 # blackhole(mode => 'accept'): a listener in a child process that accepts

@@ -25,52 +25,12 @@ unless ($has) {
                    . ($why // (split /\n/, $out)[0] // '?') . ')';
 }
 
-sub sentinel_start {
-    my ($mport) = @_;
-    my $port = free_port();
-    my $dir = "$main::TMP/sentinel-$port";
-    make_path($dir);
-    open my $f, '>', "$dir/sentinel.conf" or die;
-    print $f <<"_EOC_";
-port $port
-bind 127.0.0.1
-daemonize no
-dir $dir
-logfile $dir/sentinel.log
-sentinel monitor $MASTER 127.0.0.1 $mport 2
-sentinel down-after-milliseconds $MASTER 500
-sentinel failover-timeout $MASTER 2000
-sentinel parallel-syncs $MASTER 3
-_EOC_
-    close $f;
-    my $pid = spawn("sentinel:$port", "$dir/stdout", 'redis-server',
-                    "$dir/sentinel.conf", '--sentinel');
-    my $s = { pid => $pid, port => $port, dir => $dir };
-    redis_wait($s) or die "sentinel on $port did not start\n";
-    return $s;
-}
-
-sub sentinel_field {
-    my ($s, $field) = @_;
-    my @l = split /\n/, rcli($s->{port}, 'SENTINEL', 'master', $MASTER);
-    for my $i (0 .. $#l - 1) {
-        return $l[$i + 1] if $l[$i] eq $field;
-    }
-    return '';
-}
-
-sub master_port {
-    my ($s) = @_;
-    my @a = split /\n/, rcli($s->{port}, 'SENTINEL',
-                             'get-master-addr-by-name', $MASTER);
-    return $a[1] // 0;
-}
 
 my $ready_t;
 my $F = fleet_start(
     before_edges => sub {
         my ($F) = @_;
-        $F->{S} = [map { sentinel_start($F->{P}{port}) } 1 .. 3];
+        $F->{S} = [map { sentinel_start($MASTER, $F->{P}{port}, 3) } 1 .. 3];
         my $t0 = time;
         while (time - $t0 < 20) {
             last unless grep { sentinel_field($_, 'num-other-sentinels') ne '2'
