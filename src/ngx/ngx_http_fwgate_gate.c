@@ -397,6 +397,8 @@ ngx_http_fwgate_decide(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     in.replay_window = lcf->max_age + lcf->clock_skew;
     in.now = (int64_t) ngx_time();
 
+    ngx_http_fwgate_release_prepare(r, ctx, lcf, &in);
+
     ctx->reason = fwg_decide_registry(&in, &ctx->verdict, NULL, NULL);
 
     if (ctx->reason == FWG_R_OK) {

@@ -143,6 +143,13 @@ static ngx_command_t  ngx_http_fwgate_commands[] = {
       offsetof(ngx_http_fwgate_loc_conf_t, match_path),
       NULL },
 
+    { ngx_string("fwgate_release_keys"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fwgate_set_release_keys,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("fwgate_manifest"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_fwgate_set_content,
@@ -365,6 +372,7 @@ ngx_http_fwgate_create_loc_conf(ngx_conf_t *cf)
     flcf->match_path = NGX_CONF_UNSET;
     flcf->dry_run = NGX_CONF_UNSET;
     flcf->report_max_body = NGX_CONF_UNSET_SIZE;
+    flcf->release_keys = NGX_CONF_UNSET_PTR;
 
     return flcf;
 }
@@ -396,6 +404,7 @@ ngx_http_fwgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->label, prev->label, "");
     ngx_conf_merge_size_value(conf->report_max_body, prev->report_max_body,
                               4096);
+    ngx_conf_merge_ptr_value(conf->release_keys, prev->release_keys, NULL);
 
     if (conf->artifact == NULL) {
         conf->artifact = prev->artifact;
@@ -607,6 +616,7 @@ ngx_http_fwgate_exit_process(ngx_cycle_t *cycle)
     ngx_http_fwgate_subscribe_exit_process();
     ngx_http_fwgate_redis_exit_process();
     ngx_http_fwgate_keys_free();
+    ngx_http_fwgate_release_free();
     ngx_http_fwgate_cache_exit_process();
     fwg_cohort_cleanup();
 }

@@ -18,6 +18,7 @@
 #include "fwg_sig.h"
 #include "fwg_decide.h"
 #include "fwg_record.h"
+#include "fwg_release.h"
 
 
 /* the registry records one decision needs, one Redis command each */
@@ -136,6 +137,7 @@ typedef struct {
     ngx_uint_t                  report_replicas;    /* WAIT for them */
     fwg_policy_t                policy;     /* compiled in merge */
     ngx_str_t                   accept_signature;
+    fwg_release_keys_t         *release_keys;   /* NULL: not required */
 } ngx_http_fwgate_loc_conf_t;
 
 
@@ -515,6 +517,16 @@ void ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf);
 
 const fwg_key_t *ngx_http_fwgate_key_get(fwg_str_t alg, fwg_str_t rec);
 void ngx_http_fwgate_keys_free(void);
+
+
+/* release.c: signed release metadata, verified once per record --------- */
+
+char *ngx_http_fwgate_set_release_keys(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_fwgate_release_prepare(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf,
+    fwg_decide_in_t *in);
+void ngx_http_fwgate_release_free(void);
 
 
 /* variables.c: $fwgate_* --------------------------------------------- */
