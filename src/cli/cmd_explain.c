@@ -20,7 +20,8 @@
 
 static const char explain_usage[] =
 "usage: fwgatectl explain --device ID --artifact NAME [--version V]\n"
-"                         [--model M] [--hw H] [--path URI] [--json]\n"
+"                         [--model M] [--hw H] [--path URI]\n"
+"                         [--release-keys FILE] [--json]\n"
 "\n"
 "Prints every step of the edge's decision for device ID asking for\n"
 "artifact NAME, from the registry, and the final `=> STATUS reason`.\n"
@@ -30,7 +31,10 @@ static const char explain_usage[] =
 "registered model.  --path: the URI path of a download, checked against\n"
 "the artifact's registry path as the edge does (without it, not checked,\n"
 "as for an update check).  Signature steps are skipped (no signed\n"
-"request).\n"
+"request).  --release-keys: the public release keys of an edge's\n"
+"fwgate_release_keys (one file, one or more \"ed25519 <base64>\" lines):\n"
+"the artifact's sig and the rollout's floor_sig are checked as there\n"
+"(unsigned_artifact, unsigned_floor).\n"
 "\n"
 "exit status: 0 allowed, 3 refused, 1 error (registry unreachable),\n"
 "2 bad arguments.\n";
@@ -187,8 +191,10 @@ cmd_explain(int argc, char **argv)
         { "--device", 1, NULL }, { "--artifact", 1, NULL },
         { "--version", 1, NULL }, { "--model", 1, NULL },
         { "--hw", 1, NULL }, { "--path", 1, NULL }, { "--json", 0, NULL },
-        { NULL, 0, NULL }
+        { "--release-keys", 1, NULL }, { NULL, 0, NULL }
     };
+    fwg_release_keys_t   ks;
+    const char          *keys, *err;
 
     json = fwgctl_opt_json();
 
@@ -254,8 +260,17 @@ cmd_explain(int argc, char **argv)
         return 2;
     }
 
+    keys = fwgctl_opt_value(opts, "--release-keys");
+    fwg_release_keys_init(&ks);
+
+    if (keys != NULL && fwg_release_keys_load(&ks, keys, &err) != 0) {
+        fwgctl_err("explain: --release-keys %s: %s", keys, err);
+        return 2;
+    }
+
     c = fwgctl_connect();
     if (c == NULL) {
+        fwg_release_keys_free(&ks);
         return 1;
     }
 
@@ -331,6 +346,7 @@ cmd_explain(int argc, char **argv)
     in.device_rec = &dev;
     in.artifact_rec = &art;
     in.rollout_rec = &ro;
+    in.release_keys = keys ? &ks : NULL;
 
     t.n = 0;
     reason = fwg_decide_registry(&in, &v, explain_trace, &t);
@@ -397,6 +413,7 @@ done:
         freeReplyObject(dr);
     }
 
+    fwg_release_keys_free(&ks);
     free(rmodel);
     free(db);
     free(ab);
