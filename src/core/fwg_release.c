@@ -298,6 +298,11 @@ fwg_canon_put(fwg_canon_t *c, const char *s, size_t n)
         return;
     }
 
+    if (n == 0) {
+        /* an absent field: s may be NULL */
+        return;
+    }
+
     memcpy(c->p, s, n);
     c->p += n;
 }
