@@ -419,3 +419,43 @@ release signature verified
 --- must_die
 --- error_log
 fwgate_release_keys
+
+
+
+=== TEST 19: the update check refuses to offer under an unsigned floor
+(204 unsigned_floor), as the gate does
+--- config
+    fwgate_release_keys $TEST_NGINX_REL/k1.pub;
+    location = /fw/manifest {
+        fwgate_manifest;
+        fwgate_expose_reason on;
+    }
+--- request
+GET /fw/manifest
+--- more_headers eval
+::sign(%::S8, path => '/fw/manifest')
+--- error_code: 204
+--- response_headers
+X-Fwgate-Reason: unsigned_floor
+
+
+
+=== TEST 20: the update check honours a signed floor: below_floor (204)
+--- init
+my ($rc, $out) = ::ctl('rollout', 'floor', 'LS-8000i', '1.1.0',
+                       '--sign-key', "$::REL/k2.key");
+die $out if $rc;
+::bump_epoch();
+--- config
+    fwgate_release_keys $TEST_NGINX_REL/k1.pub $TEST_NGINX_REL/k2.pub;
+    location = /fw/manifest {
+        fwgate_manifest;
+        fwgate_expose_reason on;
+    }
+--- request
+GET /fw/manifest
+--- more_headers eval
+::sign(%::S8, path => '/fw/manifest')
+--- error_code: 204
+--- response_headers
+X-Fwgate-Reason: below_floor
