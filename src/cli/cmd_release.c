@@ -202,7 +202,7 @@ fwgctl_release_sign_artifact(const fwg_key_t *k, const char *name,
     {
         return fwgctl_err("artifact %s: the record has no canonical form "
                           "(a field with a newline, sha256 not hex, size "
-                          "not decimal)", name);
+                          "not decimal, over 8 KiB or 256 models)", name);
     }
 
     if (fwg_release_sign(k, buf, len, sig, size) != 0) {
