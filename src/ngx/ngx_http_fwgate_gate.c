@@ -21,13 +21,19 @@ static int ngx_http_fwgate_replay(void *data, fwg_str_t keyid,
     fwg_str_t nonce, int64_t expires_at);
 static ngx_int_t ngx_http_fwgate_default_artifact(ngx_http_request_t *r,
     ngx_str_t *name);
+static ngx_table_elt_t *ngx_http_fwgate_header_in(ngx_http_request_t *r,
+    const char *lowcase, size_t len);
+static ngx_int_t ngx_http_fwgate_check_token(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_str_t *tok);
 
 
 ngx_int_t
 ngx_http_fwgate_access_handler(ngx_http_request_t *r)
 {
-    ngx_http_fwgate_ctx_t       *ctx;
-    ngx_http_fwgate_loc_conf_t  *lcf;
+    ngx_str_t                     tok;
+    ngx_http_fwgate_ctx_t        *ctx;
+    ngx_http_fwgate_loc_conf_t   *lcf;
+    ngx_http_fwgate_main_conf_t  *fmcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_fwgate_module);
 
@@ -69,11 +75,233 @@ ngx_http_fwgate_access_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /*
+     * A download token stands in for the signature (steps 1-8) only when
+     * there is no signature: a signed request is decided from its
+     * signature, whatever its query says.
+     */
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+
+    if (fmcf->token_secrets
+        && r->args.len
+        && ngx_http_arg(r, (u_char *) "fwt", 3, &tok) == NGX_OK
+        && ngx_http_fwgate_header_in(r, "signature-input",
+                                     sizeof("signature-input") - 1)
+           == NULL)
+    {
+        if (ngx_http_fwgate_check_token(r, ctx, &tok) != NGX_OK) {
+            return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+        }
+
+        return ngx_http_fwgate_gate_run(r, ctx, lcf);
+    }
+
     if (ngx_http_fwgate_check_request(r, ctx, lcf) != NGX_OK) {
         return ngx_http_fwgate_finish(r, ctx, lcf, 1);
     }
 
     return ngx_http_fwgate_gate_run(r, ctx, lcf);
+}
+
+
+/*
+ * The token path's steps 1-8: the token verifies under an edge secret and
+ * has not expired, names the artifact this location serves, and names the
+ * device the request may name itself.  Its claims then go through the
+ * same registry steps 9-16 as a signature's (ngx_http_fwgate_decide).
+ * The token itself is never logged: details are fixed strings.
+ */
+
+static ngx_int_t
+ngx_http_fwgate_check_token(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
+    ngx_str_t *tok)
+{
+    char                         *buf;
+    fwg_token_t                   t;
+    ngx_table_elt_t              *h;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+
+    ctx->token = 1;
+
+    buf = ngx_pnalloc(r->pool, FWG_TOKEN_MAX_PAYLOAD);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->reason = fwg_token_verify(fmcf->token_secrets, fmcf->ntoken_secrets,
+                                   (const char *) tok->data, tok->len,
+                                   (int64_t) ngx_time(), buf,
+                                   FWG_TOKEN_MAX_PAYLOAD, &t,
+                                   &ctx->claims.detail);
+
+    if (ctx->reason != FWG_R_OK) {
+        return NGX_DECLINED;
+    }
+
+    ctx->claims.device = t.device;
+    ctx->claims.model = t.model;
+    ctx->claims.hw = t.hw;
+
+    if (t.hw.len == 0) {
+        ctx->claims.hw.data = NULL;
+    }
+
+    ctx->claims.version_str = t.version;
+
+    if (fwg_semver_parse(&ctx->claims.version, t.version.data,
+                         t.version.len)
+        != 0)
+    {
+        /* cannot happen: the token's fields were validated */
+        ctx->reason = FWG_R_TOKEN_MALFORMED;
+        return NGX_DECLINED;
+    }
+
+    if (t.artifact.len != ctx->artifact.len
+        || ngx_memcmp(t.artifact.data, ctx->artifact.data, t.artifact.len)
+           != 0)
+    {
+        ctx->reason = FWG_R_TOKEN_ARTIFACT;
+        ctx->claims.detail = "token is for another artifact";
+        return NGX_DECLINED;
+    }
+
+    h = ngx_http_fwgate_header_in(r, "x-device-id",
+                                  sizeof("x-device-id") - 1);
+
+    if (h != NULL
+        && (h->value.len != t.device.len
+            || ngx_memcmp(h->value.data, t.device.data, t.device.len) != 0))
+    {
+        ctx->reason = FWG_R_TOKEN_DEVICE;
+        ctx->claims.detail = "X-Device-Id is not the token's device";
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_fwgate_header_in(ngx_http_request_t *r, const char *lowcase,
+    size_t len)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+
+            if (part->nelts == 0) {
+                continue;
+            }
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncmp(h[i].lowcase_key, lowcase, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
+/*
+ * POST_READ: a download token in the query is a bearer credential, so it
+ * is masked in the request line before anything logs it: $request in
+ * access logs and the "request:" context of error log lines show
+ * "fwt=***".  r->args and r->unparsed_uri still point at the original
+ * bytes, which the gate reads.
+ */
+
+ngx_int_t
+ngx_http_fwgate_mask_token(ngx_http_request_t *r)
+{
+    u_char      *p, *q, *end, *line, *d, *v;
+    ngx_uint_t   n;
+
+    if (r->request_line.len == 0 || r->args.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    end = r->request_line.data + r->request_line.len;
+    q = ngx_strlchr(r->request_line.data, end, '?');
+
+    if (q == NULL) {
+        return NGX_DECLINED;
+    }
+
+    /* how many "fwt=" parameters */
+
+    n = 0;
+
+    for (p = q; p + 4 < end; p++) {
+        if ((*p == '?' || *p == '&')
+            && ngx_strncasecmp(p + 1, (u_char *) "fwt=", 4) == 0)
+        {
+            n++;
+        }
+
+        if (*p == ' ') {
+            break;
+        }
+    }
+
+    if (n == 0) {
+        return NGX_DECLINED;
+    }
+
+    line = ngx_pnalloc(r->pool, r->request_line.len + 3 * n);
+    if (line == NULL) {
+        return NGX_DECLINED;
+    }
+
+    d = ngx_cpymem(line, r->request_line.data, q - r->request_line.data);
+
+    for (p = q; p < end; /* void */) {
+        if ((*p == '?' || *p == '&') && p + 4 < end
+            && ngx_strncasecmp(p + 1, (u_char *) "fwt=", 4) == 0)
+        {
+            d = ngx_cpymem(d, p, 5);
+            d = ngx_cpymem(d, "***", 3);
+
+            for (v = p + 5; v < end && *v != '&' && *v != ' ' && *v != '#';
+                 v++)
+            {
+                /* void */
+            }
+
+            p = v;
+            continue;
+        }
+
+        if (*p == ' ') {
+            d = ngx_cpymem(d, p, end - p);
+            break;
+        }
+
+        *d++ = *p++;
+    }
+
+    r->request_line.data = line;
+    r->request_line.len = d - line;
+
+    return NGX_DECLINED;
 }
 
 
@@ -363,7 +591,8 @@ ngx_http_fwgate_decide(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 
     ngx_memzero(&in, sizeof(fwg_decide_in_t));
 
-    in.claims = &ctx->claims;
+    /* a token's claims skip the signature's steps 7 and 8 */
+    in.claims = ctx->token ? NULL : &ctx->claims;
     in.device = ctx->claims.device;
     in.model = ctx->claims.model;
     in.hw = ctx->claims.hw;
