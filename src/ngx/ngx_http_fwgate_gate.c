@@ -25,6 +25,8 @@ static ngx_table_elt_t *ngx_http_fwgate_header_in(ngx_http_request_t *r,
     const char *lowcase, size_t len);
 static ngx_int_t ngx_http_fwgate_check_token(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_str_t *tok);
+static void ngx_http_fwgate_raw_target(ngx_http_request_t *r,
+    fwg_msg_t *msg);
 
 
 ngx_int_t
@@ -125,6 +127,9 @@ ngx_http_fwgate_check_token(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
 
     ctx->token = 1;
+
+    /* the raw target, for the path check of step 11 */
+    ngx_http_fwgate_raw_target(r, &ctx->msg);
 
     buf = ngx_pnalloc(r->pool, FWG_TOKEN_MAX_PAYLOAD);
     if (buf == NULL) {
@@ -459,33 +464,7 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
         msg.authority.len = r->headers_in.server.len;
     }
 
-    /* @path and @query are the target as sent, not nginx's decoded $uri */
-
-    q = r->unparsed_uri.data;
-    end = r->unparsed_uri.data + r->unparsed_uri.len;
-
-    if (r->unparsed_uri.len && q[0] != '/') {
-        /* absolute-form "scheme://authority/path": skip to the path */
-        buf = ngx_strlcasestrn(q, end, (u_char *) "://", 3 - 1);
-        q = buf ? ngx_strlchr(buf + 3, end, '/') : NULL;
-
-        if (q == NULL) {
-            q = end;
-        }
-    }
-
-    msg.path.data = (const char *) q;
-    buf = ngx_strlchr(q, end, '?');
-
-    if (buf) {
-        msg.path.len = buf - q;
-        msg.query.data = (const char *) buf + 1;
-        msg.query.len = end - buf - 1;
-        msg.has_query = 1;
-
-    } else {
-        msg.path.len = end - q;
-    }
+    ngx_http_fwgate_raw_target(r, &msg);
 
     n = 0;
     total = 0;
@@ -558,6 +537,41 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
                                      &ctx->arena, &ctx->claims, NULL, NULL);
 
     return ctx->reason == FWG_R_OK ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* @path and @query are the target as sent, not nginx's decoded $uri */
+
+static void
+ngx_http_fwgate_raw_target(ngx_http_request_t *r, fwg_msg_t *msg)
+{
+    u_char  *q, *end, *buf;
+
+    q = r->unparsed_uri.data;
+    end = r->unparsed_uri.data + r->unparsed_uri.len;
+
+    if (r->unparsed_uri.len && q[0] != '/') {
+        /* absolute-form "scheme://authority/path": skip to the path */
+        buf = ngx_strlcasestrn(q, end, (u_char *) "://", 3 - 1);
+        q = buf ? ngx_strlchr(buf + 3, end, '/') : NULL;
+
+        if (q == NULL) {
+            q = end;
+        }
+    }
+
+    msg->path.data = (const char *) q;
+    buf = ngx_strlchr(q, end, '?');
+
+    if (buf) {
+        msg->path.len = buf - q;
+        msg->query.data = (const char *) buf + 1;
+        msg->query.len = end - buf - 1;
+        msg->has_query = 1;
+
+    } else {
+        msg->path.len = end - q;
+    }
 }
 
 
