@@ -28,7 +28,7 @@ MODULE      := $(BUILD)/ngx_http_fwgate_module.so
 
 .PHONY: all module cli unit test test-unit test-nginx test-asan demo deps \
         build-strict deb test-deb test-matrix \
-        test-faults test-fleet test-valgrind \
+        test-faults test-fleet test-valgrind test-token \
         bench fuzz clean
 
 all: module cli
@@ -105,6 +105,11 @@ test-nginx: all
 
 demo: deps all
 	bash scripts/demo.sh
+
+# download tokens end to end: a signed update check, then curl with only
+# the token URL and Range headers, then a halt (docs/testing.md)
+test-token: all
+	bash scripts/token-e2e.sh
 
 # --- proof under load and faults (docs/benchmarks.md) -------------------
 
