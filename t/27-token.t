@@ -32,6 +32,15 @@ for my $s (['A', $SECRET_A], ['B', $SECRET_B]) {
     $ENV{"TEST_NGINX_TOKEN_$s->[0]"} = $f;
 }
 
+{
+    # 31 bytes and a newline: one byte short
+    my $f = fw_root() . "/../token-short.secret";
+    open my $fh, '>', $f or die "$f: $!";
+    print $fh ('s' x 31) . "\n";
+    close $fh;
+    $ENV{TEST_NGINX_TOKEN_SHORT} = $f;
+}
+
 our @D = map { sprintf 'LS6-27%04d', $_ } 1 .. 8;
 device($_, model => 'LS-6000i', alg => 'hmac-sha256') for @D;
 our $SHA = artifact($A6, version => '2.5.0', models => 'LS-6000i',
@@ -146,6 +155,28 @@ sub then_change {
 }
 
 $TOK14 = tok(device => $D[7]);
+
+# TEST 16: fwgatectl explain --token, as the edge decides
+sub explain_check {
+    my $sf = $ENV{TEST_NGINX_TOKEN_A};
+    my @cases = (
+        [[tok(device => $D[0])], 0, qr/=> 200 ok/],
+        [[tok(exp => time - 1)], 3, qr/=> 401 token_expired/],
+        [[altered()], 3, qr/=> 401 token_invalid/],
+        [['garbage'], 3, qr/=> 400 token_malformed/],
+        [[tok(), '--artifact', $B6], 3, qr/=> 403 token_artifact/],
+        [[tok(), '--device', $D[3]], 3, qr/=> 403 token_device/],
+        [[tok(device => $D[6], model => 'LS-7000i')], 3,
+         qr/=> 403 model_mismatch/],
+    );
+    for my $c (@cases) {
+        my ($t, @more) = @{ $c->[0] };
+        my ($rc, $out) = ::ctl('explain', '--token', $t, '--token-secret',
+                               $sf, @more);
+        die "explain @more: exit " . ($rc >> 8) . ", want $c->[1]: $out"
+            unless ($rc >> 8) == $c->[1] && $out =~ $c->[2];
+    }
+}
 
 repeat_each(1);
 no_long_string();
@@ -326,3 +357,24 @@ X-Fwgate-Reason: ok
 --- no_error_log eval
 [qr/\[(info|notice|warn|error)\].*\Q${\ substr($::TOK14, 0, 40)}\E/,
  "[error]"]
+
+
+
+=== TEST 15: a secret file shorter than 32 bytes: nginx -t fails
+--- http_config eval
+::http_config(extra => "    fwgate_token_secret \$TEST_NGINX_TOKEN_SHORT;\n")
+--- must_die
+--- error_log
+a file of 32 to 4096 bytes expected
+
+
+
+=== TEST 16: fwgatectl explain --token: every token reason, then the registry
+--- init
+main::reset();
+main::explain_check();
+--- request eval
+"GET $::FW?fwt=" . ::tok(device => $::D[0])
+--- more_headers
+Range: bytes=0-0
+--- error_code: 206
