@@ -59,7 +59,7 @@ sub tok {
     my (%o) = @_;
     my $sec = defined $o{secret} ? $o{secret} : $SECRET_A;
     my $p = join '|', 1, unpack('H8', sha256($sec)),
-                 defined $o{exp} ? $o{exp} : time + 3600,
+                 defined $o{exp} ? int($o{exp}) : int(time) + 3600,
                  $o{device} || $D[0], $o{model} || 'LS-6000i',
                  defined $o{hw} ? $o{hw} : '', $o{version} || '2.4.1',
                  $o{artifact} || $A6;
@@ -378,3 +378,19 @@ main::explain_check();
 --- more_headers
 Range: bytes=0-0
 --- error_code: 206
+
+
+
+=== TEST 17: a token that verified (cached per worker) still expires
+--- init
+main::reset();
+my $t = ::tok(device => $::D[1], exp => int(time) + 2);
+main::must('fresh', "$::FW?fwt=$t", "Range: bytes=0-0\n", 206);
+main::must('fresh again', "$::FW?fwt=$t", "Range: bytes=0-0\n", 206);
+select undef, undef, undef, 2.5;
+main::must('expired', "$::FW?fwt=$t", "Range: bytes=0-0\n", 401);
+--- request eval
+"GET $::FW?fwt=" . ::tok(device => $::D[1], exp => int(time) - 1)
+--- error_code: 401
+--- response_headers
+X-Fwgate-Reason: token_expired

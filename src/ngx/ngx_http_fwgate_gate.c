@@ -29,6 +29,116 @@ static void ngx_http_fwgate_raw_target(ngx_http_request_t *r,
     fwg_msg_t *msg);
 
 
+/*
+ * Verified download tokens, per worker: a stock updater sends the same
+ * token on every Range request, so the base64url decoding and the HMAC
+ * are done once per token and worker.  Only the token checks are cached;
+ * the registry steps run on every request.  A hit compares the whole
+ * token in constant time (a byte-wise compare against a valid token
+ * would time how much of a guess is right); expiry is checked again.
+ * A reload starts new workers, so a rotated secret empties it.
+ */
+
+#define NGX_HTTP_FWGATE_TOKEN_SLOTS  64
+#define NGX_HTTP_FWGATE_TOKEN_LEN    512   /* longer tokens: not cached */
+#define NGX_HTTP_FWGATE_TOKEN_BODY   384   /* their payloads fit */
+
+typedef struct {
+    size_t        len;                  /* 0: empty */
+    size_t        plen;
+    fwg_token_t   t;                    /* pointers into payload */
+    u_char        tok[NGX_HTTP_FWGATE_TOKEN_LEN];
+    char          payload[NGX_HTTP_FWGATE_TOKEN_BODY];
+} ngx_http_fwgate_token_slot_t;
+
+static ngx_http_fwgate_token_slot_t
+    ngx_http_fwgate_tokens[NGX_HTTP_FWGATE_TOKEN_SLOTS];
+
+
+static fwg_str_t
+ngx_http_fwgate_rebase(fwg_str_t s, const char *from, char *to)
+{
+    if (s.data != NULL) {
+        s.data = to + (s.data - from);
+    }
+
+    return s;
+}
+
+
+static void
+ngx_http_fwgate_token_copy(fwg_token_t *dst, const fwg_token_t *src,
+    const char *from, char *to)
+{
+    *dst = *src;
+    dst->device = ngx_http_fwgate_rebase(src->device, from, to);
+    dst->model = ngx_http_fwgate_rebase(src->model, from, to);
+    dst->hw = ngx_http_fwgate_rebase(src->hw, from, to);
+    dst->version = ngx_http_fwgate_rebase(src->version, from, to);
+    dst->artifact = ngx_http_fwgate_rebase(src->artifact, from, to);
+}
+
+
+static fwg_reason_t
+ngx_http_fwgate_token_verify(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *tok, char *buf, fwg_token_t *t, const char **detail)
+{
+    size_t                         plen;
+    ngx_uint_t                     k;
+    fwg_reason_t                   rc;
+    const char                    *end;
+    ngx_http_fwgate_token_slot_t  *e;
+
+    e = NULL;
+
+    if (tok->len >= 8 && tok->len <= NGX_HTTP_FWGATE_TOKEN_LEN) {
+        k = ngx_hash_key(tok->data + tok->len - 8, 8)
+            % NGX_HTTP_FWGATE_TOKEN_SLOTS;
+        e = &ngx_http_fwgate_tokens[k];
+
+        if (e->len == tok->len
+            && fwg_ct_memcmp(e->tok, tok->data, tok->len) == 0)
+        {
+            ngx_memcpy(buf, e->payload, e->plen);
+            ngx_http_fwgate_token_copy(t, &e->t, e->payload, buf);
+
+            if ((int64_t) ngx_time() >= t->exp) {
+                *detail = "token expired";
+                return FWG_R_TOKEN_EXPIRED;
+            }
+
+            *detail = "token verifies (cached)";
+            return FWG_R_OK;
+        }
+    }
+
+    rc = fwg_token_verify(fmcf->token_secrets, fmcf->ntoken_secrets,
+                          (const char *) tok->data, tok->len,
+                          (int64_t) ngx_time(), buf, FWG_TOKEN_MAX_PAYLOAD,
+                          t, detail);
+
+    if (rc != FWG_R_OK || e == NULL) {
+        return rc;
+    }
+
+    /* the payload ends with the artifact, the last field */
+
+    end = t->artifact.data + t->artifact.len;
+    plen = end - buf;
+
+    if (plen <= NGX_HTTP_FWGATE_TOKEN_BODY) {
+        e->len = 0;
+        ngx_memcpy(e->payload, buf, plen);
+        ngx_http_fwgate_token_copy(&e->t, t, buf, e->payload);
+        ngx_memcpy(e->tok, tok->data, tok->len);
+        e->plen = plen;
+        e->len = tok->len;
+    }
+
+    return rc;
+}
+
+
 ngx_int_t
 ngx_http_fwgate_access_handler(ngx_http_request_t *r)
 {
@@ -92,11 +202,17 @@ ngx_http_fwgate_access_handler(ngx_http_request_t *r)
                                      sizeof("signature-input") - 1)
            == NULL)
     {
-        if (ngx_http_fwgate_check_token(r, ctx, &tok) != NGX_OK) {
-            return ngx_http_fwgate_finish(r, ctx, lcf, 1);
-        }
+        switch (ngx_http_fwgate_check_token(r, ctx, &tok)) {
 
-        return ngx_http_fwgate_gate_run(r, ctx, lcf);
+        case NGX_OK:
+            return ngx_http_fwgate_gate_run(r, ctx, lcf);
+
+        case NGX_DECLINED:
+            return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+
+        default:
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     if (ngx_http_fwgate_check_request(r, ctx, lcf) != NGX_OK) {
@@ -120,7 +236,9 @@ ngx_http_fwgate_check_token(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_str_t *tok)
 {
     char                         *buf;
+    ngx_uint_t                    i;
     fwg_token_t                   t;
+    ngx_list_part_t              *part;
     ngx_table_elt_t              *h;
     ngx_http_fwgate_main_conf_t  *fmcf;
 
@@ -136,11 +254,8 @@ ngx_http_fwgate_check_token(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    ctx->reason = fwg_token_verify(fmcf->token_secrets, fmcf->ntoken_secrets,
-                                   (const char *) tok->data, tok->len,
-                                   (int64_t) ngx_time(), buf,
-                                   FWG_TOKEN_MAX_PAYLOAD, &t,
-                                   &ctx->claims.detail);
+    ctx->reason = ngx_http_fwgate_token_verify(fmcf, tok, buf, &t,
+                                               &ctx->claims.detail);
 
     if (ctx->reason != FWG_R_OK) {
         return NGX_DECLINED;
@@ -174,16 +289,37 @@ ngx_http_fwgate_check_token(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    h = ngx_http_fwgate_header_in(r, "x-device-id",
-                                  sizeof("x-device-id") - 1);
+    /* every X-Device-Id the request sends must be the token's device */
 
-    if (h != NULL
-        && (h->value.len != t.device.len
-            || ngx_memcmp(h->value.data, t.device.data, t.device.len) != 0))
-    {
-        ctx->reason = FWG_R_TOKEN_DEVICE;
-        ctx->claims.detail = "X-Device-Id is not the token's device";
-        return NGX_DECLINED;
+    part = &r->headers_in.headers.part;
+
+    for ( ;; ) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            if (h[i].key.len != sizeof("x-device-id") - 1
+                || ngx_strncmp(h[i].lowcase_key, "x-device-id",
+                               sizeof("x-device-id") - 1)
+                   != 0)
+            {
+                continue;
+            }
+
+            if (h[i].value.len != t.device.len
+                || ngx_memcmp(h[i].value.data, t.device.data, t.device.len)
+                   != 0)
+            {
+                ctx->reason = FWG_R_TOKEN_DEVICE;
+                ctx->claims.detail = "X-Device-Id is not the token's device";
+                return NGX_DECLINED;
+            }
+        }
+
+        if (part->next == NULL) {
+            break;
+        }
+
+        part = part->next;
     }
 
     return NGX_OK;
