@@ -394,3 +394,25 @@ main::must('expired', "$::FW?fwt=$t", "Range: bytes=0-0\n", 401);
 --- error_code: 401
 --- response_headers
 X-Fwgate-Reason: token_expired
+
+
+
+=== TEST 18: token_url joins with '&' when the artifact url has a query
+--- init
+::device('LS61-000001', model => 'LS-6100', alg => 'hmac-sha256')
+    unless $::KEYS61++;
+::artifact('ls6100-1.1.0.bin', version => '1.1.0', models => 'LS-6100',
+           path => 'https://cdn.example.com/ls6100-1.1.0.bin?v=1');
+::rollout('LS-6100', artifact => 'ls6100-1.1.0.bin', percent => 100);
+::bump_epoch();
+my $r = main::must('check', '/fw/check',
+                   ::sign(device => 'LS61-000001', model => 'LS-6100',
+                          version => '1.0.0', path => '/fw/check'), 200);
+my ($tok) = $r->{body} =~ /"token":"([^"]+)"/ or die "no token: $r->{body}";
+$r->{body} =~ m{"token_url":"https://cdn\.example\.com/ls6100-1\.1\.0\.bin\?v=1&fwt=\Q$tok\E"}
+    or die "token_url: $r->{body}";
+--- request eval
+"GET $::FW?fwt=" . ::tok(device => $::D[0])
+--- more_headers
+Range: bytes=0-0
+--- error_code: 206
