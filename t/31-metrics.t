@@ -66,7 +66,8 @@ our @REASONS = qw(missing_signature malformed_signature insufficient_coverage
                   rollout_halted not_in_cohort upgrade_path downgrade
                   registry_unavailable replay_store_full path_mismatch
                   registry_stale unsigned_artifact unsigned_floor
-                  below_floor);
+                  below_floor token_malformed token_expired
+                  token_invalid token_artifact token_device);
 
 our $LAST;      # the last scrape of a block's init
 

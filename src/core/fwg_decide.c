@@ -71,7 +71,12 @@ static const struct {
     { "upgrade_path",           403, 15 },
     { "downgrade",              403, 16 },
     { "registry_unavailable",   503,  0 },
-    { "registry_stale",         503,  0 }
+    { "registry_stale",         503,  0 },
+    { "token_malformed",        400,  2 },
+    { "token_expired",          401,  4 },
+    { "token_invalid",          401,  7 },
+    { "token_artifact",         403,  3 },
+    { "token_device",           403,  5 }
 };
 
 static const char *fwg_step_names[17] = {

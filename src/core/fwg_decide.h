@@ -45,6 +45,11 @@ typedef enum {
     FWG_R_REGISTRY_UNAVAILABLE,
     FWG_R_REGISTRY_STALE,           /* no confirmed-fresh registry within
                                        fwgate_max_staleness (503) */
+    FWG_R_TOKEN_MALFORMED,          /* download tokens (fwg_token.h): */
+    FWG_R_TOKEN_EXPIRED,            /* they replace steps 1-8 */
+    FWG_R_TOKEN_INVALID,
+    FWG_R_TOKEN_ARTIFACT,
+    FWG_R_TOKEN_DEVICE,
     FWG_R__COUNT
 } fwg_reason_t;
 

@@ -129,6 +129,20 @@ static ngx_command_t  ngx_http_fwgate_commands[] = {
       offsetof(ngx_http_fwgate_main_conf_t, max_staleness),
       NULL },
 
+    { ngx_string("fwgate_token_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_fwgate_set_token_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fwgate_token_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fwgate_main_conf_t, token_ttl),
+      NULL },
+
     { ngx_string("fwgate_dry_run"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -261,6 +275,7 @@ ngx_http_fwgate_create_main_conf(ngx_conf_t *cf)
     fmcf->negative_ttl = NGX_CONF_UNSET_MSEC;
     fmcf->poll = NGX_CONF_UNSET_MSEC;
     fmcf->max_staleness = NGX_CONF_UNSET_MSEC;
+    fmcf->token_ttl = NGX_CONF_UNSET;
     fmcf->stats = ngx_http_fwgate_local_stats_get();
 
     return fmcf;
@@ -300,6 +315,16 @@ ngx_http_fwgate_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(fmcf->negative_ttl, 5000);
     ngx_conf_init_msec_value(fmcf->poll, 1000);
     ngx_conf_init_msec_value(fmcf->max_staleness, 0);
+
+    /* an hour: a slow streaming download (RAUC over a weak link) must
+       finish on one token, as a Range request may come any time */
+    ngx_conf_init_value(fmcf->token_ttl, 3600);
+
+    if (fmcf->token_ttl <= 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"fwgate_token_ttl\" must be positive");
+        return NGX_CONF_ERROR;
+    }
 
     if (fmcf->prefix.data == NULL) {
         ngx_str_set(&fmcf->prefix, "fwgate:");
@@ -547,8 +572,9 @@ ngx_http_fwgate_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_fwgate_postconfiguration(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_handler_pt          *h;
+    ngx_http_core_main_conf_t    *cmcf;
+    ngx_http_fwgate_main_conf_t  *fmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -558,6 +584,19 @@ ngx_http_fwgate_postconfiguration(ngx_conf_t *cf)
     }
 
     *h = ngx_http_fwgate_access_handler;
+
+    /* download tokens are masked in the logs where they may come */
+
+    fmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fwgate_module);
+
+    if (fmcf->token_secrets) {
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_http_fwgate_mask_token;
+    }
 
     return ngx_http_fwgate_index_variables(cf);
 }

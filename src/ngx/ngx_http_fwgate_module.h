@@ -19,6 +19,7 @@
 #include "fwg_decide.h"
 #include "fwg_record.h"
 #include "fwg_release.h"
+#include "fwg_token.h"
 
 
 /* the registry records one decision needs, one Redis command each */
@@ -104,6 +105,10 @@ typedef struct {
     ngx_msec_t                  max_staleness;  /* 0: no bound */
 
     ngx_shm_zone_t             *replay_zone;
+
+    fwg_token_secret_t         *token_secrets;  /* NULL: no tokens */
+    ngx_uint_t                  ntoken_secrets; /* [0] mints */
+    time_t                      token_ttl;
 
     ngx_flag_t                  enabled_somewhere;
     ngx_http_fwgate_stats_t    *stats;      /* in the cache zone, or a
@@ -233,6 +238,7 @@ ngx_http_fwgate_setter(ngx_http_fwgate_set_algorithms);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_seconds);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_label);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_content);
+ngx_http_fwgate_setter(ngx_http_fwgate_set_token_secret);
 
 
 /* redis.c: one async connection per worker on nginx's event loop ------- */
@@ -403,6 +409,9 @@ struct ngx_http_fwgate_ctx_s {
     ngx_event_t                 timeout_ev;
     ngx_event_t                 resume_ev;
 
+    ngx_uint_t                  token;      /* decided from a download
+                                               token, not a signature */
+
     ngx_str_t                   body;       /* report body */
     ngx_uint_t                  stage;      /* handler-specific progress */
     void                       *data;       /* handler-specific state */
@@ -450,6 +459,8 @@ ngx_int_t ngx_http_fwgate_records(ngx_http_request_t *r,
 /* gate.c: the access-phase gate, the decision and its outcome ---------- */
 
 ngx_int_t ngx_http_fwgate_access_handler(ngx_http_request_t *r);
+/* POST_READ: "fwt=***" in r->request_line, for the logs */
+ngx_int_t ngx_http_fwgate_mask_token(ngx_http_request_t *r);
 /* steps 1-5 (docs/reasons.md); NGX_OK when they pass (ctx->reason set
    either way) */
 ngx_int_t ngx_http_fwgate_check_request(ngx_http_request_t *r,

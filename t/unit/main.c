@@ -172,6 +172,7 @@ main(void)
     suite_record();
     suite_json();
     suite_release();
+    suite_token();
 
     unit_summary_and_exit();
 

@@ -73,5 +73,6 @@ void suite_hmac(void);
 void suite_record(void);
 void suite_json(void);
 void suite_release(void);
+void suite_token(void);
 
 #endif /* FWG_UNIT_H */
