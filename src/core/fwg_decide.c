@@ -683,56 +683,24 @@ fwg_decide_verify(const fwg_decide_in_t *in, const fwg_device_rec_t *dev,
 }
 
 
+/*
+ * Steps 6-8 alone: the device record exists, the request's signature
+ * verifies with its key, the nonce is new.  fwg_decide_registry() runs
+ * them first; the module also runs them alone when it holds the answer of
+ * steps 9-16 for the same inputs and registry generation (a worker's
+ * decision memo), since they are the steps a request brings anew.
+ */
 fwg_reason_t
-fwg_decide_registry(const fwg_decide_in_t *in, fwg_verdict_t *out,
+fwg_decide_signed(const fwg_decide_in_t *in, fwg_verdict_t *out,
     fwg_trace_pt trace, void *tdata)
 {
-    int                        i, cmp, rc;
-    long                       pct;
-    uint32_t                   bucket;
-    fwg_str_t                  device, model, hw, salt, ap;
-    fwg_semver_t               av, fv;
-    const fwg_semver_t        *dv;
+    int                        rc;
     const fwg_claims_t        *c;
     const fwg_device_rec_t    *dev;
-    const fwg_artifact_rec_t  *art;
-    const fwg_rollout_rec_t   *ro;
     fwg_reason_t               r;
     const char                *detail;
-    char                       buf[160];
-
-    memset(out, 0, sizeof(*out));
 
     c = in->claims;
-
-    device = in->device;
-    model = in->model;
-    hw = in->hw;
-    dv = in->version;
-
-    if (c) {
-        if (device.len == 0) {
-            device = c->device;
-        }
-
-        if (model.len == 0) {
-            model = c->model;
-        }
-
-        if (hw.len == 0) {
-            hw = c->hw;
-        }
-
-        if (dv == NULL) {
-            dv = &c->version;
-        }
-    }
-
-    if (c == NULL) {
-        for (i = 1; i <= 5; i++) {
-            fwg_trace(trace, tdata, i, FWG_R_OK, "skipped: no signed request");
-        }
-    }
 
     /* 6: device record */
 
@@ -784,6 +752,71 @@ fwg_decide_registry(const fwg_decide_in_t *in, fwg_verdict_t *out,
         }
 
         fwg_trace(trace, tdata, 8, FWG_R_OK, "nonce new");
+    }
+
+    return FWG_R_OK;
+}
+
+
+fwg_reason_t
+fwg_decide_registry(const fwg_decide_in_t *in, fwg_verdict_t *out,
+    fwg_trace_pt trace, void *tdata)
+{
+    int                        i, cmp, rc;
+    long                       pct;
+    uint32_t                   bucket;
+    fwg_str_t                  device, model, hw, salt, ap;
+    fwg_semver_t               av, fv;
+    const fwg_semver_t        *dv;
+    const fwg_claims_t        *c;
+    const fwg_device_rec_t    *dev;
+    const fwg_artifact_rec_t  *art;
+    const fwg_rollout_rec_t   *ro;
+    fwg_reason_t               r;
+    const char                *detail;
+    char                       buf[160];
+
+    memset(out, 0, sizeof(*out));
+
+    c = in->claims;
+
+    device = in->device;
+    model = in->model;
+    hw = in->hw;
+    dv = in->version;
+
+    if (c) {
+        if (device.len == 0) {
+            device = c->device;
+        }
+
+        if (model.len == 0) {
+            model = c->model;
+        }
+
+        if (hw.len == 0) {
+            hw = c->hw;
+        }
+
+        if (dv == NULL) {
+            dv = &c->version;
+        }
+    }
+
+    if (c == NULL) {
+        for (i = 1; i <= 5; i++) {
+            fwg_trace(trace, tdata, i, FWG_R_OK, "skipped: no signed request");
+        }
+    }
+
+    /* 6-8: the device record, its key, the nonce */
+
+    dev = in->device_rec;
+
+    r = fwg_decide_signed(in, out, trace, tdata);
+
+    if (r != FWG_R_OK) {
+        return r;
     }
 
     /* 9: device active; anything else (revoked, unknown) fails closed */

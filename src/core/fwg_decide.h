@@ -180,6 +180,10 @@ typedef struct {
     fwg_str_t       target_version; /* the artifact's version */
 } fwg_verdict_t;
 
+/* steps 6-8: device record, signature, nonce (out's reason and detail) */
+fwg_reason_t fwg_decide_signed(const fwg_decide_in_t *in, fwg_verdict_t *out,
+    fwg_trace_pt trace, void *tdata);
+
 /* steps 6-16 */
 fwg_reason_t fwg_decide_registry(const fwg_decide_in_t *in,
     fwg_verdict_t *out, fwg_trace_pt trace, void *tdata);

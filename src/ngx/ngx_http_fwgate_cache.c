@@ -320,7 +320,7 @@ ngx_http_fwgate_cache_unlink(ngx_http_fwgate_cache_ctx_t *ctx,
 
 ngx_http_fwgate_cache_state_e
 ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
-    ngx_pool_t *pool, ngx_str_t *value)
+    ngx_pool_t *pool, ngx_str_t *value, ngx_msec_t *until)
 {
     uint32_t                        hash;
     ngx_uint_t                      negative, generation;
@@ -346,6 +346,8 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
         if (value->data) {
             ngx_memcpy(value->data, l1->data + l1->klen, l1->vlen);
             value->data[l1->vlen] = '\0';
+            *until = l1->stored + (l1->negative ? fmcf->negative_ttl
+                                                : fmcf->ttl);
             (void) ngx_atomic_fetch_add(&fmcf->stats->cache_hits, 1);
 
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, pool->log, 0,
@@ -394,6 +396,7 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
                 negative = cn->negative;
                 stored = cn->stored;
                 generation = cn->generation;
+                *until = stored + (negative ? fmcf->negative_ttl : fmcf->ttl);
 
                 /*
                  * LRU order to the second is enough: a hot record is not

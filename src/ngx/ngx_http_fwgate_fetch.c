@@ -419,6 +419,7 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_http_fwgate_fetch_t        *f;
     ngx_http_fwgate_waiter_t       *w;
     ngx_http_fwgate_main_conf_t    *fmcf;
+    ngx_msec_t                      until;
     ngx_http_fwgate_cache_state_e   state;
 
     switch (ctx->slot[slot]) {
@@ -456,13 +457,28 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ctx->keys[slot] = ckey;
     ctx->kinds[slot] = kind;
 
-    state = ngx_http_fwgate_cache_get(fmcf, &ckey, r->pool, &value);
+    state = ngx_http_fwgate_cache_get(fmcf, &ckey, r->pool, &value, &until);
 
     if (state == NGX_HTTP_FWGATE_CACHE_FRESH) {
         ctx->blobs[slot] = value;
         ctx->slot[slot] = NGX_HTTP_FWGATE_SLOT_HAVE;
+
+        /* a decision may be memoized only as long as all it read is fresh */
+
+        if (ctx->memo_fresh == 0
+            || (ngx_msec_int_t) (until - ctx->memo_until) < 0)
+        {
+            ctx->memo_until = until;
+        }
+
+        ctx->memo_fresh++;
+
         return NGX_OK;
     }
+
+    /* stale, failed or fetched: read in a way a memo must not keep */
+
+    ctx->memo_off = 1;
 
     if (state == NGX_HTTP_FWGATE_CACHE_STALE) {
         ctx->stale[slot] = value;

@@ -21,6 +21,11 @@ static int ngx_http_fwgate_replay(void *data, fwg_str_t keyid,
     fwg_str_t nonce, int64_t expires_at);
 static ngx_int_t ngx_http_fwgate_default_artifact(ngx_http_request_t *r,
     ngx_str_t *name);
+static void ngx_http_fwgate_decide_in(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf,
+    fwg_decide_in_t *in);
+static void ngx_http_fwgate_decide_signed(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
 static ngx_table_elt_t *ngx_http_fwgate_header_in(ngx_http_request_t *r,
     const char *lowcase, size_t len);
 static ngx_int_t ngx_http_fwgate_check_token(ngx_http_request_t *r,
@@ -466,6 +471,13 @@ ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         return ngx_http_fwgate_finish(r, ctx, lcf, 1);
     }
 
+    /* an allow this worker made from the same claims and registry */
+
+    if (ngx_http_fwgate_memo_get(r, ctx, lcf) == NGX_OK) {
+        ngx_http_fwgate_decide_signed(r, ctx, lcf);
+        return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+    }
+
     /* every key the decision needs, pipelined in one round trip */
 
     rc = ngx_http_fwgate_need_device(r, ctx);
@@ -486,6 +498,7 @@ ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     }
 
     ngx_http_fwgate_decide(r, ctx, lcf);
+    ngx_http_fwgate_memo_put(r, ctx, lcf);
 
     return ngx_http_fwgate_finish(r, ctx, lcf, 1);
 }
@@ -732,11 +745,12 @@ ngx_http_fwgate_replay(void *data, fwg_str_t keyid, fwg_str_t nonce,
 }
 
 
-void
-ngx_http_fwgate_decide(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
-    ngx_http_fwgate_loc_conf_t *lcf)
+/* the core's input from the request's claims and records */
+
+static void
+ngx_http_fwgate_decide_in(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
+    ngx_http_fwgate_loc_conf_t *lcf, fwg_decide_in_t *inp)
 {
-    fwg_str_t        path;
     fwg_decide_in_t  in;
 
     ngx_memzero(&in, sizeof(fwg_decide_in_t));
@@ -776,6 +790,18 @@ ngx_http_fwgate_decide(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     in.replay_window = lcf->max_age + lcf->clock_skew;
     in.now = (int64_t) ngx_time();
 
+    *inp = in;
+}
+
+
+void
+ngx_http_fwgate_decide(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
+    ngx_http_fwgate_loc_conf_t *lcf)
+{
+    fwg_str_t        path;
+    fwg_decide_in_t  in;
+
+    ngx_http_fwgate_decide_in(r, ctx, lcf, &in);
     ngx_http_fwgate_release_prepare(r, ctx, lcf, &in);
 
     ctx->reason = fwg_decide_registry(&in, &ctx->verdict, NULL, NULL);
@@ -785,6 +811,37 @@ ngx_http_fwgate_decide(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         ctx->path.data = (u_char *) path.data;
         ctx->path.len = path.len;
     }
+}
+
+
+/*
+ * A memo hit (memo.c): steps 9-16 are known to pass for these claims and
+ * this registry generation; the request's own steps 6-8 (its signature
+ * with the device's key, its nonce) run as always.
+ */
+
+static void
+ngx_http_fwgate_decide_signed(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf)
+{
+    fwg_str_t        path;
+    fwg_verdict_t    v;
+    fwg_decide_in_t  in;
+
+    ngx_http_fwgate_decide_in(r, ctx, lcf, &in);
+
+    ngx_memzero(&v, sizeof(fwg_verdict_t));
+
+    ctx->reason = fwg_decide_signed(&in, &v, NULL, NULL);
+
+    if (ctx->reason != FWG_R_OK) {
+        ctx->verdict = v;
+        return;
+    }
+
+    path = fwg_artifact_path(ctx->artifact_rec.path);
+    ctx->path.data = (u_char *) path.data;
+    ctx->path.len = path.len;
 }
 
 

@@ -157,6 +157,13 @@ static ngx_command_t  ngx_http_fwgate_commands[] = {
       offsetof(ngx_http_fwgate_loc_conf_t, match_path),
       NULL },
 
+    { ngx_string("fwgate_decision_memo"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_fwgate_loc_conf_t, memo),
+      NULL },
+
     { ngx_string("fwgate_release_keys"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_fwgate_set_release_keys,
@@ -395,6 +402,7 @@ ngx_http_fwgate_create_loc_conf(ngx_conf_t *cf)
     flcf->require_nonce = NGX_CONF_UNSET;
     flcf->expose_reason = NGX_CONF_UNSET;
     flcf->match_path = NGX_CONF_UNSET;
+    flcf->memo = NGX_CONF_UNSET;
     flcf->dry_run = NGX_CONF_UNSET;
     flcf->report_max_body = NGX_CONF_UNSET_SIZE;
     flcf->release_keys = NGX_CONF_UNSET_PTR;
@@ -425,6 +433,7 @@ ngx_http_fwgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->require_nonce, prev->require_nonce, 0);
     ngx_conf_merge_value(conf->expose_reason, prev->expose_reason, 0);
     ngx_conf_merge_value(conf->match_path, prev->match_path, 1);
+    ngx_conf_merge_value(conf->memo, prev->memo, 1);
     ngx_conf_merge_value(conf->dry_run, prev->dry_run, 0);
     ngx_conf_merge_str_value(conf->label, prev->label, "");
     ngx_conf_merge_size_value(conf->report_max_body, prev->report_max_body,
@@ -655,6 +664,7 @@ ngx_http_fwgate_exit_process(ngx_cycle_t *cycle)
     ngx_http_fwgate_subscribe_exit_process();
     ngx_http_fwgate_redis_exit_process();
     ngx_http_fwgate_keys_free();
+    ngx_http_fwgate_memo_exit_process();
     ngx_http_fwgate_release_free();
     ngx_http_fwgate_cache_exit_process();
     fwg_cohort_cleanup();

@@ -136,6 +136,7 @@ typedef struct {
     ngx_flag_t                  dry_run;    /* decide, log, serve */
     ngx_flag_t                  match_path; /* downloads only at the
                                                artifact's registry path */
+    ngx_flag_t                  memo;       /* the decision memo */
     ngx_uint_t                  handler;    /* manifest, report, status */
     ngx_str_t                   base_url;   /* manifest url prefix */
     size_t                      report_max_body;
@@ -176,9 +177,10 @@ ngx_shm_zone_t *ngx_http_fwgate_zone_add(ngx_conf_t *cf, ngx_str_t *name,
     size_t size, ngx_shm_zone_init_pt init, void *data);
 
 /* looks up key; a hit's value is copied into pool */
+/* *until: when a fresh entry stops being fresh (ngx_current_msec) */
 ngx_http_fwgate_cache_state_e ngx_http_fwgate_cache_get(
     ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key, ngx_pool_t *pool,
-    ngx_str_t *value);
+    ngx_str_t *value, ngx_msec_t *until);
 void ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *key, ngx_str_t *value, ngx_uint_t negative,
     ngx_uint_t generation);
@@ -412,6 +414,13 @@ struct ngx_http_fwgate_ctx_s {
     ngx_uint_t                  token;      /* decided from a download
                                                token, not a signature */
 
+    /* the worker's decision memo (memo.c) */
+    ngx_uint_t                  memo_generation;
+    ngx_uint_t                  memo_fresh;     /* slots read fresh */
+    ngx_msec_t                  memo_until;     /* the first to age out */
+    unsigned                    memo_started:1; /* generation read */
+    unsigned                    memo_off:1;     /* not memoizable */
+
     ngx_str_t                   body;       /* report body */
     ngx_uint_t                  stage;      /* handler-specific progress */
     void                       *data;       /* handler-specific state */
@@ -419,6 +428,13 @@ struct ngx_http_fwgate_ctx_s {
 
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_ctx_create(ngx_http_request_t *r,
     ngx_http_fwgate_resume_pt resume);
+
+/* the worker's memo of allowed decisions (memo.c) */
+ngx_int_t ngx_http_fwgate_memo_get(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
+void ngx_http_fwgate_memo_put(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
+void ngx_http_fwgate_memo_exit_process(void);
 /* the request's ctx, found again after an internal redirect cleared it */
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_fwgate_read_only(ngx_http_request_t *r);
