@@ -15,7 +15,7 @@
 # BENCH_WORKERS ("1 2") worker_processes values, BENCH_THREADS (1) and
 # BENCH_CONNS (32) for wrk, BENCH_RATE_CAP (75000) the highest gated
 # req/s expected (sizes the signed sets), BENCH_SCENARIOS (all),
-# BENCH_KEEP=1 keeps the temp dir.  Scenario `token` (not in the
+# BENCH_MEMO (on) the decision memo, BENCH_KEEP=1 keeps the temp dir.  Scenario `token` (not in the
 # default list): one device's download token, the token URL only.
 set -euo pipefail
 
@@ -202,6 +202,7 @@ http {
     fwgate_cache bench_$name:$cache;
     fwgate_replay_zone nonce_$name:256m;
     fwgate_token_secret $W/token.secret;
+    fwgate_decision_memo ${BENCH_MEMO:-on};
     upstream authsvc {
         server 127.0.0.1:$APORT;
         keepalive 64;
