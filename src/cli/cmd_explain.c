@@ -278,6 +278,7 @@ cmd_explain(int argc, char **argv)
     }
 
     (void) fwg_device_from_blob(db, dlen, &dev);
+    (void) fwg_device_penalty(db, dlen, fwg_cli_str(artifact), &dev);
     (void) fwg_artifact_from_blob(ab, alen, &art);
 
     /* the rollout of the claimed model, else of the registered one */
