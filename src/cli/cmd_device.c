@@ -621,7 +621,7 @@ device_pardon(redisContext *c, int argc, char **argv)
     fwg_str_t      model;
     fwgctl_av_t    cmds[2], scan;
     const char    *id, *only;
-    char          *m, *field;
+    char          *m, *field, nkeys[32];
     size_t         i, n, plen;
     int            rc;
 
@@ -660,6 +660,9 @@ device_pardon(redisContext *c, int argc, char **argv)
 
     fwgctl_av_init_all(cmds, 2);
     fwgctl_av_init_all(&scan, 1);
+    field = NULL;
+    k = NULL;
+    rc = 1;
 
     fwgctl_av_add(&cmds[0], "HDEL");
     fwgctl_av_key(&cmds[0], "device:", id, NULL);
@@ -679,6 +682,8 @@ device_pardon(redisContext *c, int argc, char **argv)
         n++;
     }
 
+    /* the vectors point at their strings: these live until the exec */
+
     if (only && n == 0) {
         field = malloc(8 + strlen(only) + 1);
         if (field == NULL) {
@@ -688,7 +693,6 @@ device_pardon(redisContext *c, int argc, char **argv)
 
         sprintf(field, "penalty:%s", only);
         fwgctl_av_add(&cmds[0], field);
-        free(field);
     }
 
     if (n == 0 && only == NULL) {
@@ -703,13 +707,6 @@ device_pardon(redisContext *c, int argc, char **argv)
         fwgctl_av_add(&cmds[1], id);
 
     } else {
-        fwgctl_av_add(&cmds[1], "EVAL");
-        fwgctl_av_add(&cmds[1],
-                      "for _, k in ipairs(KEYS) do\n"
-                      "  redis.call('HDEL', k, ARGV[1])\n"
-                      "end\n"
-                      "return #KEYS\n");
-
         fwgctl_av_add(&scan, "KEYS");
         fwgctl_av_key(&scan, "devfail:", m, ":*", NULL);
         k = fwgctl_run(c, &scan);
@@ -720,25 +717,21 @@ device_pardon(redisContext *c, int argc, char **argv)
             plen = k->elements < 500 ? k->elements : 500;
         }
 
-        field = malloc(32);
-        if (field == NULL) {
-            rc = 1;
-            goto done;
-        }
+        snprintf(nkeys, sizeof(nkeys), "%zu", plen);
 
-        sprintf(field, "%zu", plen);
-        fwgctl_av_add(&cmds[1], field);
-        free(field);
+        fwgctl_av_add(&cmds[1], "EVAL");
+        fwgctl_av_add(&cmds[1],
+                      "for _, k in ipairs(KEYS) do\n"
+                      "  redis.call('HDEL', k, ARGV[1])\n"
+                      "end\n"
+                      "return #KEYS\n");
+        fwgctl_av_add(&cmds[1], nkeys);
 
         for (i = 0; i < plen; i++) {
             fwgctl_av_addn(&cmds[1], k->element[i]->str, k->element[i]->len);
         }
 
         fwgctl_av_add(&cmds[1], id);
-
-        if (k) {
-            freeReplyObject(k);
-        }
     }
 
     rc = fwgctl_exec_tx(c, cmds, 2);
@@ -759,6 +752,11 @@ done:
     fwgctl_av_reset_all(&scan, 1);
     freeReplyObject(r);
     free(m);
+    free(field);
+
+    if (k) {
+        freeReplyObject(k);
+    }
 
     return rc;
 }
