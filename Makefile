@@ -27,7 +27,7 @@ MODULE      := $(BUILD)/ngx_http_fwgate_module.so
 
 .PHONY: all module cli unit test test-unit test-nginx test-asan demo deps \
         build-strict deb test-deb test-matrix \
-        test-faults test-fleet test-valgrind \
+        test-faults test-fleet test-admission test-valgrind \
         bench fuzz clean
 
 all: module cli
@@ -129,6 +129,9 @@ test-faults: module cli
 
 # a primary, three replicas behind delay proxies, three edges, Sentinels:
 # halt/revoke propagation, failover, a cut link, edge ACL (docs/faults.md)
+test-admission: module cli
+	bash scripts/test-admission.sh
+
 test-fleet: module cli
 	bash scripts/test-fleet.sh
 
