@@ -239,3 +239,37 @@ Test::More::is(main::rv('ZCARD', "${main::P}starts:LS-6000i:$main::A6"), 4,
 --- error_code: 503
 --- response_headers
 X-Fwgate-Reason: rollout_throttled
+
+
+
+=== TEST 7: `fwgatectl rollout set` writes the limits; `rollout status`
+shows reports by state, in flight and throttled
+--- init
+main::fresh();
+my ($rc, $out) = ::ctl('rollout', 'set', 'LS-6000i', '--max-starts-per-min',
+                       '1', '--max-in-flight', '5');
+Test::More::is($rc, 0, 'init: rollout set exits 0');
+Test::More::is(main::rv('HMGET', "${main::P}rollout:LS-6000i",
+                        'max_starts_per_min', 'max_in_flight'), "1\n5",
+               'init: limits written');
+($rc, $out) = ::ctl('rollout', 'set', 'LS-6000i', '--max-in-flight', '-1');
+Test::More::is($rc >> 8, 2, 'init: a bad limit is refused');
+select(undef, undef, undef, 0.5);
+Test::More::is(main::download($main::D[9])->{status}, 200, 'init: one start');
+Test::More::is(main::download($main::D[10])->{status}, 503,
+               'init: the second is throttled');
+$out = ::ctl('rollout', 'status', 'LS-6000i');
+Test::More::like($out, qr/admission in flight 1 \(expiry 3600 s\), throttled 1/,
+                 'init: status shows in flight and throttled');
+Test::More::like($out, qr/reports\s+success 0 failure 0 deferred 0/,
+                 'init: status shows reports by state');
+$out = ::ctl('rollout', 'status', 'LS-6000i', '--json');
+Test::More::like($out, qr/"admission":\{"success":0,.*"throttled":1,"in_flight":1,"max_starts_per_min":"1"/,
+                 'init: --json too');
+--- request eval
+"GET /fw/check"
+--- more_headers eval
+::sign(device => $main::D[11], path => '/fw/check')
+--- error_code: 503
+--- response_headers
+X-Fwgate-Reason: rollout_throttled

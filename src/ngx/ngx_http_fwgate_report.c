@@ -335,12 +335,12 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
                                         &rep->artifact, NULL) != NGX_OK
         || ngx_http_fwgate_registry_key(r, &args[3], "rollout:", &model,
                                         NULL, ":halt") != NGX_OK
-        || ngx_http_fwgate_registry_key(r, &args[6], "devfail:", &model,
-                                        &rep->artifact, NULL) != NGX_OK
-        || ngx_http_fwgate_registry_key(r, &args[12], "rollout:", &model,
+        || ngx_http_fwgate_registry_key(r, &args[11], "rollout:", &model,
                                         NULL, NULL) != NGX_OK
-        || ngx_http_fwgate_registry_key(r, &args[13], "device:", &device,
-                                        NULL, NULL) != NGX_OK)
+        || ngx_http_fwgate_registry_key(r, &args[12], "device:", &device,
+                                        NULL, NULL) != NGX_OK
+        || ngx_http_fwgate_registry_key(r, &args[13], "devfail:", &model,
+                                        &rep->artifact, NULL) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -348,15 +348,15 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
     args[4] = fmcf->epoch_key;
     args[5] = fmcf->watch_key;
-    args[7] = device;
-    args[8] = rep->status;
-    args[9] = rep->artifact;
-    args[10].data = now;
-    args[10].len = ngx_http_fwgate_now(now);
-    args[11] = model;
+    args[6] = device;
+    args[7] = rep->status;
+    args[8] = rep->artifact;
+    args[9].data = now;
+    args[9].len = ngx_http_fwgate_now(now);
+    args[10] = model;
 
     ngx_http_fwgate_eval_argv(argv, argvlen, &ngx_http_fwgate_report_lua,
-                              "7", args, 14);
+                              "6", args, 14);
 
     /* NULL when no server is a primary: refused (503), not lost */
 

@@ -105,8 +105,8 @@ static ngx_int_t ngx_http_fwgate_download_keys(ngx_http_request_t *r,
 
 /*
  * The report: KEYS stats, devices, downloads, rollout:<model>:halt,
- * epoch, watch, devfail; ARGV device, status, artifact, now, model,
- * rollout:<model>, device:<id>.  Only a device the rollout
+ * epoch, watch; ARGV device, status, artifact, now, model,
+ * rollout:<model>, device:<id>, devfail:<model>:<artifact>.  Only a device the rollout
  * served counts (the download script marked it "served"): a device
  * outside the cohort cannot add successes that dilute a failure ratio,
  * nor failures that halt a rollout it never received.  A device counts
@@ -120,11 +120,14 @@ static ngx_int_t ngx_http_fwgate_download_keys(ngx_http_request_t *r,
  * its last progress report.  An outcome (success, failure) means the
  * device was heard from for good: it leaves the downloads set.
  *
- * The penalty box: each failure report adds one to the device's count in
- * devfail; when the rollout (still targeting the artifact) names
- * device_failures and the count reaches it, the device record's
+ * The penalty box: while the rollout (still targeting the artifact)
+ * names device_failures, each failure report adds one to the device's
+ * count in devfail; when the count reaches it, the device record's
  * penalty:<artifact> becomes now + penalty (default 86400), and the epoch
  * and "device:<id>" invalidation make every edge drop its cached record.
+ * Those keys are not declared and not touched without device_failures,
+ * so an edge's ACL user needs them only for the penalty box
+ * (docs/many-edges.md).
  * Replies {counted, halted, successes, failures, silent, boxed until}.
  */
 
@@ -151,12 +154,12 @@ ngx_str_t  ngx_http_fwgate_report_lua = ngx_string(
     "end\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "redis.call('SADD', KEYS[6], ARGV[5])\n"
-    "if st == 'failure' then\n"
-    "  local n = redis.call('HINCRBY', KEYS[7], ARGV[1], 1)\n"
-    "  local r = redis.call('HMGET', ARGV[6], 'artifact',\n"
-    "    'device_failures', 'penalty')\n"
-    "  local df = tonumber(r[2])\n"
-    "  if r[1] == ARGV[3] and df and df > 0 and n >= df then\n"
+    "local r = redis.call('HMGET', ARGV[6], 'artifact',\n"
+    "  'device_failures', 'penalty')\n"
+    "local df = tonumber(r[2])\n"
+    "if st == 'failure' and r[1] == ARGV[3] and df and df > 0 then\n"
+    "  local n = redis.call('HINCRBY', ARGV[8], ARGV[1], 1)\n"
+    "  if n >= df then\n"
     "    local p = tonumber(r[3]) or 86400\n"
     "    boxed = math.floor(now + p)\n"
     "    redis.call('HSET', ARGV[7], 'penalty:' .. ARGV[3],\n"
