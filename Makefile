@@ -15,7 +15,8 @@ CORE_SRCS   := src/core/fwg_types.c src/core/fwg_b64.c src/core/fwg_sf.c \
                src/core/fwg_cohort.c src/core/fwg_decide.c \
                src/core/fwg_digest.c src/core/fwg_siphash.c \
                src/core/fwg_record.c src/core/fwg_reply.c \
-               src/core/fwg_json.c src/core/fwg_report.c
+               src/core/fwg_json.c src/core/fwg_report.c \
+               src/core/fwg_respsig.c
 CORE_HDRS   := $(wildcard src/core/*.h)
 CORE_OBJS   := $(CORE_SRCS:src/core/%.c=$(BUILD)/core/%.o)
 CLI_SRCS    := $(wildcard src/cli/*.c)

@@ -171,6 +171,7 @@ main(void)
     suite_hmac();
     suite_record();
     suite_json();
+    suite_respsig();
 
     unit_summary_and_exit();
 

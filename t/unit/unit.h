@@ -72,5 +72,6 @@ void suite_siphash(void);
 void suite_hmac(void);
 void suite_record(void);
 void suite_json(void);
+void suite_respsig(void);
 
 #endif /* FWG_UNIT_H */
