@@ -136,6 +136,10 @@ typedef struct {
     ngx_uint_t                  report_replicas;    /* WAIT for them */
     fwg_policy_t                policy;     /* compiled in merge */
     ngx_str_t                   accept_signature;
+    fwg_key_t                  *rsig_key;   /* fwgate_response_signing;
+                                               NULL: off */
+    ngx_str_t                   rsig_keyid;
+    ngx_str_t                   rsig_label;
 } ngx_http_fwgate_loc_conf_t;
 
 
@@ -231,6 +235,8 @@ ngx_http_fwgate_setter(ngx_http_fwgate_set_algorithms);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_seconds);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_label);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_content);
+/* respsig.c */
+ngx_http_fwgate_setter(ngx_http_fwgate_set_response_signing);
 
 
 /* redis.c: one async connection per worker on nginx's event loop ------- */
@@ -356,6 +362,7 @@ ngx_int_t ngx_http_fwgate_blob_from_reply(redisReply *reply,
 
 typedef struct ngx_http_fwgate_waiter_s  ngx_http_fwgate_waiter_t;
 typedef struct ngx_http_fwgate_ctx_s     ngx_http_fwgate_ctx_t;
+typedef struct ngx_http_fwgate_rsig_s    ngx_http_fwgate_rsig_t;
 
 typedef void (*ngx_http_fwgate_resume_pt)(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
@@ -404,6 +411,7 @@ struct ngx_http_fwgate_ctx_s {
     ngx_str_t                   body;       /* report body */
     ngx_uint_t                  stage;      /* handler-specific progress */
     void                       *data;       /* handler-specific state */
+    ngx_http_fwgate_rsig_t     *rsig;       /* answer being signed */
 };
 
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_ctx_create(ngx_http_request_t *r,
@@ -465,6 +473,11 @@ void ngx_http_fwgate_publish(ngx_http_request_t *r,
    \xHH, so that it cannot forge fields of the line */
 ngx_int_t ngx_http_fwgate_log_escape(ngx_pool_t *pool, const u_char *data,
     size_t len, ngx_str_t *out);
+
+
+/* respsig.c: signed update-check answers (fwgate_response_signing) --- */
+
+ngx_int_t ngx_http_fwgate_respsig_init(ngx_conf_t *cf);
 
 
 /* subscribe.c: pushed invalidation, one subscription per node -------- */
