@@ -455,7 +455,9 @@ ngx_http_fwgate_rsig_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
 
-        if (b->last_buf || b->last_in_chain) {
+        /* the main request's body ends with last_buf (send_ok, and
+           nginx's special responses) */
+        if (b->last_buf) {
             last = 1;
         }
 
