@@ -332,3 +332,46 @@ GET /fw/check
 --- response_headers
 !Signature
 !Signature-Input
+
+
+
+=== TEST 8: HEAD: no body to digest, answered unsigned
+--- request
+HEAD /fw/check
+--- more_headers eval
+::sign(device => $::IN[0], version => '2.4.1', path => '/fw/check',
+       method => 'HEAD')
+--- error_code: 200
+--- response_headers
+!Signature
+!Content-Digest
+--- response_body
+
+
+
+=== TEST 9: set at server level, inherited; off in a location
+--- config
+    fwgate_response_signing $TEST_NGINX_RSIG_ED label=srv;
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+    }
+    location = /fw/plain-check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_response_signing off;
+    }
+--- init
+main::reset_rollouts();
+my ($r, $rs) = main::ask(device => $::IN[0], version => '2.4.1');
+Test::More::like($r->{headers}{'signature-input'} // '',
+                 qr/^srv=\("\@status"/, 'init: inherited, label srv');
+Test::More::is_deeply([main::vr("$main::DIR/edge-ed.pub",
+                                main::save($r->{raw}), $rs)],
+                      [0, 'verified'], 'init: verified');
+--- request
+GET /fw/plain-check
+--- more_headers eval
+::sign(device => $::IN[0], version => '2.4.1', path => '/fw/plain-check')
+--- error_code: 200
+--- response_headers
+!Signature
+!Signature-Input

@@ -399,8 +399,12 @@ ngx_http_fwgate_rsig_header_filter(ngx_http_request_t *r)
         return ngx_http_fwgate_next_header_filter(r);
     }
 
-    if (r->header_only) {
-        /* HEAD: no body to digest, nothing a device could check */
+    if (r->header_only || r->method == NGX_HTTP_HEAD) {
+        /*
+         * HEAD (header_only is only set further down the chain): no
+         * content, and a digest of the GET's body would not be a
+         * Content-Digest of this message (RFC 9530); not signed
+         */
         return ngx_http_fwgate_next_header_filter(r);
     }
 
