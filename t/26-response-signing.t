@@ -375,3 +375,49 @@ GET /fw/plain-check
 --- response_headers
 !Signature
 !Signature-Input
+
+
+
+=== TEST 10: gzip on for JSON: a signed answer is sent identity-coded, and verifies
+--- config
+    gzip on;
+    gzip_types application/json;
+    gzip_min_length 1;
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com/;
+        fwgate_response_signing $TEST_NGINX_RSIG_ED;
+    }
+    location = /fw/plain-check {
+        fwgate_manifest base_url=https://fw.example.com/;
+    }
+--- init
+main::reset_rollouts();
+my $p = ::sig_parts(path => '/fw/check', device => $::IN[0],
+                    version => '2.4.1');
+my $r = ::http_req('GET /fw/check', $p->{headers}
+    . "Signature-Input: $p->{input}\nSignature: $p->{signature}\n"
+    . "Accept-Encoding: gzip\n");
+Test::More::ok(!exists $r->{headers}{'content-encoding'},
+               'init: not gzipped');
+Test::More::is($r->{body}, main::offer6(), 'init: the offer');
+Test::More::is_deeply([main::vr("$main::DIR/edge-ed.pub",
+                                main::save($r->{raw}), $p->{signature})],
+                      [0, 'verified'], 'init: verified');
+# the unsigned location still compresses: gzip is really on
+$p = ::sig_parts(path => '/fw/plain-check', device => $::IN[0],
+                 version => '2.4.1');
+$r = ::http_req('GET /fw/plain-check', $p->{headers}
+    . "Signature-Input: $p->{input}\nSignature: $p->{signature}\n"
+    . "Accept-Encoding: gzip\n");
+Test::More::is($r->{headers}{'content-encoding'}, 'gzip',
+               'init: unsigned answers are gzipped');
+--- request
+GET /fw/check
+--- more_headers eval
+::sign(device => $::IN[0], version => '2.4.1', path => '/fw/check')
+. "Accept-Encoding: gzip\n"
+--- error_code: 200
+--- response_headers
+!Content-Encoding
+--- response_body eval
+main::offer6()
