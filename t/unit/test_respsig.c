@@ -225,8 +225,10 @@ test_digest(void)
 }
 
 
-#define REQ_SIG_A  "fw=:dGhlIGRldmljZSdzIHNpZ25hdHVyZSBBIGhlcmUgYW5kIHRoZXJlIQ==:"
-#define REQ_SIG_B  "fw=:dGhlIGRldmljZSdzIHNpZ25hdHVyZSBCIGhlcmUgYW5kIHRoZXJlIQ==:"
+#define REQ_SIG_A                                                             \
+    "fw=:dGhlIGRldmljZSdzIHNpZ25hdHVyZSBBIGhlcmUgYW5kIHRoZXJlIQ==:"
+#define REQ_SIG_B                                                             \
+    "fw=:dGhlIGRldmljZSdzIHNpZ25hdHVyZSBCIGhlcmUgYW5kIHRoZXJlIQ==:"
 
 
 /* signs an answer, then verifies it (and tampered copies) */
