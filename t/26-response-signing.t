@@ -35,6 +35,18 @@ system('cc', '-Wall', '-Werror', '-o', $EXAMPLE,
        'docs/examples/verify_answer.c', '-lcrypto') == 0
     or die "docs/examples/verify_answer.c does not compile\n";
 
+# a download-token secret (fwgate_token_secret): the 200 then carries a
+# token, and the signature must cover the body with it
+our $TOKEN_SECRET = "$DIR/token.secret";
+{
+    open my $f, '>', $TOKEN_SECRET or die "$TOKEN_SECRET: $!";
+    print $f encode_base64(join('', map { chr(int(rand(256))) } 1 .. 48), '');
+    close $f;
+    chmod 0600, $TOKEN_SECRET;
+}
+our $HTTP_TOKEN = http_config(extra =>
+                              "    fwgate_token_secret $TOKEN_SECRET;\n");
+
 our @IN = pick_devices('LS6-%06d', sub { bucket($A6, $_[0]) < 5000 }, 2);
 our @OUT = pick_devices('LS6-%06d', sub { bucket($A6, $_[0]) >= 5000 }, 1);
 
@@ -421,3 +433,29 @@ GET /fw/check
 !Content-Encoding
 --- response_body eval
 main::offer6()
+
+
+
+=== TEST 11: with download tokens: the body holds a token, and is what is signed
+--- http_config eval: $::HTTP_TOKEN
+--- init
+main::reset_rollouts();
+my ($r, $rs) = main::ask(device => $::IN[0], version => '2.4.1');
+Test::More::is($r->{status}, 200, 'init: 200');
+Test::More::like($r->{body}, qr/"token":"[^"]+"/, 'init: a token in the body');
+Test::More::is($r->{headers}{'content-digest'}, main::cd($r->{body}),
+               'init: Content-Digest covers the body with its token');
+my $f = main::save($r->{raw});
+Test::More::is_deeply([main::vr("$main::DIR/edge-ed.pub", $f, $rs)],
+                      [0, 'verified'], 'init: fwgatectl: verified');
+Test::More::is_deeply([main::ex("$main::DIR/edge-ed.pub", $f, $rs)],
+                      [0, 'verified'], 'init: verify_answer.c: verified');
+# a token swapped for another of the same length is caught
+(my $t = $r->{raw}) =~ s/("token":")(.)/$1 . ($2 eq 'A' ? 'B' : 'A')/e;
+my ($rc, $out) = main::vr("$main::DIR/edge-ed.pub", main::save($t), $rs);
+Test::More::is($rc, 1, 'init: altered token: not verified');
+--- request
+GET /fw/check
+--- more_headers eval
+::sign(device => $::IN[0], version => '2.4.1', path => '/fw/check')
+--- error_code: 200

@@ -62,5 +62,16 @@ int cmd_rollout(int argc, char **argv);
 int cmd_canary(int argc, char **argv);
 int cmd_exclude(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_release_key(int argc, char **argv);
+
+/* cmd_release.c: release signatures (fwg_release.h) */
+#include "fwg_release.h"
+/* a private ed25519 release key from a PEM file; NULL (error printed) */
+fwg_key_t *fwgctl_release_signer(const char *path, const char *what);
+/* "<keyid>:<base64>" over the canonical form; 0 or 1 (error printed) */
+int fwgctl_release_sign_artifact(const fwg_key_t *k, const char *name,
+    const fwg_artifact_rec_t *rec, char *sig, size_t size);
+int fwgctl_release_sign_floor(const fwg_key_t *k, const char *model,
+    const char *version, char *sig, size_t size);
 
 #endif /* FWGATECTL_H */

@@ -18,6 +18,8 @@
 #include "fwg_sig.h"
 #include "fwg_decide.h"
 #include "fwg_record.h"
+#include "fwg_release.h"
+#include "fwg_token.h"
 
 
 /* the registry records one decision needs, one Redis command each */
@@ -104,6 +106,10 @@ typedef struct {
 
     ngx_shm_zone_t             *replay_zone;
 
+    fwg_token_secret_t         *token_secrets;  /* NULL: no tokens */
+    ngx_uint_t                  ntoken_secrets; /* [0] mints */
+    time_t                      token_ttl;
+
     ngx_flag_t                  enabled_somewhere;
     ngx_http_fwgate_stats_t    *stats;      /* in the cache zone, or a
                                                worker-local fallback */
@@ -136,6 +142,7 @@ typedef struct {
     ngx_uint_t                  report_replicas;    /* WAIT for them */
     fwg_policy_t                policy;     /* compiled in merge */
     ngx_str_t                   accept_signature;
+    fwg_release_keys_t         *release_keys;   /* NULL: not required */
     fwg_key_t                  *rsig_key;   /* fwgate_response_signing;
                                                NULL: off */
     ngx_str_t                   rsig_keyid;
@@ -235,6 +242,7 @@ ngx_http_fwgate_setter(ngx_http_fwgate_set_algorithms);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_seconds);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_label);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_content);
+ngx_http_fwgate_setter(ngx_http_fwgate_set_token_secret);
 /* respsig.c */
 ngx_http_fwgate_setter(ngx_http_fwgate_set_response_signing);
 
@@ -408,6 +416,9 @@ struct ngx_http_fwgate_ctx_s {
     ngx_event_t                 timeout_ev;
     ngx_event_t                 resume_ev;
 
+    ngx_uint_t                  token;      /* decided from a download
+                                               token, not a signature */
+
     ngx_str_t                   body;       /* report body */
     ngx_uint_t                  stage;      /* handler-specific progress */
     void                       *data;       /* handler-specific state */
@@ -456,6 +467,8 @@ ngx_int_t ngx_http_fwgate_records(ngx_http_request_t *r,
 /* gate.c: the access-phase gate, the decision and its outcome ---------- */
 
 ngx_int_t ngx_http_fwgate_access_handler(ngx_http_request_t *r);
+/* POST_READ: "fwt=***" in r->request_line, for the logs */
+ngx_int_t ngx_http_fwgate_mask_token(ngx_http_request_t *r);
 /* steps 1-5 (docs/reasons.md); NGX_OK when they pass (ctx->reason set
    either way) */
 ngx_int_t ngx_http_fwgate_check_request(ngx_http_request_t *r,
@@ -528,6 +541,16 @@ void ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf);
 
 const fwg_key_t *ngx_http_fwgate_key_get(fwg_str_t alg, fwg_str_t rec);
 void ngx_http_fwgate_keys_free(void);
+
+
+/* release.c: signed release metadata, verified once per record --------- */
+
+char *ngx_http_fwgate_set_release_keys(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_fwgate_release_prepare(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf,
+    fwg_decide_in_t *in);
+void ngx_http_fwgate_release_free(void);
 
 
 /* variables.c: $fwgate_* --------------------------------------------- */
