@@ -14,8 +14,10 @@ CORE_SRCS   := src/core/fwg_types.c src/core/fwg_b64.c src/core/fwg_sf.c \
                src/core/fwg_sig.c src/core/fwg_key.c src/core/fwg_semver.c \
                src/core/fwg_cohort.c src/core/fwg_decide.c \
                src/core/fwg_digest.c src/core/fwg_siphash.c \
-               src/core/fwg_record.c src/core/fwg_reply.c \
-               src/core/fwg_json.c src/core/fwg_report.c
+               src/core/fwg_record.c src/core/fwg_reply.c src/core/fwg_sha256.c \
+               src/core/fwg_json.c src/core/fwg_report.c \
+               src/core/fwg_release.c src/core/fwg_token.c \
+               src/core/fwg_respsig.c
 CORE_HDRS   := $(wildcard src/core/*.h)
 CORE_OBJS   := $(CORE_SRCS:src/core/%.c=$(BUILD)/core/%.o)
 CLI_SRCS    := $(wildcard src/cli/*.c)
@@ -27,7 +29,7 @@ MODULE      := $(BUILD)/ngx_http_fwgate_module.so
 
 .PHONY: all module cli unit test test-unit test-nginx test-asan demo deps \
         build-strict deb test-deb test-matrix \
-        test-faults test-fleet test-admission test-valgrind \
+        test-faults test-fleet test-admission test-valgrind test-token \
         bench fuzz clean
 
 all: module cli
@@ -104,6 +106,11 @@ test-nginx: all
 
 demo: deps all
 	bash scripts/demo.sh
+
+# download tokens end to end: a signed update check, then curl with only
+# the token URL and Range headers, then a halt (docs/testing.md)
+test-token: all
+	bash scripts/token-e2e.sh
 
 # --- proof under load and faults (docs/benchmarks.md) -------------------
 

@@ -14,6 +14,10 @@
  *       without the label's header name), request i signed by device
  *       i mod N with nonce NONCEPREFIX-i: every request differs.
  *
+ *   gen token SECRETFILE DEVICE MODEL VERSION ARTIFACT TTL
+ *       prints a download token (fwg_token.h) minted with the secret in
+ *       SECRETFILE (less a final newline), valid for TTL seconds.
+ *
  * Components: "@method" "@path" "@authority" "x-device-model"
  * "x-firmware-version"; method GET.
  */
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -28,6 +33,7 @@
 
 #include "fwg_b64.h"
 #include "fwg_sig.h"
+#include "fwg_token.h"
 
 #define COMPONENTS \
     "(\"@method\" \"@path\" \"@authority\" \"x-device-model\" " \
@@ -219,6 +225,55 @@ sign(fwg_alg_t alg, unsigned long n, const char *prefix, const char *dir,
 }
 
 
+static int
+token(char **argv)
+{
+    FILE                *f;
+    size_t               n;
+    fwg_token_t          t;
+    fwg_token_secret_t   s;
+    unsigned char        sec[FWG_TOKEN_SECRET_MAX + 2];
+    char                 out[FWG_TOKEN_MAX_LEN + 1];
+
+    f = fopen(argv[0], "rb");
+    if (f == NULL) {
+        die("cannot open", argv[0]);
+    }
+
+    n = fread(sec, 1, sizeof(sec), f);
+    fclose(f);
+
+    if (n > 0 && sec[n - 1] == '\n') {
+        n--;
+    }
+
+    if (fwg_token_secret_init(&s, sec, n) != 0) {
+        die("bad secret", argv[0]);
+    }
+
+    memset(&t, 0, sizeof(t));
+    t.exp = (int64_t) time(NULL) + strtol(argv[5], NULL, 10);
+    t.device.data = argv[1];
+    t.device.len = strlen(argv[1]);
+    t.model.data = argv[2];
+    t.model.len = strlen(argv[2]);
+    t.version.data = argv[3];
+    t.version.len = strlen(argv[3]);
+    t.artifact.data = argv[4];
+    t.artifact.len = strlen(argv[4]);
+
+    if (fwg_token_mint(&s, &t, out, sizeof(out) - 1, &n) != 0) {
+        die("cannot mint", NULL);
+    }
+
+    out[n] = '\0';
+    puts(out);
+    fwg_token_secret_free(&s);
+
+    return 0;
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -242,9 +297,14 @@ main(int argc, char **argv)
                     strtoul(argv[6], NULL, 10), &argv[7]);
     }
 
+    if (argc >= 8 && strcmp(argv[1], "token") == 0) {
+        return token(&argv[2]);
+    }
+
     fprintf(stderr,
             "usage: gen keys ALG N IDPREFIX MODEL DIR\n"
             "       gen sign ALG N IDPREFIX DIR COUNT PATH AUTHORITY MODEL\n"
-            "                VERSION CREATED NONCEPREFIX\n");
+            "                VERSION CREATED NONCEPREFIX\n"
+            "       gen token SECRETFILE DEVICE MODEL VERSION ARTIFACT TTL\n");
     return 2;
 }

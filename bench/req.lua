@@ -2,7 +2,8 @@
 --
 --   wrk ... -s bench/req.lua URL -- FILE PATH MODEL VERSION OFFSET COUNT
 --
--- FILE holds `Signature-Input<TAB>Signature` lines (bench/gen sign).
+-- FILE holds `Signature-Input<TAB>Signature` lines (bench/gen sign), or
+-- the one line `NOSIG`: PATH alone (a token URL), no other header.
 -- Thread t of T takes lines OFFSET+t, OFFSET+t+T, ... up to COUNT lines
 -- in all, so no two requests of a run share a nonce; a run that uses
 -- them all wraps around (the gate then answers 401 replay, which shows
@@ -40,6 +41,11 @@ function init(args)
                  "X-Firmware-Version: " .. version .. "\r\n"
     for line in io.lines(file) do
         if k >= last then
+            break
+        end
+        if line == "NOSIG" then
+            n = 1
+            reqs[1] = "GET " .. path .. " HTTP/1.1\r\nHost: fw.bench\r\n\r\n"
             break
         end
         if k >= offset and (k - offset) % nthreads == tid then

@@ -15,7 +15,8 @@
 # BENCH_WORKERS ("1 2") worker_processes values, BENCH_THREADS (1) and
 # BENCH_CONNS (32) for wrk, BENCH_RATE_CAP (75000) the highest gated
 # req/s expected (sizes the signed sets), BENCH_SCENARIOS (all),
-# BENCH_KEEP=1 keeps the temp dir.
+# BENCH_KEEP=1 keeps the temp dir.  Scenario `token` (not in the
+# default list): one device's download token, the token URL only.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -94,6 +95,7 @@ chmod 777 "$W/cores"     # workers (nobody) may dump core there
 cp "$MODULE" "$W/ngx_http_fwgate_module.so"
 MODULE=$W/ngx_http_fwgate_module.so
 head -c 1024 /dev/urandom > "$W/www/firmware/bench-1k.bin"
+head -c 48 /dev/urandom | base64 > "$W/token.secret"
 head -c $((16 * 1024 * 1024)) /dev/urandom > "$W/www/firmware/bench-16m.bin"
 
 log "keys for $NDEV hmac, $NKEYS ed25519 and $NKEYS P-256 devices"
@@ -156,6 +158,14 @@ sign_set big hmac-sha256 1 BB- $((2000 * PER)) \
 sign_set manifest hmac-sha256 1 BH- $((RATE_CAP * PER)) /update BENCH-A
 sign_set authreq hmac-sha256 1 BH- $((20000 * PER)) \
     /authreq/bench-1k.bin BENCH-A
+if [[ " $SCENARIOS " == *" token "* ]]; then
+    # a download token of one device, reused: the URL is the request
+    TOKEN=$("$OUT/gen" token "$W/token.secret" BH-000000 BENCH-A 2.4.1 \
+                bench-1k.bin 86400)
+    echo NOSIG > "$W/token.req"
+    SET_PATH[token]="/firmware/bench-1k.bin?fwt=$TOKEN"
+    SET_COUNT[token]=1
+fi
 SIGN_S=$(echo "$(date +%s.%N) - $t" | bc)
 SIGN_N=$(cat "$W"/*.req | wc -l)
 log "signed $SIGN_N requests in ${SIGN_S}s"
@@ -191,6 +201,7 @@ http {
     fwgate_redis 127.0.0.1:$RPORT;
     fwgate_cache bench_$name:$cache;
     fwgate_replay_zone nonce_$name:256m;
+    fwgate_token_secret $W/token.secret;
     upstream authsvc {
         server 127.0.0.1:$APORT;
         keepalive 64;
@@ -343,12 +354,15 @@ scenario() {    # name wp instance set plain-path gated-path
         record "$name" "$wp" plain "$r" "$line" "$c0" "$(snap_cpu "$inst")"
         off=${OFF[$k]:-0}
         n=$(( SET_COUNT[$set] - off ))
+        # a token is not spent: the one request again and again
+        [ "$set" != token ] || { off=0; n=1; }
         if [ "$r" = 1 ] && [[ " ${BENCH_PERF:-} " == *" $name "* ]]; then
             perf_run "$inst" "$name-wp$wp" &
             perf=$!
         fi
         c0=$(snap_cpu "$inst")
         [ "$n" -le $((2 * RATE_CAP * D)) ] || n=$((2 * RATE_CAP * D))
+        [ "$n" -ge 1 ] || n=1
         line=$(run_wrk "$inst" "$gpath" "$set" "$off" "$n")
         c1=$(snap_cpu "$inst")
         [ -z "$perf" ] || wait "$perf" || true
@@ -452,6 +466,9 @@ for wp in $WPS; do
         req1=$(status_val warm '^fwgate_requests_total')
         MEM_LINES+=("wp=$wp $NDEV devices: warm-up $((reqw - req0)) requests, then $((req1 - reqw)) more; workers RssAnon ${rss0% *} -> ${rssw% *} -> ${rss1% *} KiB, RssShmem ${rss0#* } -> ${rssw#* } -> ${rss1#* } KiB (before warm-up -> after warm-up -> after the runs)")
     fi
+
+    has token && scenario token-1k-1dev "$wp" warm token \
+        /plain/bench-1k.bin "${SET_PATH[token]}"
 
     has ed25519 && scenario ed25519-1k "$wp" warm ed25519 \
         /plain/bench-1k.bin /firmware/bench-1k.bin

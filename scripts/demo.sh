@@ -37,9 +37,15 @@ bad()  { printf '   %sFAIL%s %s\n' "$E" "$N" "$*"; failed=1; }
 redis_start || exit 1
 redis_port=$REDIS_PORT
 http_port=$(free_port)
+# a second edge server that requires signed release metadata
+rel_port=$(free_port)
+while [ "$rel_port" = "$http_port" ]; do rel_port=$(free_port); done
 ctl_r() { "$ctl" --redis "127.0.0.1:$redis_port" "$@"; }
 
 mkdir -p "$work/logs" "$work/html/firmware" "$work/keys"
+
+# the fleet owner's offline release key (scene 8)
+"$ctl" release-key gen --out "$work/keys/release" > /dev/null || exit 1
 
 cat > "$work/nginx.conf" <<EOF
 load_module $module;
@@ -63,6 +69,17 @@ http {
     server {
         listen 127.0.0.1:$http_port;
         root $work/html;
+
+        location /firmware/ {
+            fwgate on;
+            fwgate_expose_reason on;
+        }
+    }
+
+    server {
+        listen 127.0.0.1:$rel_port;
+        root $work/html;
+        fwgate_release_keys $work/keys/release.pub;
 
         location /firmware/ {
             fwgate on;
@@ -114,16 +131,16 @@ ctl_r rollout start LS-6000i --artifact ls6000i-2.5.0.bin --percent 50 \
 # request DEVICE MODEL ARTIFACT: prints the request, status and reason;
 # sets $status and $reason
 request() {
-    local dev=$1 model=$2 art=$3 hdrs
+    local dev=$1 model=$2 art=$3 port=${4:-$http_port} hdrs
     hdrs=$(ctl_r sig sign --alg hmac-sha256 --key "$work/keys/$dev.key" \
                --keyid "$dev" --nonce random \
                -H "X-Device-Model: $model" -H "X-Firmware-Version: 2.4.1" \
-               GET "http://127.0.0.1:$http_port/firmware/$art")
+               GET "http://127.0.0.1:$port/firmware/$art")
     local args=()
     while IFS= read -r line; do args+=(-H "$line"); done <<< "$hdrs"
     curl -s -o "$work/body" -D "$work/headers" "${args[@]}" \
         -H "X-Device-Model: $model" -H "X-Firmware-Version: 2.4.1" \
-        "http://127.0.0.1:$http_port/firmware/$art"
+        "http://127.0.0.1:$port/firmware/$art"
     status=$(awk 'NR==1 {print $2}' "$work/headers")
     reason=$(awk -F': ' 'tolower($1)=="x-fwgate-reason" {print $2}' \
                  "$work/headers" | tr -d '\r')
@@ -207,8 +224,32 @@ expect 403 rollout_halted
 if [ "$ms" -le 1000 ]; then ok "refused ${ms} ms after the halt"
 else bad "halt took ${ms} ms to reach the edge"; fi
 
+bold "8. LockState: whoever can write Redis rewrites the 7000i image's models"
+echo "   (offline) fwgatectl artifact sign ls7000i-3.0.0.bin --key release.key"
+ctl_r artifact sign ls7000i-3.0.0.bin --key "$work/keys/release.key"
+echo "   edge on :$rel_port has: fwgate_release_keys release.pub;"
+request LS7-000201 LS-7000i ls7000i-3.0.0.bin "$rel_port"
+expect 200 ok
+echo "   redis-cli HSET fwgate:artifact:ls7000i-3.0.0.bin models \"LS-7000i LS-6000i\""
+redis-cli -p "$redis_port" HSET fwgate:artifact:ls7000i-3.0.0.bin \
+    models "LS-7000i LS-6000i" > /dev/null
+echo "   redis-cli HSET fwgate:rollout:LS-6000i artifact ls7000i-3.0.0.bin percent 100 state active"
+redis-cli -p "$redis_port" HSET fwgate:rollout:LS-6000i \
+    artifact ls7000i-3.0.0.bin percent 100 state active > /dev/null
+redis-cli -p "$redis_port" INCR fwgate:epoch > /dev/null
+sleep 0.5
+echo "   an edge without release keys trusts the registry: the incident"
+request LS6-000101 LS-6000i ls7000i-3.0.0.bin
+expect 200 ok
+echo "   the edge with release keys refuses the rewritten record"
+request LS6-000101 LS-6000i ls7000i-3.0.0.bin "$rel_port"
+expect 403 unsigned_artifact
+ctl_r explain --device LS6-000101 --artifact ls7000i-3.0.0.bin \
+    --version 2.4.1 --release-keys "$work/keys/release.pub" | tail -2 \
+    | sed 's/^/   /'
+
 bold "What nginx logged"
-grep 'fwgate: deny' "$work/logs/error.log" | sed -E 's/^.*fwgate: /   /; s/, client:.*//' | tail -6
+grep -E 'fwgate: deny|release signature' "$work/logs/error.log" | sed -E 's/^.*fwgate: /   /; s/, client:.*//' | tail -8
 
 if [ "$failed" = 0 ]; then
     bold "demo passed"

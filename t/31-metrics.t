@@ -65,7 +65,9 @@ our @REASONS = qw(missing_signature malformed_signature insufficient_coverage
                   unknown_artifact incompatible not_released rollout_paused
                   rollout_halted not_in_cohort upgrade_path downgrade
                   registry_unavailable replay_store_full path_mismatch
-                  registry_stale);
+                  registry_stale unsigned_artifact unsigned_floor
+                  below_floor token_malformed token_expired
+                  token_invalid token_artifact token_device);
 
 our $LAST;      # the last scrape of a block's init
 

@@ -24,7 +24,9 @@
 
 static const char artifact_usage[] =
 "usage: fwgatectl artifact add NAME --version V --models 'M1 M2:HW'\n"
-"                              --file F --path URI [--json]\n"
+"                              --file F --path URI [--sign-key KEY]\n"
+"                              [--json]\n"
+"       fwgatectl artifact sign NAME --key KEY [--json]\n"
 "       fwgatectl artifact show NAME [--json]\n"
 "\n"
 "Registers a firmware artifact: computes the file's sha256 and size.\n"
@@ -33,7 +35,9 @@ static const char artifact_usage[] =
 "be the last segment of --path).  --models: space-separated MODEL\n"
 "(any hardware revision) or MODEL:HW entries.  Refused: a bad version or\n"
 "model list, a missing file, a NAME that exists, a --path another\n"
-"artifact uses, a --path whose last segment names another artifact.\n";
+"artifact uses, a --path whose last segment names another artifact.\n"
+"--sign-key / sign: the release key (PEM, `release-key gen`) signs the\n"
+"record's canonical form into its `sig` field (docs/redis-schema.md).\n";
 
 
 static int
@@ -264,9 +268,14 @@ artifact_add(redisContext *c, int argc, char **argv)
     fwgctl_opt_t               opts[] = {
         { "--version", 1, NULL }, { "--models", 1, NULL },
         { "--file", 1, NULL },
-        { "--path", 1, NULL }, { NULL, 0, NULL }
+        { "--path", 1, NULL }, { "--sign-key", 1, NULL },
+        { NULL, 0, NULL }
     };
     fwgctl_args_t              a;
+    fwg_artifact_rec_t         rec;
+    fwg_key_t                 *signer;
+    const char                *keyfile;
+    char                       sig[FWG_RELEASE_SIG_MAX];
     const char         *name, *version, *models, *file, *path, *why, *seg;
     char                hex[65], sizes[32];
     unsigned long long  size;
@@ -318,10 +327,41 @@ artifact_add(redisContext *c, int argc, char **argv)
         return fwgctl_usage("artifact add: --file missing");
     }
 
+    keyfile = fwgctl_opt_value(opts, "--sign-key");
+    signer = NULL;
+    sig[0] = '\0';
+
+    if (keyfile) {
+        /* before anything is read or written: a bad key changes nothing */
+        signer = fwgctl_release_signer(keyfile, "artifact add");
+        if (signer == NULL) {
+            return 1;
+        }
+    }
+
     size = 0;
 
     if (file_digest(file, hex, &size) != 0) {
+        fwg_key_free(signer);
         return 1;
+    }
+
+    if (signer) {
+        snprintf(sizes, sizeof(sizes), "%llu", size);
+        memset(&rec, 0, sizeof(rec));
+        rec.version = fwg_cli_str(version);
+        rec.models = fwg_cli_str(models);
+        rec.sha256 = fwg_cli_str(hex);
+        rec.size = fwg_cli_str(sizes);
+        rec.path = fwg_cli_str(path);
+
+        rc = fwgctl_release_sign_artifact(signer, name, &rec, sig,
+                                          sizeof(sig));
+        fwg_key_free(signer);
+
+        if (rc != 0) {
+            return 1;
+        }
     }
 
     seg = strrchr(path, '/') + 1;
@@ -363,6 +403,11 @@ artifact_add(redisContext *c, int argc, char **argv)
     fwgctl_av_add(&cmds[0], "path");
     fwgctl_av_add(&cmds[0], path);
 
+    if (sig[0]) {
+        fwgctl_av_add(&cmds[0], "sig");
+        fwgctl_av_add(&cmds[0], sig);
+    }
+
     rc = fwgctl_exec_tx(c, cmds, 1);
     fwgctl_av_reset_all(cmds, 1);
 
@@ -382,11 +427,17 @@ artifact_add(redisContext *c, int argc, char **argv)
         fwgctl_json_kv(stdout, "models", fwg_cli_str(models), 1);
         printf(",\"sha256\":\"%s\",\"size\":%s,\"path\":", hex, sizes);
         fwgctl_json_str(stdout, path, strlen(path));
+
+        if (sig[0]) {
+            printf(",\"keyid\":\"%.*s\"", FWG_RELEASE_KEYID_LEN, sig);
+        }
+
         printf("}\n");
 
     } else {
-        printf("artifact %s added: version %s, %s bytes, sha256 %s\n",
-               name, version, sizes, hex);
+        printf("artifact %s added: version %s, %s bytes, sha256 %s%s%.*s\n",
+               name, version, sizes, hex, sig[0] ? ", signed by " : "",
+               sig[0] ? FWG_RELEASE_KEYID_LEN : 0, sig);
     }
 
     return 0;
@@ -402,7 +453,7 @@ artifact_show(redisContext *c, int argc, char **argv)
 
     fwgctl_args_t       a;
     redisReply  *r;
-    fwg_str_t    v;
+    fwg_str_t    v, k;
     int          i;
 
     if (fwgctl_args_parse(argc, argv, NULL, &a) != 0) {
@@ -441,11 +492,135 @@ artifact_show(redisContext *c, int argc, char **argv)
         }
     }
 
+    v = fwgctl_hfield(r, "sig");
+    k = fwg_release_sig_keyid(v);
+
     if (a.json) {
+        printf(",\"sig_keyid\":");
+        if (k.len) {
+            fwgctl_json_str(stdout, k.data, k.len);
+        } else {
+            printf("null");
+        }
         printf("}\n");
+
+    } else {
+        printf("%-9s %s%.*s\n", "sig",
+               k.len ? "keyid " : v.len ? "malformed" : "none (unsigned)",
+               (int) k.len, k.data ? k.data : "");
     }
 
     freeReplyObject(r);
+
+    return 0;
+}
+
+
+static int
+artifact_sign(redisContext *c, int argc, char **argv)
+{
+    int                  rc;
+    size_t               i;
+    fwgctl_av_t          cmds[1];
+    fwgctl_args_t        a;
+    redisReply          *r;
+    fwg_key_t           *k;
+    fwg_artifact_rec_t   rec;
+    const char          *name, *keyfile;
+    char                 sig[FWG_RELEASE_SIG_MAX];
+    fwgctl_opt_t         opts[] = { { "--key", 1, NULL }, { NULL, 0, NULL } };
+
+    if (fwgctl_args_parse(argc, argv, opts, &a) != 0) {
+        return 2;
+    }
+
+    if (a.npos != 1) {
+        return fwgctl_usage("artifact sign: one artifact NAME expected");
+    }
+
+    name = a.pos[0];
+    keyfile = fwgctl_opt_value(opts, "--key");
+
+    if (!fwgctl_artifact_name_valid(name)) {
+        return fwgctl_usage("artifact sign: bad name '%s'", name);
+    }
+
+    if (keyfile == NULL) {
+        return fwgctl_usage("artifact sign: --key FILE missing");
+    }
+
+    k = fwgctl_release_signer(keyfile, "artifact sign");
+    if (k == NULL) {
+        return 1;
+    }
+
+    /* what is signed is what is there when the signature is written */
+
+    if (fwgctl_watch(c, "artifact:", name) != 0) {
+        fwg_key_free(k);
+        return 1;
+    }
+
+    r = fwgctl_hrecord(c, "artifact:", name, "artifact %s: not found", name);
+    if (r == NULL) {
+        fwg_key_free(k);
+        return 1;
+    }
+
+    memset(&rec, 0, sizeof(rec));
+    rec.found = 1;
+    rec.version = fwgctl_hfield(r, "version");
+    rec.models = fwgctl_hfield(r, "models");
+    rec.sha256 = fwgctl_hfield(r, "sha256");
+    rec.size = fwgctl_hfield(r, "size");
+    rec.path = fwgctl_hfield(r, "path");
+
+    rc = 0;
+
+    for (i = 0; i < 5; i++) {
+        fwg_str_t f = i == 0 ? rec.version : i == 1 ? rec.models
+                    : i == 2 ? rec.sha256 : i == 3 ? rec.size : rec.path;
+
+        if (f.len == 0) {
+            rc = fwgctl_err("artifact sign: %s has an empty field (version, "
+                            "models, sha256, size, path)", name);
+            break;
+        }
+    }
+
+    if (rc == 0) {
+        rc = fwgctl_release_sign_artifact(k, name, &rec, sig, sizeof(sig));
+    }
+
+    freeReplyObject(r);
+    fwg_key_free(k);
+
+    if (rc != 0) {
+        return 1;
+    }
+
+    fwgctl_av_init_all(cmds, 1);
+    fwgctl_av_add(&cmds[0], "HSET");
+    fwgctl_av_key(&cmds[0], "artifact:", name, NULL);
+    fwgctl_av_add(&cmds[0], "sig");
+    fwgctl_av_add(&cmds[0], sig);
+
+    rc = fwgctl_exec_tx(c, cmds, 1);
+    fwgctl_av_reset_all(cmds, 1);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (a.json) {
+        printf("{");
+        fwgctl_json_kv(stdout, "artifact", fwg_cli_str(name), 0);
+        printf(",\"keyid\":\"%.*s\"}\n", FWG_RELEASE_KEYID_LEN, sig);
+
+    } else {
+        printf("artifact %s signed by %.*s\n", name, FWG_RELEASE_KEYID_LEN,
+               sig);
+    }
 
     return 0;
 }
@@ -462,9 +637,11 @@ cmd_artifact(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
 
-    if (strcmp(argv[1], "add") != 0 && strcmp(argv[1], "show") != 0) {
-        return fwgctl_usage("artifact: unknown subcommand '%s' (add, show)",
-                            argv[1]);
+    if (strcmp(argv[1], "add") != 0 && strcmp(argv[1], "show") != 0
+        && strcmp(argv[1], "sign") != 0)
+    {
+        return fwgctl_usage("artifact: unknown subcommand '%s' (add, sign, "
+                            "show)", argv[1]);
     }
 
     c = fwgctl_connect();
@@ -473,7 +650,8 @@ cmd_artifact(int argc, char **argv)
     }
 
     rc = argv[1][0] == 'a' ? artifact_add(c, argc - 2, argv + 2)
-                           : artifact_show(c, argc - 2, argv + 2);
+         : strcmp(argv[1], "sign") == 0 ? artifact_sign(c, argc - 2, argv + 2)
+         : artifact_show(c, argc - 2, argv + 2);
     redisFree(c);
 
     return rc;

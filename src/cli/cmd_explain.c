@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fwg_decide.h"
 #include "fwg_record.h"
 #include "fwg_reply.h"
 #include "fwg_semver.h"
+#include "fwg_token.h"
 #include "fwgatectl.h"
 #include "fwgctl_opts.h"
 #include "fwgctl_redis.h"
@@ -20,7 +22,11 @@
 
 static const char explain_usage[] =
 "usage: fwgatectl explain --device ID --artifact NAME [--version V]\n"
-"                         [--model M] [--hw H] [--path URI] [--json]\n"
+"                         [--model M] [--hw H] [--path URI]\n"
+"                         [--release-keys FILE] [--json]\n"
+"       fwgatectl explain --token TOKEN --token-secret FILE\n"
+"                         [--device ID] [--artifact NAME] [--path URI]\n"
+"                         [--release-keys FILE]\n"
 "\n"
 "Prints every step of the edge's decision for device ID asking for\n"
 "artifact NAME, from the registry, and the final `=> STATUS reason`.\n"
@@ -30,7 +36,16 @@ static const char explain_usage[] =
 "registered model.  --path: the URI path of a download, checked against\n"
 "the artifact's registry path as the edge does (without it, not checked,\n"
 "as for an update check).  Signature steps are skipped (no signed\n"
-"request).\n"
+"request).  --release-keys: the public release keys of an edge's\n"
+"fwgate_release_keys (one file, one or more \"ed25519 <base64>\" lines):\n"
+"the artifact's sig and the rollout's floor_sig are checked as there\n"
+"(unsigned_artifact, unsigned_floor).\n"
+"\n"
+"--token: a download token (the update check's \"token\", the fwt=\n"
+"argument), verified with the edge secret in FILE as the edge does:\n"
+"token_malformed, token_expired, token_invalid; then token_artifact and\n"
+"token_device when --artifact or --device name others; then the registry\n"
+"steps with the token's device, model, hw and version.\n"
 "\n"
 "exit status: 0 allowed, 3 refused, 1 error (registry unreachable),\n"
 "2 bad arguments.\n";
@@ -163,6 +178,61 @@ result_word(const step_t *s)
 }
 
 
+/*
+ * The edge's token checks, offline: the secret file as the edge reads it
+ * (its bytes less a final line end).  -1 (as a reason) on a usage error.
+ */
+static fwg_reason_t
+explain_token(const char *token, const char *file, fwg_token_t *tok,
+    char *buf, size_t size)
+{
+    FILE                *f;
+    size_t               n;
+    fwg_reason_t         r;
+    fwg_token_secret_t   s;
+    const char          *detail;
+    unsigned char        sec[FWG_TOKEN_SECRET_MAX + 2];
+
+    if (file == NULL) {
+        fwgctl_err("explain: --token needs --token-secret FILE");
+        return (fwg_reason_t) -1;
+    }
+
+    f = fopen(file, "rb");
+    if (f == NULL) {
+        fwgctl_err("explain: cannot open %s", file);
+        return (fwg_reason_t) -1;
+    }
+
+    n = fread(sec, 1, sizeof(sec), f);
+    fclose(f);
+
+    if (n > 0 && sec[n - 1] == '\n') {
+        n--;
+
+        if (n > 0 && sec[n - 1] == '\r') {
+            n--;
+        }
+    }
+
+    if (fwg_token_secret_init(&s, sec, n) != 0) {
+        memset(sec, 0, sizeof(sec));
+        fwgctl_err("explain: %s: a secret of %d to %d bytes expected", file,
+                   FWG_TOKEN_SECRET_MIN, FWG_TOKEN_SECRET_MAX);
+        return (fwg_reason_t) -1;
+    }
+
+    memset(sec, 0, sizeof(sec));
+
+    r = fwg_token_verify(&s, 1, token, strlen(token), (int64_t) time(NULL),
+                         buf, size, tok, &detail);
+
+    fwg_token_secret_free(&s);
+
+    return r;
+}
+
+
 int
 cmd_explain(int argc, char **argv)
 {
@@ -189,8 +259,16 @@ cmd_explain(int argc, char **argv)
         { "--device", 1, NULL }, { "--artifact", 1, NULL },
         { "--version", 1, NULL }, { "--model", 1, NULL },
         { "--hw", 1, NULL }, { "--path", 1, NULL }, { "--json", 0, NULL },
+        { "--release-keys", 1, NULL },
+        { "--token", 1, NULL }, { "--token-secret", 1, NULL },
         { NULL, 0, NULL }
     };
+    fwg_release_keys_t   ks;
+    const char          *keys, *err;
+    const char          *token, *tsecret;
+    char                 tbuf[FWG_TOKEN_MAX_PAYLOAD];
+    char                *tdev, *tart, *tver, *tmodel, *thw;
+    fwg_token_t          tok;
 
     json = fwgctl_opt_json();
 
@@ -228,6 +306,66 @@ cmd_explain(int argc, char **argv)
     omodel = fwgctl_opt_value(opts, "--model");
     hw = fwgctl_opt_value(opts, "--hw");
     path = fwgctl_opt_value(opts, "--path");
+    token = fwgctl_opt_value(opts, "--token");
+    tsecret = fwgctl_opt_value(opts, "--token-secret");
+
+    tdev = tart = tver = tmodel = thw = NULL;
+
+    if (token != NULL) {
+        reason = explain_token(token, tsecret, &tok, tbuf, sizeof(tbuf));
+
+        if (reason == FWG_R_OK) {
+            tdev = strndup(tok.device.data, tok.device.len);
+            tart = strndup(tok.artifact.data, tok.artifact.len);
+            tver = strndup(tok.version.data, tok.version.len);
+            tmodel = strndup(tok.model.data, tok.model.len);
+            thw = tok.hw.len ? strndup(tok.hw.data, tok.hw.len) : NULL;
+
+            if (tdev == NULL || tart == NULL || tver == NULL
+                || tmodel == NULL)
+            {
+                fwgctl_err("explain: out of memory");
+                return 1;
+            }
+
+            if (artifact != NULL && strcmp(artifact, tart) != 0) {
+                reason = FWG_R_TOKEN_ARTIFACT;
+
+            } else if (device != NULL && strcmp(device, tdev) != 0) {
+                reason = FWG_R_TOKEN_DEVICE;
+            }
+
+            device = tdev;
+            artifact = tart;
+            version = tver;
+            omodel = tmodel;
+            hw = thw;
+        }
+
+        if ((int) reason < 0) {
+            return 2;
+        }
+
+        if (reason != FWG_R_OK) {
+            if (json) {
+                printf("{\"decision\":\"deny\",\"status\":%d,"
+                       "\"reason\":\"%s\",\"step\":%d}\n",
+                       fwg_reason_status(reason), fwg_reason_name(reason),
+                       fwg_reason_step(reason));
+
+            } else {
+                printf("token: %s\n=> %d %s\n", fwg_reason_name(reason),
+                       fwg_reason_status(reason), fwg_reason_name(reason));
+            }
+
+            return 3;
+        }
+
+        if (!json) {
+            printf("token: verifies, for device %s, artifact %s, "
+                   "version %s (steps 1-8)\n", device, artifact, version);
+        }
+    }
 
     if (device == NULL || artifact == NULL) {
         fwgctl_err("explain: --device and --artifact are required");
@@ -256,8 +394,17 @@ cmd_explain(int argc, char **argv)
         return 2;
     }
 
+    keys = fwgctl_opt_value(opts, "--release-keys");
+    fwg_release_keys_init(&ks);
+
+    if (keys != NULL && fwg_release_keys_load(&ks, keys, &err) != 0) {
+        fwgctl_err("explain: --release-keys %s: %s", keys, err);
+        return 2;
+    }
+
     c = fwgctl_connect();
     if (c == NULL) {
+        fwg_release_keys_free(&ks);
         return 1;
     }
 
@@ -334,6 +481,7 @@ cmd_explain(int argc, char **argv)
     in.device_rec = &dev;
     in.artifact_rec = &art;
     in.rollout_rec = &ro;
+    in.release_keys = keys ? &ks : NULL;
 
     t.n = 0;
     reason = fwg_decide_registry(&in, &v, explain_trace, &t);
@@ -415,6 +563,7 @@ done:
         freeReplyObject(dr);
     }
 
+    fwg_release_keys_free(&ks);
     free(rmodel);
     free(db);
     free(ab);

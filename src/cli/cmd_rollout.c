@@ -30,6 +30,7 @@ static const char rollout_usage[] =
 "                     [--halt-failures N --halt-ratio R]\n"
 "                     [--halt-silence SECONDS] [LIMITS]\n"
 "       fwgatectl rollout set MODEL [--percent P] [LIMITS]\n"
+"       fwgatectl rollout floor MODEL VERSION [--sign-key KEY] [--force]\n"
 "       fwgatectl rollout pause|resume|halt MODEL\n"
 "       fwgatectl rollout status MODEL [--json]\n"
 "\n"
@@ -53,6 +54,12 @@ static const char rollout_usage[] =
 "        a limit off.\n"
 "pause   stops offering the artifact; resume makes it active again\n"
 "        (also after a halt); halt stops it as the auto-halt does.\n"
+"floor   the model's security floor (fields floor, floor_sig of the\n"
+"        rollout record): no artifact below VERSION is served, whatever\n"
+"        downgrade says.  --sign-key signs it with the release key (edges\n"
+"        with fwgate_release_keys refuse an unsigned floor).  Lowering\n"
+"        it needs --force; start and set keep it, and start refuses an\n"
+"        artifact below it.\n"
 "status  state, target, percent, cohort among registered devices,\n"
 "        report counters, admission (reports by state, in flight,\n"
 "        throttled, limits).\n";
@@ -221,7 +228,7 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
     int            nlim;
     const char    *name, *pct, *from, *salt, *hf, *hr, *hs;
     redisReply    *art, *cur, *curart;
-    fwg_str_t      models, ver, curname, curver;
+    fwg_str_t      models, ver, curname, curver, floor, fsig;
     fwg_semver_t   nv, cv;
     fwgctl_av_t    cmds[2];
     char          *cn;
@@ -326,6 +333,22 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
     }
 
     curname = fwgctl_hfield(cur, "artifact");
+    floor = fwgctl_hfield(cur, "floor");
+
+    /* the security floor holds whatever --allow-downgrade says */
+
+    if (floor.len
+        && (fwg_semver_parse(&cv, floor.data, floor.len) != 0
+            || fwg_semver_cmp(&nv, &cv) < 0))
+    {
+        rc = fwgctl_err("rollout start: refused: %s is version %.*s, below "
+                        "the security floor %.*s of %s", name,
+                        (int) ver.len, ver.data, (int) floor.len,
+                        floor.data, model);
+        freeReplyObject(cur);
+        freeReplyObject(art);
+        return rc;
+    }
 
     if (curname.len && !down) {
         cn = strndup(curname.data, curname.len);
@@ -394,6 +417,19 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
     }
     limits_add(&cmds[1], opts);
 
+    /* the floor outlives rollouts: only `rollout floor` changes it */
+
+    if (floor.len) {
+        fsig = fwgctl_hfield(cur, "floor_sig");
+        fwgctl_av_add(&cmds[1], "floor");
+        fwgctl_av_addn(&cmds[1], floor.data, floor.len);
+
+        if (fsig.len) {
+            fwgctl_av_add(&cmds[1], "floor_sig");
+            fwgctl_av_addn(&cmds[1], fsig.data, fsig.len);
+        }
+    }
+
     rc = fwgctl_exec_tx(c, cmds, 2);
 
     fwgctl_av_reset_all(cmds, 2);
@@ -417,6 +453,126 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
     freeReplyObject(art);
 
     return rc;
+}
+
+
+/* floor: the model's security floor, optionally signed */
+static int
+rollout_floor(redisContext *c, const char *model, int argc, char **argv)
+{
+    int            rc, force;
+    redisReply    *r;
+    fwg_str_t      cur;
+    fwg_key_t     *k;
+    fwg_semver_t   nv, cv;
+    fwgctl_av_t    cmds[2];
+    fwgctl_args_t  a;
+    const char    *version, *keyfile;
+    char           sig[FWG_RELEASE_SIG_MAX];
+    fwgctl_opt_t   opts[] = {
+        { "--sign-key", 1, NULL }, { "--force", 0, NULL },
+        { NULL, 0, NULL }
+    };
+
+    if (fwgctl_args_parse(argc, argv, opts, &a) != 0) {
+        return 2;
+    }
+
+    if (a.npos != 1) {
+        return fwgctl_usage("rollout floor: one VERSION expected");
+    }
+
+    version = a.pos[0];
+    keyfile = fwgctl_opt_value(opts, "--sign-key");
+    force = fwgctl_opt_value(opts, "--force") != NULL;
+
+    if (fwg_semver_parse(&nv, version, strlen(version)) != 0
+        || strlen(version) > 128)
+    {
+        return fwgctl_usage("rollout floor: '%s' is not SemVer 2.0.0",
+                            version);
+    }
+
+    sig[0] = '\0';
+
+    if (keyfile) {
+        k = fwgctl_release_signer(keyfile, "rollout floor");
+        if (k == NULL) {
+            return 1;
+        }
+
+        rc = fwgctl_release_sign_floor(k, model, version, sig, sizeof(sig));
+        fwg_key_free(k);
+
+        if (rc != 0) {
+            return 1;
+        }
+    }
+
+    if (fwgctl_watch(c, "rollout:", model) != 0) {
+        return 1;
+    }
+
+    r = fwgctl_hgetall(c, "rollout:", model);
+    if (r == NULL) {
+        return 1;
+    }
+
+    cur = fwgctl_hfield(r, "floor");
+
+    if (cur.len && !force
+        && fwg_semver_parse(&cv, cur.data, cur.len) == 0
+        && fwg_semver_cmp(&nv, &cv) < 0)
+    {
+        rc = fwgctl_err("rollout floor: refused: %s is below the current "
+                        "floor %.*s of %s; use --force to lower it",
+                        version, (int) cur.len, cur.data, model);
+        freeReplyObject(r);
+        return rc;
+    }
+
+    freeReplyObject(r);
+
+    fwgctl_av_init_all(cmds, 2);
+    fwgctl_av_add(&cmds[0], "HSET");
+    fwgctl_av_key(&cmds[0], "rollout:", model, NULL);
+    fwgctl_av_add(&cmds[0], "floor");
+    fwgctl_av_add(&cmds[0], version);
+
+    if (sig[0]) {
+        fwgctl_av_add(&cmds[0], "floor_sig");
+        fwgctl_av_add(&cmds[0], sig);
+
+    } else {
+        /* a sig over another version would only mislead */
+        fwgctl_av_add(&cmds[1], "HDEL");
+        fwgctl_av_key(&cmds[1], "rollout:", model, NULL);
+        fwgctl_av_add(&cmds[1], "floor_sig");
+    }
+
+    rc = fwgctl_exec_tx(c, cmds, sig[0] ? 1 : 2);
+    fwgctl_av_reset_all(cmds, 2);
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (a.json) {
+        printf("{");
+        fwgctl_json_kv(stdout, "model", fwg_cli_str(model), 0);
+        fwgctl_json_kv(stdout, "floor", fwg_cli_str(version), 1);
+        if (sig[0]) {
+            printf(",\"keyid\":\"%.*s\"", FWG_RELEASE_KEYID_LEN, sig);
+        }
+        printf("}\n");
+
+    } else {
+        printf("rollout %s: floor %s%s%.*s\n", model, version,
+               sig[0] ? ", signed by " : " (unsigned)",
+               sig[0] ? FWG_RELEASE_KEYID_LEN : 0, sig);
+    }
+
+    return 0;
 }
 
 
@@ -823,6 +979,10 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
         fwgctl_json_kv(stdout, "salt", salt, 1);
         fwgctl_json_kv(stdout, "from", from, 1);
         printf(",\"downgrade\":%s", fwg_str_eq(down, "1") ? "true" : "false");
+        fwgctl_json_kv(stdout, "floor", fwgctl_hfield(ro, "floor"), 1);
+        fwgctl_json_kv(stdout, "floor_keyid",
+                       fwg_release_sig_keyid(fwgctl_hfield(ro, "floor_sig")),
+                       1);
         printf(",\"devices\":%zu,\"cohort\":%zu,\"canary\":%zu,"
                "\"excluded\":%zu", devs->elements, incohort,
                canary->elements, excl->elements);
@@ -868,6 +1028,15 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
             printf("from      %.*s\n", (int) from.len, from.data);
         }
         printf("downgrade %s\n", fwg_str_eq(down, "1") ? "allowed" : "no");
+
+        s = fwgctl_hfield(ro, "floor");
+
+        if (s.len) {
+            why = fwg_release_sig_keyid(fwgctl_hfield(ro, "floor_sig"));
+            printf("floor     %.*s (%s%.*s)\n", (int) s.len, s.data,
+                   why.len ? "signed by " : "unsigned", (int) why.len,
+                   why.data);
+        }
         printf("salt      %.*s\n", (int) salt.len, salt.data);
         printf("cohort    %zu of %zu registered %s devices "
                "(canary %zu, excluded %zu)\n", incohort, devs->elements,
@@ -924,10 +1093,10 @@ cmd_rollout(int argc, char **argv)
 
     if (strcmp(sub, "start") && strcmp(sub, "set") && strcmp(sub, "pause")
         && strcmp(sub, "resume") && strcmp(sub, "halt")
-        && strcmp(sub, "status"))
+        && strcmp(sub, "status") && strcmp(sub, "floor"))
     {
-        fwgctl_err("rollout: unknown subcommand '%s' (start, set, pause, "
-                   "resume, halt, status)", sub);
+        fwgctl_err("rollout: unknown subcommand '%s' (start, set, floor, "
+                   "pause, resume, halt, status)", sub);
         return 2;
     }
 
@@ -951,6 +1120,8 @@ cmd_rollout(int argc, char **argv)
         rc = rollout_start(c, model, argc - 3, argv + 3);
     } else if (strcmp(sub, "status") == 0) {
         rc = rollout_status(c, model, argc - 3, argv + 3);
+    } else if (strcmp(sub, "floor") == 0) {
+        rc = rollout_floor(c, model, argc - 3, argv + 3);
     } else {
         rc = rollout_field(c, sub, model, argc - 3, argv + 3);
     }

@@ -27,14 +27,16 @@ typedef struct {
 
 static const fwg_cli_cmd_t  fwg_cli_cmds[] = {
     { "device",   cmd_device,   "add|show|revoke|import  device records" },
-    { "artifact", cmd_artifact, "add|show                firmware artifacts" },
+    { "artifact", cmd_artifact, "add|sign|show           firmware artifacts" },
     { "rollout",  cmd_rollout,
-      "start|set|pause|resume|halt|status  rollouts" },
+      "start|set|floor|pause|resume|halt|status  rollouts" },
     { "canary",   cmd_canary,   "add|rm                  canary devices" },
     { "exclude",  cmd_exclude,  "add|rm                  excluded devices" },
     { "explain",  cmd_explain,  "every decision step for a device" },
     { "sig",      cmd_sig,
       "keygen|sign|base|verify  RFC 9421 signatures" },
+    { "release-key", cmd_release_key,
+      "gen                 offline release signing keys" },
     { NULL, NULL, NULL }
 };
 

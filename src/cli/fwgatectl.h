@@ -54,11 +54,24 @@ void fwgctl_json_str(FILE *f, const char *s, size_t len);
 void fwgctl_json_kv(FILE *f, const char *key, fwg_str_t v, int comma);
 
 int cmd_sig(int argc, char **argv);
+/* cmd_sigresp.c: sig verify-response */
+int sig_verify_response(int argc, char **argv);
 int cmd_device(int argc, char **argv);
 int cmd_artifact(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_canary(int argc, char **argv);
 int cmd_exclude(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_release_key(int argc, char **argv);
+
+/* cmd_release.c: release signatures (fwg_release.h) */
+#include "fwg_release.h"
+/* a private ed25519 release key from a PEM file; NULL (error printed) */
+fwg_key_t *fwgctl_release_signer(const char *path, const char *what);
+/* "<keyid>:<base64>" over the canonical form; 0 or 1 (error printed) */
+int fwgctl_release_sign_artifact(const fwg_key_t *k, const char *name,
+    const fwg_artifact_rec_t *rec, char *sig, size_t size);
+int fwgctl_release_sign_floor(const fwg_key_t *k, const char *model,
+    const char *version, char *sig, size_t size);
 
 #endif /* FWGATECTL_H */

@@ -36,6 +36,7 @@
 
 #include "fwg_decide.h"
 #include "fwg_cohort.h"
+#include "fwg_release.h"
 
 #define FWG_MAX_KEYID  256
 
@@ -59,15 +60,23 @@ static const struct {
     { "model_mismatch",         403, 10 },
     { "unknown_artifact",       404, 11 },
     { "path_mismatch",          404, 11 },
+    { "unsigned_artifact",      403, 11 },
     { "incompatible",           403, 12 },
     { "not_released",           403, 13 },
     { "rollout_paused",         403, 13 },
     { "rollout_halted",         403, 13 },
+    { "unsigned_floor",         403, 13 },
+    { "below_floor",            403, 13 },
     { "not_in_cohort",          403, 14 },
     { "upgrade_path",           403, 15 },
     { "downgrade",              403, 16 },
     { "registry_unavailable",   503,  0 },
     { "registry_stale",         503,  0 },
+    { "token_malformed",        400,  2 },
+    { "token_expired",          401,  4 },
+    { "token_invalid",          401,  7 },
+    { "token_artifact",         403,  3 },
+    { "token_device",           403,  5 },
     { "penalized",              403, 14 },
     { "rollout_throttled",      503,  0 }
 };
@@ -685,7 +694,7 @@ fwg_decide_registry(const fwg_decide_in_t *in, fwg_verdict_t *out,
     int64_t                    until;
     uint32_t                   bucket;
     fwg_str_t                  device, model, hw, salt, ap;
-    fwg_semver_t               av;
+    fwg_semver_t               av, fv;
     const fwg_semver_t        *dv;
     const fwg_claims_t        *c;
     const fwg_device_rec_t    *dev;
@@ -848,11 +857,33 @@ fwg_decide_registry(const fwg_decide_in_t *in, fwg_verdict_t *out,
         }
     }
 
+    /*
+     * With release keys, the record must be as the release key signed
+     * it: models, version, digest and path all come from the registry,
+     * which is not trusted to say which models an image is for.
+     */
+
+    if (in->release_keys) {
+        rc = in->artifact_sig;
+        detail = in->release_detail;
+
+        if (rc == FWG_RELEASE_UNCHECKED) {
+            rc = fwg_release_check_artifact(in->release_keys, in->artifact,
+                                            art, &detail);
+        }
+
+        if (rc != FWG_RELEASE_VALID) {
+            fwg_fail(11, FWG_R_UNSIGNED_ARTIFACT,
+                     detail ? detail : "release signature not valid");
+        }
+    }
+
     if (trace) {
-        snprintf(buf, sizeof(buf), "version %.*s%s",
+        snprintf(buf, sizeof(buf), "version %.*s%s%s",
                  (int) (art->version.len > 64 ? 64 : art->version.len),
                  art->version.data,
-                 in->path.data ? ", at its path" : "");
+                 in->path.data ? ", at its path" : "",
+                 in->release_keys ? ", release signature verified" : "");
         fwg_trace(trace, tdata, 11, FWG_R_OK, buf);
     }
 
@@ -892,7 +923,40 @@ fwg_decide_registry(const fwg_decide_in_t *in, fwg_verdict_t *out,
         fwg_fail(13, FWG_R_NOT_RELEASED, "rollout state unknown");
     }
 
-    fwg_trace(trace, tdata, 13, FWG_R_OK, "active");
+    /*
+     * The model's security floor: no artifact below it, whatever
+     * `downgrade` says.  With release keys the floor must be signed
+     * (fail closed: an edge cannot tell a lowered floor from a raised
+     * one).
+     */
+
+    if (ro->floor.len) {
+        if (in->release_keys) {
+            rc = in->floor_sig;
+            detail = "floor signature not valid";
+
+            if (rc == FWG_RELEASE_UNCHECKED) {
+                rc = fwg_release_check_floor(in->release_keys, dev->model,
+                                             ro->floor, ro->floor_sig,
+                                             &detail);
+            }
+
+            if (rc != FWG_RELEASE_VALID) {
+                fwg_fail(13, FWG_R_UNSIGNED_FLOOR, detail);
+            }
+        }
+
+        if (fwg_semver_parse(&fv, ro->floor.data, ro->floor.len) != 0) {
+            fwg_fail(13, FWG_R_BELOW_FLOOR, "floor unreadable");
+        }
+
+        if (fwg_semver_cmp(&av, &fv) < 0) {
+            fwg_fail(13, FWG_R_BELOW_FLOOR, "artifact below the floor");
+        }
+    }
+
+    fwg_trace(trace, tdata, 13, FWG_R_OK,
+              ro->floor.len ? "active, at or above floor" : "active");
 
     /* 14: cohort */
 

@@ -32,16 +32,24 @@ typedef enum {
     FWG_R_MODEL_MISMATCH,
     FWG_R_UNKNOWN_ARTIFACT,
     FWG_R_PATH_MISMATCH,            /* not the artifact's registry path */
+    FWG_R_UNSIGNED_ARTIFACT,        /* release keys on, sig not valid */
     FWG_R_INCOMPATIBLE,
     FWG_R_NOT_RELEASED,
     FWG_R_ROLLOUT_PAUSED,
     FWG_R_ROLLOUT_HALTED,
+    FWG_R_UNSIGNED_FLOOR,           /* release keys on, floor_sig bad */
+    FWG_R_BELOW_FLOOR,              /* artifact below the model's floor */
     FWG_R_NOT_IN_COHORT,
     FWG_R_UPGRADE_PATH,
     FWG_R_DOWNGRADE,
     FWG_R_REGISTRY_UNAVAILABLE,
     FWG_R_REGISTRY_STALE,           /* no confirmed-fresh registry within
                                        fwgate_max_staleness (503) */
+    FWG_R_TOKEN_MALFORMED,          /* download tokens (fwg_token.h): */
+    FWG_R_TOKEN_EXPIRED,            /* they replace steps 1-8 */
+    FWG_R_TOKEN_INVALID,
+    FWG_R_TOKEN_ARTIFACT,
+    FWG_R_TOKEN_DEVICE,
     FWG_R_PENALIZED,                /* device in the penalty box for this
                                        artifact (403, after step 14) */
     FWG_R_ROLLOUT_THROTTLED,        /* admission limits: not now (503) */
@@ -101,11 +109,13 @@ typedef struct {
 typedef struct {
     int         found;
     fwg_str_t   version, models, sha256, size, path;
+    fwg_str_t   sig;                /* release signature (fwg_release.h) */
 } fwg_artifact_rec_t;
 
 typedef struct {
     int         found;
     fwg_str_t   artifact, percent, salt, state, from, downgrade;
+    fwg_str_t   floor, floor_sig;   /* security floor (SemVer), its sig */
     fwg_str_t   max_starts;         /* max_starts_per_min (admission) */
     fwg_str_t   max_in_flight;
     fwg_str_t   in_flight_expiry;
@@ -125,6 +135,13 @@ typedef struct {
 #define FWG_REPLAY_NEW   0
 #define FWG_REPLAY_SEEN  1
 #define FWG_REPLAY_FULL  2
+
+/* a release signature's state, as the caller found it */
+#define FWG_RELEASE_UNCHECKED  0    /* not checked: the decision checks */
+#define FWG_RELEASE_VALID      1
+#define FWG_RELEASE_INVALID    2
+
+struct fwg_release_keys_s;
 
 typedef int (*fwg_replay_pt)(void *data, fwg_str_t keyid, fwg_str_t nonce,
     int64_t expires_at);
@@ -153,6 +170,16 @@ typedef struct {
     int64_t                   now;
     unsigned                  algs;     /* policy's allowed algorithms
                                            (bit 1 << fwg_alg_t); 0: all */
+
+    /*
+     * Signed release metadata: NULL, not required.  The module verifies
+     * once per record and passes the result it keeps (FWG_RELEASE_VALID
+     * or _INVALID); UNCHECKED makes the decision verify (explain).
+     */
+    const struct fwg_release_keys_s *release_keys;
+    int                       artifact_sig;
+    int                       floor_sig;
+    const char               *release_detail;   /* why, when INVALID */
 } fwg_decide_in_t;
 
 typedef struct {

@@ -18,10 +18,12 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "fwg_sig.h"
 #include "fwg_b64.h"
+#include "fwg_sha256.h"
 
 
 #define FWG_KEY_MAX_RECORD   1024       /* decoded registry key bytes */
@@ -38,13 +40,13 @@ struct fwg_key_s {
     size_t           secretlen;
 
     /*
-     * hmac: SHA-256 states after the ipad and the opad block (RFC 2104),
-     * copied into a work context on each use; a duplicated EVP_MAC_CTX
-     * costs several allocations and twice the time.
+     * hmac: the SHA-256 chaining values after the ipad and the opad
+     * block (RFC 2104), 64 bytes in all; each MAC resumes from them
+     * (fwg_sha256.c) with no allocation.  A duplicated EVP_MAC_CTX cost
+     * several allocations and twice the time.
      */
-    EVP_MD_CTX      *hin;
-    EVP_MD_CTX      *hout;
-    EVP_MD_CTX      *hwork;
+    uint32_t         hin[8];
+    uint32_t         hout[8];
 
     /*
      * Verification contexts made on first use and kept with the key:
@@ -85,9 +87,8 @@ fwg_key_free(fwg_key_t *k)
     EVP_PKEY_CTX_free(k->vctx);
     EVP_MD_CTX_free(k->vtmpl);
     EVP_PKEY_free(k->pkey);
-    EVP_MD_CTX_free(k->hin);
-    EVP_MD_CTX_free(k->hout);
-    EVP_MD_CTX_free(k->hwork);
+    OPENSSL_cleanse(k->hin, sizeof(k->hin));
+    OPENSSL_cleanse(k->hout, sizeof(k->hout));
 
     if (k->secret) {
         OPENSSL_clear_free(k->secret, k->secretlen);
@@ -222,30 +223,19 @@ fwg_key_check_public(EVP_PKEY *pkey)
 static int
 fwg_key_hmac_init(fwg_key_t *k)
 {
-    int             ok;
     size_t          i;
-    EVP_MD         *md;
-    unsigned int    n;
     unsigned char   block[64], ipad[64], opad[64];
-
-    md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (md == NULL) {
-        return -1;
-    }
-
-    k->hin = EVP_MD_CTX_new();
-    k->hout = EVP_MD_CTX_new();
-    k->hwork = EVP_MD_CTX_new();
 
     memset(block, 0, sizeof(block));
 
     /* a key longer than the block is its digest (RFC 2104 section 2) */
 
     if (k->secretlen > sizeof(block)) {
-        ok = EVP_Digest(k->secret, k->secretlen, block, &n, md, NULL);
+        if (SHA256(k->secret, k->secretlen, block) == NULL) {
+            return -1;
+        }
 
     } else {
-        ok = 1;
         memcpy(block, k->secret, k->secretlen);
     }
 
@@ -254,18 +244,14 @@ fwg_key_hmac_init(fwg_key_t *k)
         opad[i] = block[i] ^ 0x5c;
     }
 
-    ok = ok && k->hin != NULL && k->hout != NULL && k->hwork != NULL
-         && EVP_DigestInit_ex2(k->hin, md, NULL) == 1
-         && EVP_DigestUpdate(k->hin, ipad, sizeof(ipad)) == 1
-         && EVP_DigestInit_ex2(k->hout, md, NULL) == 1
-         && EVP_DigestUpdate(k->hout, opad, sizeof(opad)) == 1;
+    fwg_sha256_block_state(ipad, k->hin);
+    fwg_sha256_block_state(opad, k->hout);
 
     OPENSSL_cleanse(block, sizeof(block));
     OPENSSL_cleanse(ipad, sizeof(ipad));
     OPENSSL_cleanse(opad, sizeof(opad));
-    EVP_MD_free(md);
 
-    return ok ? 0 : -1;
+    return 0;
 }
 
 
@@ -273,26 +259,15 @@ static int
 fwg_key_hmac(const fwg_key_t *k, const char *data, size_t len,
     unsigned char *out, size_t *outlen)
 {
-    int             ok;
-    unsigned int    n, m;
-    unsigned char   inner[32];
+    unsigned char   inner[FWG_SHA256_LEN];
 
-    n = 0;
-    m = 0;
-
-    ok = EVP_MD_CTX_copy_ex(k->hwork, k->hin) == 1
-         && EVP_DigestUpdate(k->hwork, data, len) == 1
-         && EVP_DigestFinal_ex(k->hwork, inner, &n) == 1
-         && n == sizeof(inner)
-         && EVP_MD_CTX_copy_ex(k->hwork, k->hout) == 1
-         && EVP_DigestUpdate(k->hwork, inner, sizeof(inner)) == 1
-         && EVP_DigestFinal_ex(k->hwork, out, &m) == 1
-         && m == 32;
+    fwg_sha256_resume(k->hin, data, len, inner);
+    fwg_sha256_resume(k->hout, inner, sizeof(inner), out);
 
     OPENSSL_cleanse(inner, sizeof(inner));
-    *outlen = m;
+    *outlen = FWG_SHA256_LEN;
 
-    return ok ? 0 : -1;
+    return 0;
 }
 
 
@@ -419,6 +394,35 @@ fwg_key_from_record(fwg_alg_t alg, const char *b64, size_t len,
     OPENSSL_cleanse(raw, sizeof(raw));
 
     return k;
+}
+
+
+/*
+ * Is k the hmac key a registry record holds?  A per-worker key cache
+ * with a slot per device cannot afford a copy of every record for its
+ * check; the secret the key already holds is the record, decoded.
+ */
+int
+fwg_key_hmac_is(const fwg_key_t *k, const char *b64, size_t len)
+{
+    int             same;
+    size_t          n;
+    unsigned char   raw[128];
+
+    if (k == NULL || k->alg != FWG_ALG_HMAC_SHA256 || b64 == NULL
+        || len == 0 || len > fwg_b64_enc_len(sizeof(raw)))
+    {
+        return 0;
+    }
+
+    if (fwg_b64_decode(raw, sizeof(raw), &n, b64, len) != 0) {
+        return 0;
+    }
+
+    same = n == k->secretlen && CRYPTO_memcmp(raw, k->secret, n) == 0;
+    OPENSSL_cleanse(raw, n);
+
+    return same;
 }
 
 

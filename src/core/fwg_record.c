@@ -31,6 +31,7 @@ static const fwg_record_field_t  fwg_artifact_fields[] = {
     { "sha256",    offsetof(fwg_artifact_rec_t, sha256) },
     { "size",      offsetof(fwg_artifact_rec_t, size) },
     { "path",      offsetof(fwg_artifact_rec_t, path) },
+    { "sig",       offsetof(fwg_artifact_rec_t, sig) },
 };
 
 static const fwg_record_field_t  fwg_rollout_fields[] = {
@@ -40,6 +41,8 @@ static const fwg_record_field_t  fwg_rollout_fields[] = {
     { "state",     offsetof(fwg_rollout_rec_t, state) },
     { "from",      offsetof(fwg_rollout_rec_t, from) },
     { "downgrade", offsetof(fwg_rollout_rec_t, downgrade) },
+    { "floor",     offsetof(fwg_rollout_rec_t, floor) },
+    { "floor_sig", offsetof(fwg_rollout_rec_t, floor_sig) },
     { "max_starts_per_min", offsetof(fwg_rollout_rec_t, max_starts) },
     { "max_in_flight", offsetof(fwg_rollout_rec_t, max_in_flight) },
     { "in_flight_expiry", offsetof(fwg_rollout_rec_t, in_flight_expiry) },

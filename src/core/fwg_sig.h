@@ -120,6 +120,9 @@ fwg_alg_t fwg_key_alg(const fwg_key_t *k);
 int fwg_key_can_sign(const fwg_key_t *k);
 void fwg_key_free(fwg_key_t *k);
 
+/* 1 when k is the hmac-sha256 key of the base64 registry record b64 */
+int fwg_key_hmac_is(const fwg_key_t *k, const char *b64, size_t len);
+
 /* registry form (base64 raw public key or secret) of a key; -1 on error */
 long fwg_key_record(const fwg_key_t *k, char *dst, size_t dstsize);
 

@@ -918,3 +918,130 @@ invalid:
                        "invalid parameter \"%V\"", &value[i]);
     return NGX_CONF_ERROR;
 }
+
+
+/*
+ * fwgate_token_secret FILE [FILE]: the first file's secret mints download
+ * tokens, each verifies (rotation: the new secret first, the old second).
+ * Read at configuration time; the bytes are wiped once the HMAC states
+ * are keyed, and never logged.
+ */
+
+static void
+ngx_http_fwgate_token_secrets_free(void *data)
+{
+    ngx_http_fwgate_main_conf_t *fmcf = data;
+
+    ngx_uint_t  i;
+
+    for (i = 0; i < fmcf->ntoken_secrets; i++) {
+        fwg_token_secret_free(&fmcf->token_secrets[i]);
+    }
+
+    fmcf->ntoken_secrets = 0;
+}
+
+
+char *
+ngx_http_fwgate_set_token_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_fwgate_main_conf_t *fmcf = conf;
+
+    u_char              *p;
+    ssize_t              n;
+    ngx_fd_t             fd;
+    ngx_str_t           *value, name;
+    ngx_uint_t           i, j;
+    ngx_file_info_t      fi;
+    ngx_pool_cleanup_t  *cln;
+
+    if (fmcf->token_secrets) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    fmcf->token_secrets = ngx_pcalloc(cf->pool,
+                                      FWG_TOKEN_SECRETS
+                                      * sizeof(fwg_token_secret_t));
+    if (fmcf->token_secrets == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_fwgate_token_secrets_free;
+    cln->data = fmcf;
+
+    p = ngx_pnalloc(cf->pool, FWG_TOKEN_SECRET_MAX + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        name = value[i];
+
+        if (name.len == 0
+            || ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+        if (fd == NGX_INVALID_FILE) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               ngx_open_file_n " \"%V\" failed", &name);
+            return NGX_CONF_ERROR;
+        }
+
+        n = NGX_ERROR;
+
+        if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR
+            && ngx_file_size(&fi) <= FWG_TOKEN_SECRET_MAX + 2)
+        {
+            n = ngx_read_fd(fd, p, FWG_TOKEN_SECRET_MAX + 1);
+        }
+
+        (void) ngx_close_file(fd);
+
+        /* the file's bytes less a final line end, as `echo` leaves one */
+
+        if (n > 0 && p[n - 1] == '\n') {
+            n--;
+
+            if (n > 0 && p[n - 1] == '\r') {
+                n--;
+            }
+        }
+
+        if (n < FWG_TOKEN_SECRET_MIN || n > FWG_TOKEN_SECRET_MAX) {
+            ngx_explicit_memzero(p, FWG_TOKEN_SECRET_MAX + 1);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "fwgate_token_secret \"%V\": a file of %d "
+                               "to %d bytes expected", &name,
+                               FWG_TOKEN_SECRET_MIN, FWG_TOKEN_SECRET_MAX);
+            return NGX_CONF_ERROR;
+        }
+
+        j = fmcf->ntoken_secrets;
+
+        if (fwg_token_secret_init(&fmcf->token_secrets[j], p, (size_t) n)
+            != 0)
+        {
+            ngx_explicit_memzero(p, FWG_TOKEN_SECRET_MAX + 1);
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "fwgate_token_secret \"%V\": cannot key "
+                               "HMAC-SHA256", &name);
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_explicit_memzero(p, FWG_TOKEN_SECRET_MAX + 1);
+        fmcf->ntoken_secrets++;
+    }
+
+    return NGX_CONF_OK;
+}

@@ -23,13 +23,131 @@ static int ngx_http_fwgate_replay(void *data, fwg_str_t keyid,
     fwg_str_t nonce, int64_t expires_at);
 static ngx_int_t ngx_http_fwgate_default_artifact(ngx_http_request_t *r,
     ngx_str_t *name);
+static ngx_table_elt_t *ngx_http_fwgate_header_in(ngx_http_request_t *r,
+    const char *lowcase, size_t len);
+static ngx_int_t ngx_http_fwgate_check_token(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_str_t *tok);
+static void ngx_http_fwgate_raw_target(ngx_http_request_t *r,
+    fwg_msg_t *msg);
+
+
+/*
+ * Verified download tokens, per worker: a stock updater sends the same
+ * token on every Range request, so the base64url decoding and the HMAC
+ * are done once per token and worker.  Only the token checks are cached;
+ * the registry steps run on every request.  A hit compares the whole
+ * token in constant time (a byte-wise compare against a valid token
+ * would time how much of a guess is right); expiry is checked again.
+ * A reload starts new workers, so a rotated secret empties it.
+ */
+
+#define NGX_HTTP_FWGATE_TOKEN_SLOTS  64
+#define NGX_HTTP_FWGATE_TOKEN_LEN    512   /* longer tokens: not cached */
+#define NGX_HTTP_FWGATE_TOKEN_BODY   384   /* their payloads fit */
+
+typedef struct {
+    size_t        len;                  /* 0: empty */
+    size_t        plen;
+    fwg_token_t   t;                    /* pointers into payload */
+    u_char        tok[NGX_HTTP_FWGATE_TOKEN_LEN];
+    char          payload[NGX_HTTP_FWGATE_TOKEN_BODY];
+} ngx_http_fwgate_token_slot_t;
+
+static ngx_http_fwgate_token_slot_t
+    ngx_http_fwgate_tokens[NGX_HTTP_FWGATE_TOKEN_SLOTS];
+
+
+static fwg_str_t
+ngx_http_fwgate_rebase(fwg_str_t s, const char *from, char *to)
+{
+    if (s.data != NULL) {
+        s.data = to + (s.data - from);
+    }
+
+    return s;
+}
+
+
+static void
+ngx_http_fwgate_token_copy(fwg_token_t *dst, const fwg_token_t *src,
+    const char *from, char *to)
+{
+    *dst = *src;
+    dst->device = ngx_http_fwgate_rebase(src->device, from, to);
+    dst->model = ngx_http_fwgate_rebase(src->model, from, to);
+    dst->hw = ngx_http_fwgate_rebase(src->hw, from, to);
+    dst->version = ngx_http_fwgate_rebase(src->version, from, to);
+    dst->artifact = ngx_http_fwgate_rebase(src->artifact, from, to);
+}
+
+
+static fwg_reason_t
+ngx_http_fwgate_token_verify(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *tok, char *buf, fwg_token_t *t, const char **detail)
+{
+    size_t                         plen;
+    ngx_uint_t                     k;
+    fwg_reason_t                   rc;
+    const char                    *end;
+    ngx_http_fwgate_token_slot_t  *e;
+
+    e = NULL;
+
+    if (tok->len >= 8 && tok->len <= NGX_HTTP_FWGATE_TOKEN_LEN) {
+        k = ngx_hash_key(tok->data + tok->len - 8, 8)
+            % NGX_HTTP_FWGATE_TOKEN_SLOTS;
+        e = &ngx_http_fwgate_tokens[k];
+
+        if (e->len == tok->len
+            && fwg_ct_memcmp(e->tok, tok->data, tok->len) == 0)
+        {
+            ngx_memcpy(buf, e->payload, e->plen);
+            ngx_http_fwgate_token_copy(t, &e->t, e->payload, buf);
+
+            if ((int64_t) ngx_time() >= t->exp) {
+                *detail = "token expired";
+                return FWG_R_TOKEN_EXPIRED;
+            }
+
+            *detail = "token verifies (cached)";
+            return FWG_R_OK;
+        }
+    }
+
+    rc = fwg_token_verify(fmcf->token_secrets, fmcf->ntoken_secrets,
+                          (const char *) tok->data, tok->len,
+                          (int64_t) ngx_time(), buf, FWG_TOKEN_MAX_PAYLOAD,
+                          t, detail);
+
+    if (rc != FWG_R_OK || e == NULL) {
+        return rc;
+    }
+
+    /* the payload ends with the artifact, the last field */
+
+    end = t->artifact.data + t->artifact.len;
+    plen = end - buf;
+
+    if (plen <= NGX_HTTP_FWGATE_TOKEN_BODY) {
+        e->len = 0;
+        ngx_memcpy(e->payload, buf, plen);
+        ngx_http_fwgate_token_copy(&e->t, t, buf, e->payload);
+        ngx_memcpy(e->tok, tok->data, tok->len);
+        e->plen = plen;
+        e->len = tok->len;
+    }
+
+    return rc;
+}
 
 
 ngx_int_t
 ngx_http_fwgate_access_handler(ngx_http_request_t *r)
 {
-    ngx_http_fwgate_ctx_t       *ctx;
-    ngx_http_fwgate_loc_conf_t  *lcf;
+    ngx_str_t                     tok;
+    ngx_http_fwgate_ctx_t        *ctx;
+    ngx_http_fwgate_loc_conf_t   *lcf;
+    ngx_http_fwgate_main_conf_t  *fmcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_fwgate_module);
 
@@ -75,11 +193,262 @@ ngx_http_fwgate_access_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /*
+     * A download token stands in for the signature (steps 1-8) only when
+     * there is no signature: a signed request is decided from its
+     * signature, whatever its query says.
+     */
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+
+    if (fmcf->token_secrets
+        && r->args.len
+        && ngx_http_arg(r, (u_char *) "fwt", 3, &tok) == NGX_OK
+        && ngx_http_fwgate_header_in(r, "signature-input",
+                                     sizeof("signature-input") - 1)
+           == NULL)
+    {
+        switch (ngx_http_fwgate_check_token(r, ctx, &tok)) {
+
+        case NGX_OK:
+            return ngx_http_fwgate_gate_run(r, ctx, lcf);
+
+        case NGX_DECLINED:
+            return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+
+        default:
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     if (ngx_http_fwgate_check_request(r, ctx, lcf) != NGX_OK) {
         return ngx_http_fwgate_finish(r, ctx, lcf, 1);
     }
 
     return ngx_http_fwgate_gate_run(r, ctx, lcf);
+}
+
+
+/*
+ * The token path's steps 1-8: the token verifies under an edge secret and
+ * has not expired, names the artifact this location serves, and names the
+ * device the request may name itself.  Its claims then go through the
+ * same registry steps 9-16 as a signature's (ngx_http_fwgate_decide).
+ * The token itself is never logged: details are fixed strings.
+ */
+
+static ngx_int_t
+ngx_http_fwgate_check_token(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
+    ngx_str_t *tok)
+{
+    char                         *buf;
+    ngx_uint_t                    i;
+    fwg_token_t                   t;
+    ngx_list_part_t              *part;
+    ngx_table_elt_t              *h;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+
+    ctx->token = 1;
+
+    /* the raw target, for the path check of step 11 */
+    ngx_http_fwgate_raw_target(r, &ctx->msg);
+
+    buf = ngx_pnalloc(r->pool, FWG_TOKEN_MAX_PAYLOAD);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->reason = ngx_http_fwgate_token_verify(fmcf, tok, buf, &t,
+                                               &ctx->claims.detail);
+
+    if (ctx->reason != FWG_R_OK) {
+        return NGX_DECLINED;
+    }
+
+    ctx->claims.device = t.device;
+    ctx->claims.model = t.model;
+    ctx->claims.hw = t.hw;
+
+    if (t.hw.len == 0) {
+        ctx->claims.hw.data = NULL;
+    }
+
+    ctx->claims.version_str = t.version;
+
+    if (fwg_semver_parse(&ctx->claims.version, t.version.data,
+                         t.version.len)
+        != 0)
+    {
+        /* cannot happen: the token's fields were validated */
+        ctx->reason = FWG_R_TOKEN_MALFORMED;
+        return NGX_DECLINED;
+    }
+
+    if (t.artifact.len != ctx->artifact.len
+        || ngx_memcmp(t.artifact.data, ctx->artifact.data, t.artifact.len)
+           != 0)
+    {
+        ctx->reason = FWG_R_TOKEN_ARTIFACT;
+        ctx->claims.detail = "token is for another artifact";
+        return NGX_DECLINED;
+    }
+
+    /* every X-Device-Id the request sends must be the token's device */
+
+    part = &r->headers_in.headers.part;
+
+    for ( ;; ) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            if (h[i].key.len != sizeof("x-device-id") - 1
+                || ngx_strncmp(h[i].lowcase_key, "x-device-id",
+                               sizeof("x-device-id") - 1)
+                   != 0)
+            {
+                continue;
+            }
+
+            if (h[i].value.len != t.device.len
+                || ngx_memcmp(h[i].value.data, t.device.data, t.device.len)
+                   != 0)
+            {
+                ctx->reason = FWG_R_TOKEN_DEVICE;
+                ctx->claims.detail = "X-Device-Id is not the token's device";
+                return NGX_DECLINED;
+            }
+        }
+
+        if (part->next == NULL) {
+            break;
+        }
+
+        part = part->next;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_fwgate_header_in(ngx_http_request_t *r, const char *lowcase,
+    size_t len)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+
+            if (part->nelts == 0) {
+                continue;
+            }
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncmp(h[i].lowcase_key, lowcase, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
+/*
+ * POST_READ: a download token in the query is a bearer credential, so it
+ * is masked in the request line before anything logs it: $request in
+ * access logs and the "request:" context of error log lines show
+ * "fwt=***".  r->args and r->unparsed_uri still point at the original
+ * bytes, which the gate reads.
+ */
+
+ngx_int_t
+ngx_http_fwgate_mask_token(ngx_http_request_t *r)
+{
+    u_char      *p, *q, *end, *line, *d, *v;
+    ngx_uint_t   n;
+
+    if (r->request_line.len == 0 || r->args.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    end = r->request_line.data + r->request_line.len;
+    q = ngx_strlchr(r->request_line.data, end, '?');
+
+    if (q == NULL) {
+        return NGX_DECLINED;
+    }
+
+    /* how many "fwt=" parameters */
+
+    n = 0;
+
+    for (p = q; p + 4 < end; p++) {
+        if ((*p == '?' || *p == '&')
+            && ngx_strncasecmp(p + 1, (u_char *) "fwt=", 4) == 0)
+        {
+            n++;
+        }
+
+        if (*p == ' ') {
+            break;
+        }
+    }
+
+    if (n == 0) {
+        return NGX_DECLINED;
+    }
+
+    line = ngx_pnalloc(r->pool, r->request_line.len + 3 * n);
+    if (line == NULL) {
+        return NGX_DECLINED;
+    }
+
+    d = ngx_cpymem(line, r->request_line.data, q - r->request_line.data);
+
+    for (p = q; p < end; /* void */) {
+        if ((*p == '?' || *p == '&') && p + 4 < end
+            && ngx_strncasecmp(p + 1, (u_char *) "fwt=", 4) == 0)
+        {
+            d = ngx_cpymem(d, p, 5);
+            d = ngx_cpymem(d, "***", 3);
+
+            for (v = p + 5; v < end && *v != '&' && *v != ' ' && *v != '#';
+                 v++)
+            {
+                /* void */
+            }
+
+            p = v;
+            continue;
+        }
+
+        if (*p == ' ') {
+            d = ngx_cpymem(d, p, end - p);
+            break;
+        }
+
+        *d++ = *p++;
+    }
+
+    r->request_line.data = line;
+    r->request_line.len = d - line;
+
+    return NGX_DECLINED;
 }
 
 
@@ -288,33 +657,7 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
         msg.authority.len = r->headers_in.server.len;
     }
 
-    /* @path and @query are the target as sent, not nginx's decoded $uri */
-
-    q = r->unparsed_uri.data;
-    end = r->unparsed_uri.data + r->unparsed_uri.len;
-
-    if (r->unparsed_uri.len && q[0] != '/') {
-        /* absolute-form "scheme://authority/path": skip to the path */
-        buf = ngx_strlcasestrn(q, end, (u_char *) "://", 3 - 1);
-        q = buf ? ngx_strlchr(buf + 3, end, '/') : NULL;
-
-        if (q == NULL) {
-            q = end;
-        }
-    }
-
-    msg.path.data = (const char *) q;
-    buf = ngx_strlchr(q, end, '?');
-
-    if (buf) {
-        msg.path.len = buf - q;
-        msg.query.data = (const char *) buf + 1;
-        msg.query.len = end - buf - 1;
-        msg.has_query = 1;
-
-    } else {
-        msg.path.len = end - q;
-    }
+    ngx_http_fwgate_raw_target(r, &msg);
 
     n = 0;
     total = 0;
@@ -390,6 +733,41 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
 }
 
 
+/* @path and @query are the target as sent, not nginx's decoded $uri */
+
+static void
+ngx_http_fwgate_raw_target(ngx_http_request_t *r, fwg_msg_t *msg)
+{
+    u_char  *q, *end, *buf;
+
+    q = r->unparsed_uri.data;
+    end = r->unparsed_uri.data + r->unparsed_uri.len;
+
+    if (r->unparsed_uri.len && q[0] != '/') {
+        /* absolute-form "scheme://authority/path": skip to the path */
+        buf = ngx_strlcasestrn(q, end, (u_char *) "://", 3 - 1);
+        q = buf ? ngx_strlchr(buf + 3, end, '/') : NULL;
+
+        if (q == NULL) {
+            q = end;
+        }
+    }
+
+    msg->path.data = (const char *) q;
+    buf = ngx_strlchr(q, end, '?');
+
+    if (buf) {
+        msg->path.len = buf - q;
+        msg->query.data = (const char *) buf + 1;
+        msg->query.len = end - buf - 1;
+        msg->has_query = 1;
+
+    } else {
+        msg->path.len = end - q;
+    }
+}
+
+
 static int
 ngx_http_fwgate_replay(void *data, fwg_str_t keyid, fwg_str_t nonce,
     int64_t expires_at)
@@ -420,7 +798,8 @@ ngx_http_fwgate_decide(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 
     ngx_memzero(&in, sizeof(fwg_decide_in_t));
 
-    in.claims = &ctx->claims;
+    /* a token's claims skip the signature's steps 7 and 8 */
+    in.claims = ctx->token ? NULL : &ctx->claims;
     in.device = ctx->claims.device;
     in.model = ctx->claims.model;
     in.hw = ctx->claims.hw;
@@ -453,6 +832,8 @@ ngx_http_fwgate_decide(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     in.replay_data = r;
     in.replay_window = lcf->max_age + lcf->clock_skew;
     in.now = (int64_t) ngx_time();
+
+    ngx_http_fwgate_release_prepare(r, ctx, lcf, &in);
 
     ctx->reason = fwg_decide_registry(&in, &ctx->verdict, NULL, NULL);
 

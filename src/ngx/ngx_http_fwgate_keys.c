@@ -9,12 +9,23 @@
  * keeps the parsed objects; a collision simply replaces the older entry.
  * Nothing is shared between workers: OpenSSL key objects are process
  * memory, and each worker is single-threaded.
+ *
+ * HMAC keys, the common case in large fleets, have a table of their own,
+ * sized so that a fleet of 100,000 devices cycling through one worker
+ * stays warm: a slot is a pointer (8 bytes; 1 MiB for the table, touched
+ * as it fills) to a key holding its two pre-keyed SHA-256 states and the
+ * secret, about 180 bytes of heap with the allocator's headers, so about
+ * 190 bytes per device per worker.  A slot checks its key against the
+ * record by the secret itself (fwg_key_hmac_is), with no copy of the
+ * record.  Asymmetric keys hold OpenSSL objects of a kilobyte or more and
+ * keep the smaller table.
  */
 
 #include "ngx_http_fwgate_module.h"
 
 
 #define NGX_HTTP_FWGATE_KEYS        4096     /* power of two */
+#define NGX_HTTP_FWGATE_HMAC_KEYS   131072   /* power of two */
 #define NGX_HTTP_FWGATE_KEY_MAXREC  256
 
 
@@ -27,6 +38,47 @@ typedef struct {
 
 
 static ngx_http_fwgate_key_slot_t  *ngx_http_fwgate_keys;
+static fwg_key_t                  **ngx_http_fwgate_hmac_keys;
+
+
+static const fwg_key_t *
+ngx_http_fwgate_hmac_key_get(fwg_str_t rec)
+{
+    fwg_key_t    *key, **s;
+    const char   *err;
+
+    if (ngx_http_fwgate_hmac_keys == NULL) {
+        ngx_http_fwgate_hmac_keys = ngx_calloc(NGX_HTTP_FWGATE_HMAC_KEYS
+                                               * sizeof(fwg_key_t *),
+                                               ngx_cycle->log);
+        if (ngx_http_fwgate_hmac_keys == NULL) {
+            return NULL;
+        }
+    }
+
+    s = &ngx_http_fwgate_hmac_keys[ngx_murmur_hash2((u_char *) rec.data,
+                                                    rec.len)
+                                   & (NGX_HTTP_FWGATE_HMAC_KEYS - 1)];
+
+    if (*s && fwg_key_hmac_is(*s, rec.data, rec.len)) {
+        return *s;
+    }
+
+    err = NULL;
+    key = fwg_key_from_record(FWG_ALG_HMAC_SHA256, rec.data, rec.len, &err);
+
+    if (key == NULL) {
+        return NULL;
+    }
+
+    if (*s) {
+        fwg_key_free(*s);
+    }
+
+    *s = key;
+
+    return key;
+}
 
 
 const fwg_key_t *
@@ -45,6 +97,10 @@ ngx_http_fwgate_key_get(fwg_str_t alg_name, fwg_str_t rec)
     {
         /* the core parses (and refuses) it itself */
         return NULL;
+    }
+
+    if (alg == FWG_ALG_HMAC_SHA256) {
+        return ngx_http_fwgate_hmac_key_get(rec);
     }
 
     if (ngx_http_fwgate_keys == NULL) {
@@ -89,6 +145,17 @@ void
 ngx_http_fwgate_keys_free(void)
 {
     ngx_uint_t  i;
+
+    if (ngx_http_fwgate_hmac_keys) {
+        for (i = 0; i < NGX_HTTP_FWGATE_HMAC_KEYS; i++) {
+            if (ngx_http_fwgate_hmac_keys[i]) {
+                fwg_key_free(ngx_http_fwgate_hmac_keys[i]);
+            }
+        }
+
+        ngx_free(ngx_http_fwgate_hmac_keys);
+        ngx_http_fwgate_hmac_keys = NULL;
+    }
 
     if (ngx_http_fwgate_keys == NULL) {
         return;

@@ -35,6 +35,9 @@ static ngx_int_t ngx_http_fwgate_manifest_none(ngx_http_request_t *r,
     const char *why);
 static ngx_int_t ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
+static ngx_int_t ngx_http_fwgate_manifest_token(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *tok);
 static size_t ngx_http_fwgate_json_len(const u_char *s, size_t n);
 static u_char *ngx_http_fwgate_json_copy(u_char *p, const u_char *s,
     size_t n);
@@ -342,9 +345,9 @@ ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
 {
     u_char                       *p;
     size_t                        len, i;
-    ngx_str_t                     base, path, v;
+    ngx_str_t                     base, path, v, tok;
     ngx_buf_t                    *b;
-    ngx_uint_t                    size_ok;
+    ngx_uint_t                    size_ok, query;
     fwg_artifact_rec_t           *a;
     ngx_http_fwgate_main_conf_t  *fmcf;
 
@@ -382,6 +385,15 @@ ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
         }
     }
 
+    if (ngx_http_fwgate_manifest_token(r, ctx, fmcf, &tok) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the token_url's separator: '&' when the url has a query already */
+
+    query = (ngx_strlchr(base.data, base.data + base.len, '?') != NULL
+             || ngx_strlchr(path.data, path.data + path.len, '?') != NULL);
+
     /* the template, the quotes of four strings, then the values */
 
     len = sizeof("{\"artifact\":,\"version\":,\"url\":,\"sha256\":,"
@@ -393,7 +405,10 @@ ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
           + ngx_http_fwgate_json_len(path.data, path.len)
           + ngx_http_fwgate_json_len((u_char *) a->sha256.data,
                                      a->sha256.len)
-          + sizeof("null") - 1 + a->size.len;
+          + sizeof("null") - 1 + a->size.len
+          + sizeof(",\"token\":\"\",\"token_url\":\"?fwt=\"") - 1
+          + 2 * tok.len + ngx_http_fwgate_json_len(base.data, base.len)
+          + ngx_http_fwgate_json_len(path.data, path.len);
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
@@ -431,6 +446,25 @@ ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
         p = ngx_cpymem(p, "null", 4);
     }
 
+    /* a download token, and the url that carries it (base64url: no
+       escaping needed in JSON or in a query) */
+
+    if (tok.len) {
+        p = ngx_cpymem(p, ",\"token\":\"", sizeof(",\"token\":\"") - 1);
+        p = ngx_cpymem(p, tok.data, tok.len);
+        *p++ = '"';
+
+        if (path.len) {
+            p = ngx_cpymem(p, ",\"token_url\":\"",
+                           sizeof(",\"token_url\":\"") - 1);
+            p = ngx_http_fwgate_json_copy(p, base.data, base.len);
+            p = ngx_http_fwgate_json_copy(p, path.data, path.len);
+            p = ngx_cpymem(p, query ? "&fwt=" : "?fwt=", 5);
+            p = ngx_cpymem(p, tok.data, tok.len);
+            *p++ = '"';
+        }
+    }
+
     *p++ = '}';
     *p++ = '\n';
 
@@ -450,6 +484,64 @@ ngx_http_fwgate_manifest_offer(ngx_http_request_t *r,
     }
 
     return ngx_http_fwgate_send_ok(r, b);
+}
+
+
+/*
+ * A download token for the offered artifact, bound to the device, its
+ * model and hw, the version it runs (all from its signed update check)
+ * and an expiry: tok->len 0 when no fwgate_token_secret is configured,
+ * or when a claim cannot be carried (a '|' in the device id).
+ */
+
+static ngx_int_t
+ngx_http_fwgate_manifest_token(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *tok)
+{
+    size_t       n;
+    fwg_token_t  t;
+
+    tok->len = 0;
+    tok->data = NULL;
+
+    if (fmcf->token_secrets == NULL || fmcf->ntoken_secrets == 0) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&t, sizeof(fwg_token_t));
+
+    t.exp = (int64_t) ngx_time() + fmcf->token_ttl;
+    t.device = ctx->claims.device;
+    t.model = ctx->claims.model;
+    t.hw = ctx->claims.hw;
+    t.version = ctx->claims.version_str;
+    t.artifact.data = (const char *) ctx->artifact.data;
+    t.artifact.len = ctx->artifact.len;
+
+    if (t.hw.data == NULL) {
+        t.hw.len = 0;
+    }
+
+    tok->data = ngx_pnalloc(r->pool, FWG_TOKEN_MAX_LEN);
+    if (tok->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (fwg_token_mint(&fmcf->token_secrets[0], &t, (char *) tok->data,
+                       FWG_TOKEN_MAX_LEN, &n)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "fwgate: no download token: a claim cannot be "
+                      "carried in one");
+        tok->len = 0;
+        return NGX_OK;
+    }
+
+    tok->len = n;
+
+    return NGX_OK;
 }
 
 

@@ -129,6 +129,20 @@ static ngx_command_t  ngx_http_fwgate_commands[] = {
       offsetof(ngx_http_fwgate_main_conf_t, max_staleness),
       NULL },
 
+    { ngx_string("fwgate_token_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_fwgate_set_token_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("fwgate_token_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fwgate_main_conf_t, token_ttl),
+      NULL },
+
     { ngx_string("fwgate_dry_run"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -141,6 +155,13 @@ static ngx_command_t  ngx_http_fwgate_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_fwgate_loc_conf_t, match_path),
+      NULL },
+
+    { ngx_string("fwgate_release_keys"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fwgate_set_release_keys,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("fwgate_manifest"),
@@ -162,6 +183,13 @@ static ngx_command_t  ngx_http_fwgate_commands[] = {
       ngx_http_fwgate_set_content,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_FWGATE_HANDLER_STATUS,
+      NULL },
+
+    { ngx_string("fwgate_response_signing"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fwgate_set_response_signing,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
       ngx_null_command
@@ -254,6 +282,7 @@ ngx_http_fwgate_create_main_conf(ngx_conf_t *cf)
     fmcf->negative_ttl = NGX_CONF_UNSET_MSEC;
     fmcf->poll = NGX_CONF_UNSET_MSEC;
     fmcf->max_staleness = NGX_CONF_UNSET_MSEC;
+    fmcf->token_ttl = NGX_CONF_UNSET;
     fmcf->stats = ngx_http_fwgate_local_stats_get();
 
     return fmcf;
@@ -293,6 +322,16 @@ ngx_http_fwgate_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(fmcf->negative_ttl, 5000);
     ngx_conf_init_msec_value(fmcf->poll, 1000);
     ngx_conf_init_msec_value(fmcf->max_staleness, 0);
+
+    /* an hour: a slow streaming download (RAUC over a weak link) must
+       finish on one token, as a Range request may come any time */
+    ngx_conf_init_value(fmcf->token_ttl, 3600);
+
+    if (fmcf->token_ttl <= 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"fwgate_token_ttl\" must be positive");
+        return NGX_CONF_ERROR;
+    }
 
     if (fmcf->prefix.data == NULL) {
         ngx_str_set(&fmcf->prefix, "fwgate:");
@@ -365,6 +404,8 @@ ngx_http_fwgate_create_loc_conf(ngx_conf_t *cf)
     flcf->match_path = NGX_CONF_UNSET;
     flcf->dry_run = NGX_CONF_UNSET;
     flcf->report_max_body = NGX_CONF_UNSET_SIZE;
+    flcf->release_keys = NGX_CONF_UNSET_PTR;
+    flcf->rsig_key = NGX_CONF_UNSET_PTR;
 
     return flcf;
 }
@@ -396,9 +437,17 @@ ngx_http_fwgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->label, prev->label, "");
     ngx_conf_merge_size_value(conf->report_max_body, prev->report_max_body,
                               4096);
+    ngx_conf_merge_ptr_value(conf->release_keys, prev->release_keys, NULL);
 
     if (conf->artifact == NULL) {
         conf->artifact = prev->artifact;
+    }
+
+    if (conf->rsig_key == NGX_CONF_UNSET_PTR) {
+        conf->rsig_key = (prev->rsig_key == NGX_CONF_UNSET_PTR)
+                         ? NULL : prev->rsig_key;
+        conf->rsig_keyid = prev->rsig_keyid;
+        conf->rsig_label = prev->rsig_label;
     }
 
     if (conf->required == NULL) {
@@ -538,8 +587,9 @@ ngx_http_fwgate_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_fwgate_postconfiguration(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_handler_pt          *h;
+    ngx_http_core_main_conf_t    *cmcf;
+    ngx_http_fwgate_main_conf_t  *fmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -549,6 +599,23 @@ ngx_http_fwgate_postconfiguration(ngx_conf_t *cf)
     }
 
     *h = ngx_http_fwgate_access_handler;
+
+    /* download tokens are masked in the logs where they may come */
+
+    fmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_fwgate_module);
+
+    if (fmcf->token_secrets) {
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_http_fwgate_mask_token;
+    }
+
+    if (ngx_http_fwgate_respsig_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     return ngx_http_fwgate_index_variables(cf);
 }
@@ -607,6 +674,7 @@ ngx_http_fwgate_exit_process(ngx_cycle_t *cycle)
     ngx_http_fwgate_subscribe_exit_process();
     ngx_http_fwgate_redis_exit_process();
     ngx_http_fwgate_keys_free();
+    ngx_http_fwgate_release_free();
     ngx_http_fwgate_cache_exit_process();
     fwg_cohort_cleanup();
 }

@@ -18,6 +18,8 @@
 #include "fwg_sig.h"
 #include "fwg_decide.h"
 #include "fwg_record.h"
+#include "fwg_release.h"
+#include "fwg_token.h"
 
 
 /* the registry records one decision needs, one Redis command each */
@@ -106,6 +108,10 @@ typedef struct {
 
     ngx_shm_zone_t             *replay_zone;
 
+    fwg_token_secret_t         *token_secrets;  /* NULL: no tokens */
+    ngx_uint_t                  ntoken_secrets; /* [0] mints */
+    time_t                      token_ttl;
+
     ngx_flag_t                  enabled_somewhere;
     ngx_http_fwgate_stats_t    *stats;      /* in the cache zone, or a
                                                worker-local fallback */
@@ -138,6 +144,11 @@ typedef struct {
     ngx_uint_t                  report_replicas;    /* WAIT for them */
     fwg_policy_t                policy;     /* compiled in merge */
     ngx_str_t                   accept_signature;
+    fwg_release_keys_t         *release_keys;   /* NULL: not required */
+    fwg_key_t                  *rsig_key;   /* fwgate_response_signing;
+                                               NULL: off */
+    ngx_str_t                   rsig_keyid;
+    ngx_str_t                   rsig_label;
 } ngx_http_fwgate_loc_conf_t;
 
 
@@ -235,6 +246,9 @@ ngx_http_fwgate_setter(ngx_http_fwgate_set_algorithms);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_seconds);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_label);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_content);
+ngx_http_fwgate_setter(ngx_http_fwgate_set_token_secret);
+/* respsig.c */
+ngx_http_fwgate_setter(ngx_http_fwgate_set_response_signing);
 
 
 /* redis.c: one async connection per worker on nginx's event loop ------- */
@@ -360,6 +374,7 @@ ngx_int_t ngx_http_fwgate_blob_from_reply(redisReply *reply,
 
 typedef struct ngx_http_fwgate_waiter_s  ngx_http_fwgate_waiter_t;
 typedef struct ngx_http_fwgate_ctx_s     ngx_http_fwgate_ctx_t;
+typedef struct ngx_http_fwgate_rsig_s    ngx_http_fwgate_rsig_t;
 
 typedef void (*ngx_http_fwgate_resume_pt)(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
@@ -405,9 +420,13 @@ struct ngx_http_fwgate_ctx_s {
     ngx_event_t                 timeout_ev;
     ngx_event_t                 resume_ev;
 
+    ngx_uint_t                  token;      /* decided from a download
+                                               token, not a signature */
+
     ngx_str_t                   body;       /* report body */
     ngx_uint_t                  stage;      /* handler-specific progress */
     void                       *data;       /* handler-specific state */
+    ngx_http_fwgate_rsig_t     *rsig;       /* answer being signed */
 
     /* admission (silence.c): the script's record while it runs, its
        answer, and the per-worker memo's key */
@@ -466,6 +485,8 @@ ngx_int_t ngx_http_fwgate_records(ngx_http_request_t *r,
 /* gate.c: the access-phase gate, the decision and its outcome ---------- */
 
 ngx_int_t ngx_http_fwgate_access_handler(ngx_http_request_t *r);
+/* POST_READ: "fwt=***" in r->request_line, for the logs */
+ngx_int_t ngx_http_fwgate_mask_token(ngx_http_request_t *r);
 /* steps 1-5 (docs/reasons.md); NGX_OK when they pass (ctx->reason set
    either way) */
 ngx_int_t ngx_http_fwgate_check_request(ngx_http_request_t *r,
@@ -483,6 +504,11 @@ void ngx_http_fwgate_publish(ngx_http_request_t *r,
    \xHH, so that it cannot forge fields of the line */
 ngx_int_t ngx_http_fwgate_log_escape(ngx_pool_t *pool, const u_char *data,
     size_t len, ngx_str_t *out);
+
+
+/* respsig.c: signed update-check answers (fwgate_response_signing) --- */
+
+ngx_int_t ngx_http_fwgate_respsig_init(ngx_conf_t *cf);
 
 
 /* subscribe.c: pushed invalidation, one subscription per node -------- */
@@ -543,6 +569,16 @@ void ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf);
 
 const fwg_key_t *ngx_http_fwgate_key_get(fwg_str_t alg, fwg_str_t rec);
 void ngx_http_fwgate_keys_free(void);
+
+
+/* release.c: signed release metadata, verified once per record --------- */
+
+char *ngx_http_fwgate_set_release_keys(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_fwgate_release_prepare(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf,
+    fwg_decide_in_t *in);
+void ngx_http_fwgate_release_free(void);
 
 
 /* variables.c: $fwgate_* --------------------------------------------- */

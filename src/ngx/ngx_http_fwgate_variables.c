@@ -22,6 +22,7 @@ typedef enum {
     NGX_HTTP_FWGATE_VAR_TARGET_VERSION,
     NGX_HTTP_FWGATE_VAR_BUCKET,
     NGX_HTTP_FWGATE_VAR_PATH,
+    NGX_HTTP_FWGATE_VAR_AUTH,
     NGX_HTTP_FWGATE_VAR_N
 } ngx_http_fwgate_var_e;
 
@@ -60,6 +61,9 @@ static ngx_http_variable_t  ngx_http_fwgate_vars[] = {
 
     { ngx_string("fwgate_path"), NULL, ngx_http_fwgate_variable,
       NGX_HTTP_FWGATE_VAR_PATH, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("fwgate_auth"), NULL, ngx_http_fwgate_variable,
+      NGX_HTTP_FWGATE_VAR_AUTH, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -216,6 +220,20 @@ ngx_http_fwgate_value(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 
         *out = ctx->path;
         break;
+
+    case NGX_HTTP_FWGATE_VAR_AUTH:
+        /* what the request was decided from; nothing when it had neither */
+        if (ctx->token) {
+            ngx_str_set(out, "token");
+
+        } else if (ctx->reason == FWG_R_MISSING_SIGNATURE) {
+            return NGX_DECLINED;
+
+        } else {
+            ngx_str_set(out, "signature");
+        }
+
+        return NGX_OK;
 
     default: /* NGX_HTTP_FWGATE_VAR_BUCKET */
         if (!ctx->verdict.has_bucket) {

@@ -171,6 +171,9 @@ main(void)
     suite_hmac();
     suite_record();
     suite_json();
+    suite_release();
+    suite_token();
+    suite_respsig();
 
     unit_summary_and_exit();
 

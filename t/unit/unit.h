@@ -72,5 +72,8 @@ void suite_siphash(void);
 void suite_hmac(void);
 void suite_record(void);
 void suite_json(void);
+void suite_release(void);
+void suite_token(void);
+void suite_respsig(void);
 
 #endif /* FWG_UNIT_H */

@@ -1,0 +1,51 @@
+/*
+ * SHA-256 midstates (see fwg_sha256.h).
+ *
+ * OpenSSL 3's EVP interface cannot start a digest from a chaining value,
+ * and copying an EVP_MD_CTX duplicates its provider context (an
+ * allocation and a free) on every HMAC.  The low-level SHA256_CTX, still
+ * exported by OpenSSL 3 though deprecated, has a public layout: the
+ * chaining value h[], the message length in bits (Nl, Nh) and the partial
+ * block; after exactly one block the partial block is empty, so the state
+ * is h[] and a length of 512 bits.  It uses the same assembly (SHA-NI
+ * where the CPU has it) as EVP.
+ */
+
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "fwg_sha256.h"
+
+
+void
+fwg_sha256_block_state(const unsigned char block[64], uint32_t st[8])
+{
+    SHA256_CTX  c;
+
+    SHA256_Init(&c);
+    SHA256_Update(&c, block, 64);
+    memcpy(st, c.h, 32);
+    OPENSSL_cleanse(&c, sizeof(c));
+}
+
+
+void
+fwg_sha256_resume(const uint32_t st[8], const void *data, size_t len,
+    unsigned char out[FWG_SHA256_LEN])
+{
+    SHA256_CTX  c;
+
+    SHA256_Init(&c);
+    memcpy(c.h, st, 32);
+    c.Nl = 512;
+    c.Nh = 0;
+    c.num = 0;
+
+    SHA256_Update(&c, data, len);
+    SHA256_Final(out, &c);
+    OPENSSL_cleanse(&c, sizeof(c));
+}
