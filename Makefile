@@ -16,7 +16,8 @@ CORE_SRCS   := src/core/fwg_types.c src/core/fwg_b64.c src/core/fwg_sf.c \
                src/core/fwg_digest.c src/core/fwg_siphash.c \
                src/core/fwg_record.c src/core/fwg_reply.c src/core/fwg_sha256.c \
                src/core/fwg_json.c src/core/fwg_report.c \
-               src/core/fwg_release.c src/core/fwg_token.c
+               src/core/fwg_release.c src/core/fwg_token.c \
+               src/core/fwg_respsig.c
 CORE_HDRS   := $(wildcard src/core/*.h)
 CORE_OBJS   := $(CORE_SRCS:src/core/%.c=$(BUILD)/core/%.o)
 CLI_SRCS    := $(wildcard src/cli/*.c)
@@ -28,7 +29,7 @@ MODULE      := $(BUILD)/ngx_http_fwgate_module.so
 
 .PHONY: all module cli unit test test-unit test-nginx test-asan demo deps \
         build-strict deb test-deb test-matrix \
-        test-faults test-fleet test-valgrind test-token \
+        test-faults test-fleet test-admission test-valgrind test-token \
         bench fuzz clean
 
 all: module cli
@@ -135,6 +136,9 @@ test-faults: module cli
 
 # a primary, three replicas behind delay proxies, three edges, Sentinels:
 # halt/revoke propagation, failover, a cut link, edge ACL (docs/faults.md)
+test-admission: module cli
+	bash scripts/test-admission.sh
+
 test-fleet: module cli
 	bash scripts/test-fleet.sh
 

@@ -126,6 +126,42 @@ for my $b (@bad_http) {
     like($out, $re, "names the bad argument: $line") or diag($out);
 }
 
+# fwgate_response_signing: the key is checked (and never shown) by nginx -t
+{
+    my $k = "$tmp/edge";
+    system("openssl genpkey -algorithm ed25519 -out $k.pem 2>/dev/null") == 0
+        or die "openssl genpkey";
+    system("openssl pkey -in $k.pem -pubout -out $k.pub 2>/dev/null") == 0
+        or die "openssl pkey";
+    my $secret = slurp("$k.pem");
+    $secret =~ s/-----[^\n]*-----\n?//g;
+    $secret =~ s/\s+//g;
+    my @rs = (
+        ["fwgate_response_signing $k.pem;", undef],
+        ["fwgate_response_signing $k.pem keyid=edge-1 label=edge;", undef],
+        ["fwgate_response_signing off;", undef],
+        ["fwgate_response_signing $k.pub;", qr/not an ed25519 or P-256 private key/],
+        ["fwgate_response_signing $tmp/none.pem;", qr/none\.pem/],
+        ["fwgate_response_signing $k.pem label=Bad;", qr/label/],
+        ["fwgate_response_signing $k.pem colour=blue;", qr/colour=blue/],
+    );
+    for my $b (@rs) {
+        my ($line, $re) = @$b;
+        my $conf = $base;
+        $conf =~ s{(location /firmware/ \{\n\s*fwgate on;)}{$1\n            $line}
+            or die "cannot place $line";
+        my ($rc, $out) = nginx_t($conf, 'rsig');
+        if (defined $re) {
+            isnt($rc, 0, "refused: $line");
+            like($out, $re, "says why: $line") or diag($out);
+            like($out, qr/fwgate_response_signing/, "names the directive: $line");
+        } else {
+            is($rc, 0, "accepted: $line") or diag($out);
+        }
+        unlike($out, qr/\Q$secret\E/, "no key material in the output: $line");
+    }
+}
+
 # fwgate on without any fwgate_redis
 {
     (my $conf = $base) =~ s{\n\s*fwgate_redis\s[^;]*;}{}s or die;

@@ -256,7 +256,8 @@ sub rollout {
              percent => defined $o{percent} ? $o{percent} : 100,
              state => $o{state} || 'active');
     for my $k (qw(salt from downgrade halt_failures halt_ratio
-                  halt_silence)) {
+                  halt_silence max_starts_per_min max_in_flight
+                  in_flight_expiry device_failures penalty)) {
         push @f, $k => $o{$k} if defined $o{$k};
     }
     # as `fwgatectl rollout start`: a new rollout, no automatic halt

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -42,6 +43,7 @@ static const char device_usage[] =
 "                            (--key FILE | --gen-key PREFIX) [--replace]\n"
 "       fwgatectl device show ID [--json]\n"
 "       fwgatectl device revoke ID\n"
+"       fwgatectl device pardon ID [--artifact A]\n"
 "       fwgatectl device import FILE.csv [--replace] [--json]\n"
 "\n"
 "add      registers a device.  ALG: ed25519, ecdsa-p256-sha256,\n"
@@ -50,8 +52,12 @@ static const char device_usage[] =
 "         PREFIX.pem (private, mode 0600) and PREFIX.pub.pem, or\n"
 "         PREFIX.key (HMAC secret, 0600).  An existing id is refused\n"
 "         unless --replace.\n"
-"show     prints the record (an HMAC secret is never printed).\n"
+"show     prints the record (an HMAC secret is never printed) and the\n"
+"         device's penalties: artifact, boxed until, failure reports.\n"
 "revoke   sets status revoked: the edge refuses the device (403).\n"
+"pardon   takes the device out of the penalty box (of artifact A, or of\n"
+"         every artifact) and resets its failure counts; edges drop the\n"
+"         cached record at once.\n"
 "import   CSV rows id,model,hw,alg,key (key: the registry form, base64);\n"
 "         a header line is optional, blank and # lines are ignored.\n"
 "         Existing ids are skipped unless --replace; bad rows are\n"
@@ -442,6 +448,10 @@ device_id_arg(const char *sub, int argc, char **argv, fwgctl_args_t *a,
 }
 
 
+static void device_penalties(redisContext *c, redisReply *r,
+    const char *id, fwg_str_t model, int json);
+
+
 static int
 device_show(redisContext *c, int argc, char **argv)
 {
@@ -484,6 +494,7 @@ device_show(redisContext *c, int argc, char **argv)
             fwgctl_json_kv(stdout, "key", key, 1);
         }
         fwgctl_json_kv(stdout, "status", status, 1);
+        device_penalties(c, r, id, model, 1);
         printf("}\n");
 
     } else {
@@ -501,9 +512,253 @@ device_show(redisContext *c, int argc, char **argv)
         printf("status:  %.*s\n", (int) status.len, status.data);
     }
 
+    if (!a.json) {
+        device_penalties(c, r, id, model, 0);
+    }
+
     freeReplyObject(r);
 
     return 0;
+}
+
+
+/*
+ * The penalty box (docs/fleet-guide.md): each penalty:<artifact> field of
+ * the record, with its failure count from devfail:<model>:<artifact>.
+ * As the record's "penalties" member, or as text lines.
+ */
+
+static void
+device_penalties(redisContext *c, redisReply *r, const char *id,
+    fwg_str_t model, int json)
+{
+    size_t        i, n;
+    char         *m, *art, when[64];
+    time_t        t;
+    struct tm     tm;
+    long long     until;
+    redisReply   *f;
+    fwgctl_av_t   av;
+
+    m = strndup(model.data ? model.data : "", model.len);
+    if (m == NULL) {
+        return;
+    }
+
+    n = 0;
+
+    for (i = 0; i + 1 < r->elements; i += 2) {
+        if (r->element[i]->type != REDIS_REPLY_STRING
+            || r->element[i]->len <= 8
+            || strncmp(r->element[i]->str, "penalty:", 8) != 0)
+        {
+            continue;
+        }
+
+        art = strndup(r->element[i]->str + 8, r->element[i]->len - 8);
+        if (art == NULL) {
+            break;
+        }
+
+        until = strtoll(r->element[i + 1]->str ? r->element[i + 1]->str
+                                               : "0", NULL, 10);
+
+        fwgctl_av_init_all(&av, 1);
+        fwgctl_av_add(&av, "HGET");
+        fwgctl_av_key(&av, "devfail:", m, ":", art, NULL);
+        fwgctl_av_add(&av, id);
+        f = fwgctl_run(c, &av);
+
+        t = (time_t) until;
+        when[0] = '\0';
+        if (gmtime_r(&t, &tm) != NULL) {
+            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        }
+
+        if (json) {
+            printf("%s", n == 0 ? ",\"penalties\":[" : ",");
+            printf("{");
+            fwgctl_json_kv(stdout, "artifact", fwg_cli_str(art), 0);
+            printf(",\"until\":%lld,\"boxed\":%s,\"failures\":%s}", until,
+                   (long long) time(NULL) < until ? "true" : "false",
+                   f && f->type == REDIS_REPLY_STRING ? f->str : "0");
+
+        } else {
+            printf("penalty: %s until %lld (%s)%s, failures %s\n", art,
+                   until, when,
+                   (long long) time(NULL) < until ? "" : " expired",
+                   f && f->type == REDIS_REPLY_STRING ? f->str : "0");
+        }
+
+        n++;
+        free(art);
+
+        if (f) {
+            freeReplyObject(f);
+        }
+    }
+
+    if (json) {
+        printf("%s", n ? "]" : ",\"penalties\":[]");
+    }
+
+    free(m);
+}
+
+
+/*
+ * device pardon ID [--artifact A]: HDEL penalty:<A> (every penalty field
+ * without --artifact) and the failure counts, in one transaction that
+ * bumps the epoch and publishes device:<id> (the first command's key), so
+ * no edge decides with the boxed record again.
+ */
+
+static int
+device_pardon(redisContext *c, int argc, char **argv)
+{
+    fwgctl_args_t  a;
+    redisReply    *r, *k;
+    fwg_str_t      model;
+    fwgctl_av_t    cmds[2], scan;
+    const char    *id, *only;
+    char          *m, *field, nkeys[32];
+    size_t         i, n, plen;
+    int            rc;
+
+    fwgctl_opt_t   opts[] = {
+        { "--artifact", 1, NULL },
+        { NULL, 0, NULL }
+    };
+
+    if (fwgctl_args_parse(argc, argv, opts, &a) != 0) {
+        return 2;
+    }
+
+    if (a.help) {
+        fputs(device_usage, stdout);
+        return 0;
+    }
+
+    if (a.npos != 1) {
+        return fwgctl_usage("device pardon: one device ID expected");
+    }
+
+    id = a.pos[0];
+    only = fwgctl_opt_value(opts, "--artifact");
+
+    r = fwgctl_hrecord(c, "device:", id, "device %s: not found", id);
+    if (r == NULL) {
+        return 1;
+    }
+
+    model = fwgctl_hfield(r, "model");
+    m = strndup(model.data ? model.data : "", model.len);
+    if (m == NULL) {
+        freeReplyObject(r);
+        return 1;
+    }
+
+    fwgctl_av_init_all(cmds, 2);
+    fwgctl_av_init_all(&scan, 1);
+    field = NULL;
+    k = NULL;
+    rc = 1;
+
+    fwgctl_av_add(&cmds[0], "HDEL");
+    fwgctl_av_key(&cmds[0], "device:", id, NULL);
+
+    n = 0;
+
+    for (i = 0; i + 1 < r->elements && n < 500; i += 2) {
+        if (r->element[i]->type != REDIS_REPLY_STRING
+            || r->element[i]->len <= 8
+            || strncmp(r->element[i]->str, "penalty:", 8) != 0
+            || (only && strcmp(r->element[i]->str + 8, only) != 0))
+        {
+            continue;
+        }
+
+        fwgctl_av_addn(&cmds[0], r->element[i]->str, r->element[i]->len);
+        n++;
+    }
+
+    /* the vectors point at their strings: these live until the exec */
+
+    if (only && n == 0) {
+        field = malloc(8 + strlen(only) + 1);
+        if (field == NULL) {
+            rc = 1;
+            goto done;
+        }
+
+        sprintf(field, "penalty:%s", only);
+        fwgctl_av_add(&cmds[0], field);
+    }
+
+    if (n == 0 && only == NULL) {
+        fwgctl_av_add(&cmds[0], "penalty:");
+    }
+
+    /* the failure counts: of A, or of every artifact of the model */
+
+    if (only) {
+        fwgctl_av_add(&cmds[1], "HDEL");
+        fwgctl_av_key(&cmds[1], "devfail:", m, ":", only, NULL);
+        fwgctl_av_add(&cmds[1], id);
+
+    } else {
+        fwgctl_av_add(&scan, "KEYS");
+        fwgctl_av_key(&scan, "devfail:", m, ":*", NULL);
+        k = fwgctl_run(c, &scan);
+
+        plen = 0;
+
+        if (k && k->type == REDIS_REPLY_ARRAY) {
+            plen = k->elements < 500 ? k->elements : 500;
+        }
+
+        snprintf(nkeys, sizeof(nkeys), "%zu", plen);
+
+        fwgctl_av_add(&cmds[1], "EVAL");
+        fwgctl_av_add(&cmds[1],
+                      "for _, k in ipairs(KEYS) do\n"
+                      "  redis.call('HDEL', k, ARGV[1])\n"
+                      "end\n"
+                      "return #KEYS\n");
+        fwgctl_av_add(&cmds[1], nkeys);
+
+        for (i = 0; i < plen; i++) {
+            fwgctl_av_addn(&cmds[1], k->element[i]->str, k->element[i]->len);
+        }
+
+        fwgctl_av_add(&cmds[1], id);
+    }
+
+    rc = fwgctl_exec_tx(c, cmds, 2);
+
+    if (rc == 0 && !a.json) {
+        printf("device %s pardoned%s%s\n", id, only ? " for " : "",
+               only ? only : "");
+
+    } else if (rc == 0) {
+        printf("{");
+        fwgctl_json_kv(stdout, "device", fwg_cli_str(id), 0);
+        printf(",\"pardoned\":true}\n");
+    }
+
+done:
+
+    fwgctl_av_reset_all(cmds, 2);
+    fwgctl_av_reset_all(&scan, 1);
+    freeReplyObject(r);
+    free(m);
+    free(field);
+
+    if (k) {
+        freeReplyObject(k);
+    }
+
+    return rc;
 }
 
 
@@ -1056,10 +1311,10 @@ cmd_device(int argc, char **argv)
     sub = argv[1];
 
     if (strcmp(sub, "add") && strcmp(sub, "show") && strcmp(sub, "revoke")
-        && strcmp(sub, "import"))
+        && strcmp(sub, "import") && strcmp(sub, "pardon"))
     {
         fwgctl_err("device: unknown subcommand '%s' (add, show, revoke, "
-                   "import)", sub);
+                   "pardon, import)", sub);
         return 2;
     }
 
@@ -1079,6 +1334,8 @@ cmd_device(int argc, char **argv)
         rc = device_show(c, argc - 2, argv + 2);
     } else if (strcmp(sub, "revoke") == 0) {
         rc = device_revoke(c, argc - 2, argv + 2);
+    } else if (strcmp(sub, "pardon") == 0) {
+        rc = device_pardon(c, argc - 2, argv + 2);
     } else {
         rc = device_import(c, argc - 2, argv + 2);
     }

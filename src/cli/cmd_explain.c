@@ -246,6 +246,8 @@ cmd_explain(int argc, char **argv)
     fwg_semver_t         ver;
     trace_t              t;
     fwg_reason_t         reason;
+    int64_t              lstarts, lflight, lexp;
+    int                  limited;
     fwg_str_t            model;
     const char          *device, *artifact, *version, *omodel, *hw,
                         *path;
@@ -425,6 +427,7 @@ cmd_explain(int argc, char **argv)
     }
 
     (void) fwg_device_from_blob(db, dlen, &dev);
+    (void) fwg_device_penalty(db, dlen, fwg_cli_str(artifact), &dev);
     (void) fwg_artifact_from_blob(ab, alen, &art);
 
     /* the rollout of the claimed model, else of the registered one */
@@ -483,6 +486,9 @@ cmd_explain(int argc, char **argv)
     t.n = 0;
     reason = fwg_decide_registry(&in, &v, explain_trace, &t);
 
+    limited = reason == FWG_R_OK
+              && fwg_rollout_limits(&ro, &lstarts, &lflight, &lexp);
+
     if (json) {
         printf("{");
         fwgctl_json_kv(stdout, "device", fwg_cli_str(device), 0);
@@ -502,6 +508,11 @@ cmd_explain(int argc, char **argv)
         if (v.target_version.len) {
             fwgctl_json_kv(stdout, "target_version", v.target_version, 1);
         }
+        if (limited) {
+            printf(",\"admission\":{\"max_starts_per_min\":%lld,"
+                   "\"max_in_flight\":%lld}", (long long) lstarts,
+                   (long long) lflight);
+        }
         printf(",\"steps\":[");
         for (i = 0; i < t.n; i++) {
             printf("%s{\"step\":%d,\"check\":", i ? "," : "", t.s[i].step);
@@ -520,6 +531,13 @@ cmd_explain(int argc, char **argv)
         for (i = 0; i < t.n; i++) {
             printf("%3d  %-28s %-5s %s\n", t.s[i].step, t.s[i].check,
                    result_word(&t.s[i]), t.s[i].detail);
+        }
+        if (limited) {
+            /* decided by Redis at the edge, not from the records */
+            printf("  -  %-28s %-5s max_starts_per_min %lld, "
+                   "max_in_flight %lld: a first download may get 503 "
+                   "rollout_throttled\n", "admission limits",
+                   "note", (long long) lstarts, (long long) lflight);
         }
         printf("=> %d %s\n", fwg_reason_status(reason),
                fwg_reason_name(reason));

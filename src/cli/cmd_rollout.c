@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -27,8 +28,8 @@ static const char rollout_usage[] =
 "usage: fwgatectl rollout start MODEL --artifact NAME --percent P\n"
 "                     [--from RANGE] [--salt S] [--allow-downgrade]\n"
 "                     [--halt-failures N --halt-ratio R]\n"
-"                     [--halt-silence SECONDS]\n"
-"       fwgatectl rollout set MODEL --percent P\n"
+"                     [--halt-silence SECONDS] [LIMITS]\n"
+"       fwgatectl rollout set MODEL [--percent P] [LIMITS]\n"
 "       fwgatectl rollout floor MODEL VERSION [--sign-key KEY] [--force]\n"
 "       fwgatectl rollout pause|resume|halt MODEL\n"
 "       fwgatectl rollout status MODEL [--json]\n"
@@ -41,7 +42,16 @@ static const char rollout_usage[] =
 "        '>=2.0.0 <2.5.0 || =1.9.9'.  Auto-halt: --halt-failures N and\n"
 "        --halt-ratio R (0 < R <= 1) together; --halt-silence SECONDS\n"
 "        counts devices unheard that long after download as failures.\n"
-"set     changes the percent (raising it only adds devices).\n"
+"set     changes the percent (raising it only adds devices) and/or the\n"
+"        limits.\n"
+"LIMITS  --max-starts-per-min N (new devices starting a download per\n"
+"        minute), --max-in-flight M (downloads not yet reported, within\n"
+"        --in-flight-expiry T seconds, default 3600): a device over them\n"
+"        is told 503 rollout_throttled with Retry-After.\n"
+"        --device-failures N and --penalty SECONDS (default 86400): a\n"
+"        device reporting N failures of the artifact is refused it\n"
+"        (penalized) for SECONDS (`device pardon` lets it out).  0 turns\n"
+"        a limit off.\n"
 "pause   stops offering the artifact; resume makes it active again\n"
 "        (also after a halt); halt stops it as the auto-halt does.\n"
 "floor   the model's security floor (fields floor, floor_sig of the\n"
@@ -51,7 +61,93 @@ static const char rollout_usage[] =
 "        it needs --force; start and set keep it, and start refuses an\n"
 "        artifact below it.\n"
 "status  state, target, percent, cohort among registered devices,\n"
-"        report counters.\n";
+"        report counters, admission (reports by state, in flight,\n"
+"        throttled, limits).\n";
+
+
+/*
+ * Admission limits and the penalty box (docs/fleet-guide.md): the
+ * options of start and set, each a rollout field holding a non-negative
+ * integer (0: off).
+ */
+
+static const struct {
+    const char  *opt;
+    const char  *field;
+} limit_opts[] = {
+    { "--max-starts-per-min", "max_starts_per_min" },
+    { "--max-in-flight",      "max_in_flight" },
+    { "--in-flight-expiry",   "in_flight_expiry" },
+    { "--device-failures",    "device_failures" },
+    { "--penalty",            "penalty" },
+};
+
+#define NLIMITS  (sizeof(limit_opts) / sizeof(limit_opts[0]))
+
+
+static int
+count_valid(const char *s)
+{
+    size_t  i;
+
+    for (i = 0; s[i]; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+
+    return i > 0 && i < 10 && !(i > 1 && s[0] == '0');
+}
+
+
+/* checks the limit options given; 0, or the usage error's exit code */
+static int
+limits_check(const char *sub, fwgctl_opt_t *opts, int *given)
+{
+    size_t       i;
+    const char  *v;
+
+    *given = 0;
+
+    for (i = 0; i < NLIMITS; i++) {
+        v = fwgctl_opt_value(opts, limit_opts[i].opt);
+
+        if (v == NULL) {
+            continue;
+        }
+
+        if (!count_valid(v)
+            || ((strcmp(limit_opts[i].field, "in_flight_expiry") == 0
+                 || strcmp(limit_opts[i].field, "penalty") == 0)
+                && strcmp(v, "0") == 0))
+        {
+            return fwgctl_usage("rollout %s: %s must be a non-negative "
+                                "integer (seconds: positive)", sub,
+                                limit_opts[i].opt);
+        }
+
+        (*given)++;
+    }
+
+    return 0;
+}
+
+
+static void
+limits_add(fwgctl_av_t *av, fwgctl_opt_t *opts)
+{
+    size_t       i;
+    const char  *v;
+
+    for (i = 0; i < NLIMITS; i++) {
+        v = fwgctl_opt_value(opts, limit_opts[i].opt);
+
+        if (v != NULL) {
+            fwgctl_av_add(av, limit_opts[i].field);
+            fwgctl_av_add(av, v);
+        }
+    }
+}
 
 
 /* any entry of the list for MODEL, whatever its hw */
@@ -123,9 +219,13 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
         { "--from", 1, NULL },
         { "--salt", 1, NULL }, { "--allow-downgrade", 0, NULL },
         { "--halt-failures", 1, NULL }, { "--halt-ratio", 1, NULL },
-        { "--halt-silence", 1, NULL }, { NULL, 0, NULL }
+        { "--halt-silence", 1, NULL },
+        { "--max-starts-per-min", 1, NULL }, { "--max-in-flight", 1, NULL },
+        { "--in-flight-expiry", 1, NULL }, { "--device-failures", 1, NULL },
+        { "--penalty", 1, NULL }, { NULL, 0, NULL }
     };
     fwgctl_args_t         a;
+    int            nlim;
     const char    *name, *pct, *from, *salt, *hf, *hr, *hs;
     redisReply    *art, *cur, *curart;
     fwg_str_t      models, ver, curname, curver, floor, fsig;
@@ -188,6 +288,11 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
     if (hs != NULL && !uint_valid(hs)) {
         return fwgctl_usage("rollout start: --halt-silence must be a "
                           "positive number of seconds");
+    }
+
+    rc = limits_check("start", opts, &nlim);
+    if (rc != 0) {
+        return rc;
     }
 
     if (fwgctl_watch(c, "rollout:", model) != 0
@@ -310,6 +415,7 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
         fwgctl_av_add(&cmds[1], "halt_silence");
         fwgctl_av_add(&cmds[1], hs);
     }
+    limits_add(&cmds[1], opts);
 
     /* the floor outlives rollouts: only `rollout floor` changes it */
 
@@ -476,9 +582,13 @@ rollout_field(redisContext *c, const char *sub, const char *model,
     int argc, char **argv)
 {
     fwgctl_opt_t         opts[] = {
-        { "--percent", 1, NULL }, { NULL, 0, NULL }
+        { "--percent", 1, NULL },
+        { "--max-starts-per-min", 1, NULL }, { "--max-in-flight", 1, NULL },
+        { "--in-flight-expiry", 1, NULL }, { "--device-failures", 1, NULL },
+        { "--penalty", 1, NULL }, { NULL, 0, NULL }
     };
     fwgctl_args_t        a;
+    int           nlim;
     const char   *field, *value;
     redisReply   *r, *h;
     int           n;
@@ -497,11 +607,24 @@ rollout_field(redisContext *c, const char *sub, const char *model,
                           a.pos[0]);
     }
 
+    nlim = 0;
+
     if (strcmp(sub, "set") == 0) {
         field = "percent";
         value = fwgctl_opt_value(opts, "--percent");
 
-        if (value == NULL || fwg_percent_parse(value, strlen(value)) < 0) {
+        rc = limits_check("set", opts, &nlim);
+        if (rc != 0) {
+            return rc;
+        }
+
+        if (value == NULL && nlim) {
+            /* only limits: the first one names the change */
+            field = NULL;
+
+        } else if (value == NULL
+                   || fwg_percent_parse(value, strlen(value)) < 0)
+        {
             return fwgctl_usage("rollout set: --percent missing or not 0-100 "
                               "with at most two decimals");
         }
@@ -544,8 +667,11 @@ rollout_field(redisContext *c, const char *sub, const char *model,
     fwgctl_av_init_all(cmds, 2);
     fwgctl_av_add(&cmds[0], "HSET");
     fwgctl_av_key(&cmds[0], "rollout:", model, NULL);
-    fwgctl_av_add(&cmds[0], field);
-    fwgctl_av_add(&cmds[0], value);
+    if (field) {
+        fwgctl_av_add(&cmds[0], field);
+        fwgctl_av_add(&cmds[0], value);
+    }
+    limits_add(&cmds[0], opts);
 
     if (strcmp(sub, "resume") == 0) {
         fwgctl_av_add(&cmds[1], "DEL");
@@ -557,7 +683,17 @@ rollout_field(redisContext *c, const char *sub, const char *model,
     fwgctl_av_reset_all(cmds, 2);
     freeReplyObject(r);
 
-    if (rc == 0) {
+    if (rc == 0 && field == NULL) {
+        if (a.json) {
+            printf("{");
+            fwgctl_json_kv(stdout, "model", fwg_cli_str(model), 0);
+            printf(",\"limits\":\"set\"}\n");
+
+        } else {
+            printf("rollout %s: limits set\n", model);
+        }
+
+    } else if (rc == 0) {
         if (a.json) {
             printf("{");
             fwgctl_json_kv(stdout, "model", fwg_cli_str(model), 0);
@@ -638,6 +774,95 @@ free_replies(redisReply *a, redisReply *b, redisReply *c, redisReply *d,
     for (i = 0; i < 6; i++) {
         if (all[i] != NULL) {
             freeReplyObject(all[i]);
+        }
+    }
+}
+
+
+/*
+ * The admission block of status (its own function: the plan display is
+ * another's): reports by state, downloads in flight within the expiry,
+ * devices throttled, the limits and the penalty box settings.  JSON: the
+ * "admission" member.
+ */
+
+static void
+status_admission(redisContext *c, const char *model, redisReply *ro,
+    fwg_str_t name, redisReply *stats, int json)
+{
+    size_t        i;
+    char         *n, since[32];
+    long long     expiry, inflight;
+    fwg_str_t     v;
+    redisReply   *r;
+    fwgctl_av_t   av;
+
+    static const char  *states[] = {
+        "success", "failure", "deferred", "downloading", "installing",
+        "throttled"
+    };
+
+    v = fwgctl_hfield(ro, "in_flight_expiry");
+    expiry = v.len ? strtoll(v.data, NULL, 10) : 3600;
+    if (expiry <= 0) {
+        expiry = 3600;
+    }
+
+    n = strndup(name.data ? name.data : "", name.len);
+    if (n == NULL) {
+        return;
+    }
+
+    snprintf(since, sizeof(since), "(%lld", (long long) time(NULL) - expiry);
+
+    av.n = 0;
+    fwgctl_av_add(&av, "ZCOUNT");
+    fwgctl_av_key(&av, "downloads:", model, ":", n, NULL);
+    fwgctl_av_add(&av, since);
+    fwgctl_av_add(&av, "+inf");
+    r = fwgctl_run(c, &av);
+    inflight = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+
+    if (r) {
+        freeReplyObject(r);
+    }
+
+    free(n);
+
+    if (json) {
+        printf(",\"admission\":{");
+        for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+            v = fwgctl_hfield(stats, states[i]);
+            printf("%s\"%s\":%.*s", i ? "," : "", states[i],
+                   v.len ? (int) v.len : 1, v.len ? v.data : "0");
+        }
+        printf(",\"in_flight\":%lld", inflight);
+        for (i = 0; i < NLIMITS; i++) {
+            v = fwgctl_hfield(ro, limit_opts[i].field);
+            if (v.len) {
+                printf(",");
+                fwgctl_json_kv(stdout, limit_opts[i].field, v, 0);
+            }
+        }
+        printf("}");
+        return;
+    }
+
+    printf("reports  ");
+    for (i = 0; i < 5; i++) {
+        v = fwgctl_hfield(stats, states[i]);
+        printf(" %s %.*s", states[i], v.len ? (int) v.len : 1,
+               v.len ? v.data : "0");
+    }
+    v = fwgctl_hfield(stats, "throttled");
+    printf("\nadmission in flight %lld (expiry %lld s), throttled %.*s\n",
+           inflight, expiry, v.len ? (int) v.len : 1, v.len ? v.data : "0");
+
+    for (i = 0; i < NLIMITS; i++) {
+        v = fwgctl_hfield(ro, limit_opts[i].field);
+        if (v.len) {
+            printf("limit     %s %.*s\n", limit_opts[i].field, (int) v.len,
+                   v.data);
         }
     }
 }
@@ -777,8 +1002,10 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
         }
         printf("},\"stats\":{");
         print_hash(stats, 1);
-        printf("},\"pending_downloads\":%lld}\n",
+        printf("},\"pending_downloads\":%lld",
                pend->type == REDIS_REPLY_INTEGER ? pend->integer : 0LL);
+        status_admission(c, model, ro, name, stats, 1);
+        printf("}\n");
 
     } else {
         printf("rollout   %s\n", model);
@@ -836,6 +1063,7 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
         }
         printf("\npending   %lld downloads not yet heard from\n",
                pend->type == REDIS_REPLY_INTEGER ? pend->integer : 0LL);
+        status_admission(c, model, ro, name, stats, 0);
     }
 
     free_replies(art, devs, canary, excl, stats, pend);

@@ -5,6 +5,7 @@
  *   sig sign    --alg ALG --key FILE --keyid ID [...] METHOD URL
  *   sig base    [--label L] [--scheme S] FILE|-
  *   sig verify  --key FILE [--alg ALG] [--label L] [--max-age S] FILE|-
+ *   sig verify-response ...    (cmd_sigresp.c)
  *
  * Signing goes through the verifier's own code: the Signature-Input the
  * signer will send is parsed back with fwg_sig_parse() and its base built
@@ -53,6 +54,9 @@ static const char  sig_usage[] =
     "       fwgatectl sig base [--label L] [--scheme S] FILE|-\n"
     "       fwgatectl sig verify --key FILE [--alg ALG] [--label L]\n"
     "                 [--max-age S] [--clock-skew S] [--scheme S] FILE|-\n"
+    "       fwgatectl sig verify-response --pub FILE --request-signature V\n"
+    "                 (--response FILE|- | --status N --content-digest V\n"
+    "                  --signature-input V --signature V [--body FILE])\n"
     "\n"
     "ALG: ed25519, ecdsa-p256-sha256, hmac-sha256.\n"
     "keygen writes PREFIX.pem and PREFIX.pub (PEM), or PREFIX.key (base64\n"
@@ -1304,6 +1308,10 @@ cmd_sig(int argc, char **argv)
         return sig_verify(argc - 2, argv + 2);
     }
 
-    fwg_cli_die("sig: unknown subcommand '%s' (keygen, sign, base, verify)",
-                sub);
+    if (strcmp(sub, "verify-response") == 0) {
+        return sig_verify_response(argc - 2, argv + 2);
+    }
+
+    fwg_cli_die("sig: unknown subcommand '%s' (keygen, sign, base, verify, "
+                "verify-response)", sub);
 }

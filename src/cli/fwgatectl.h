@@ -54,6 +54,8 @@ void fwgctl_json_str(FILE *f, const char *s, size_t len);
 void fwgctl_json_kv(FILE *f, const char *key, fwg_str_t v, int comma);
 
 int cmd_sig(int argc, char **argv);
+/* cmd_sigresp.c: sig verify-response */
+int sig_verify_response(int argc, char **argv);
 int cmd_device(int argc, char **argv);
 int cmd_artifact(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);

@@ -76,7 +76,9 @@ static const struct {
     { "token_expired",          401,  4 },
     { "token_invalid",          401,  7 },
     { "token_artifact",         403,  3 },
-    { "token_device",           403,  5 }
+    { "token_device",           403,  5 },
+    { "penalized",              403, 14 },
+    { "rollout_throttled",      503,  0 }
 };
 
 static const char *fwg_step_names[17] = {
@@ -764,6 +766,7 @@ fwg_decide_registry(const fwg_decide_in_t *in, fwg_verdict_t *out,
 {
     int                        i, cmp, rc;
     long                       pct;
+    int64_t                    until;
     uint32_t                   bucket;
     fwg_str_t                  device, model, hw, salt, ap;
     fwg_semver_t               av, fv;
@@ -1015,6 +1018,24 @@ fwg_decide_registry(const fwg_decide_in_t *in, fwg_verdict_t *out,
                  ro->excluded ? "excluded" : "bucket above percent");
     }
 
+    /*
+     * The penalty box: a device that failed this artifact
+     * device_failures times is refused it until the time its record
+     * names, whatever its cohort says; after the cohort so that a device
+     * outside the rollout keeps being told not_in_cohort.
+     */
+
+    if (dev->penalty.len) {
+        until = fwg_uint_parse(dev->penalty);
+
+        if (until < 0 || in->now < until) {
+            fwg_fail(14, FWG_R_PENALIZED,
+                     until < 0 ? "penalty unreadable"
+                               : "device in the penalty box for this "
+                                 "artifact");
+        }
+    }
+
     fwg_trace(trace, tdata, 14, FWG_R_OK, buf);
 
     /* 15, 16 need the device's version */
@@ -1062,6 +1083,75 @@ fwg_decide_registry(const fwg_decide_in_t *in, fwg_verdict_t *out,
     out->reason = FWG_R_OK;
 
     return FWG_R_OK;
+}
+
+
+int64_t
+fwg_uint_parse(fwg_str_t s)
+{
+    size_t   i;
+    int64_t  v;
+
+    /* a decimal part (a time written with milliseconds) is dropped */
+
+    if (s.data == NULL || s.len == 0) {
+        return -1;
+    }
+
+    v = 0;
+
+    for (i = 0; i < s.len; i++) {
+        if (s.data[i] == '.' && i > 0) {
+            break;
+        }
+
+        if (s.data[i] < '0' || s.data[i] > '9' || i >= 15) {
+            return -1;
+        }
+
+        v = v * 10 + (s.data[i] - '0');
+    }
+
+    for (i++; i < s.len; i++) {
+        if (s.data[i] < '0' || s.data[i] > '9') {
+            return -1;
+        }
+    }
+
+    return v;
+}
+
+
+int
+fwg_rollout_limits(const fwg_rollout_rec_t *ro, int64_t *starts,
+    int64_t *in_flight, int64_t *expiry)
+{
+    int64_t  s, f, e;
+
+    s = ro->max_starts.len ? fwg_uint_parse(ro->max_starts) : 0;
+    f = ro->max_in_flight.len ? fwg_uint_parse(ro->max_in_flight) : 0;
+    e = ro->in_flight_expiry.len ? fwg_uint_parse(ro->in_flight_expiry)
+                                 : 3600;
+
+    /* unreadable limits fail closed: the tightest limit, one start */
+
+    if (s < 0) {
+        s = 1;
+    }
+
+    if (f < 0) {
+        f = 1;
+    }
+
+    if (e <= 0) {
+        e = 3600;
+    }
+
+    *starts = s;
+    *in_flight = f;
+    *expiry = e;
+
+    return s > 0 || f > 0;
 }
 
 

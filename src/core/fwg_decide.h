@@ -50,6 +50,9 @@ typedef enum {
     FWG_R_TOKEN_INVALID,
     FWG_R_TOKEN_ARTIFACT,
     FWG_R_TOKEN_DEVICE,
+    FWG_R_PENALIZED,                /* device in the penalty box for this
+                                       artifact (403, after step 14) */
+    FWG_R_ROLLOUT_THROTTLED,        /* admission limits: not now (503) */
     FWG_R__COUNT
 } fwg_reason_t;
 
@@ -98,6 +101,9 @@ fwg_reason_t fwg_decide_request(const fwg_msg_t *msg, const fwg_policy_t *p,
 typedef struct {
     int         found;
     fwg_str_t   model, hw, alg, key, status;
+    fwg_str_t   penalty;            /* penalty:<artifact> of the artifact
+                                       decided: unix time boxed until
+                                       (fwg_device_penalty()) */
 } fwg_device_rec_t;
 
 typedef struct {
@@ -110,6 +116,11 @@ typedef struct {
     int         found;
     fwg_str_t   artifact, percent, salt, state, from, downgrade;
     fwg_str_t   floor, floor_sig;   /* security floor (SemVer), its sig */
+    fwg_str_t   max_starts;         /* max_starts_per_min (admission) */
+    fwg_str_t   max_in_flight;
+    fwg_str_t   in_flight_expiry;
+    fwg_str_t   device_failures;    /* penalty box threshold */
+    fwg_str_t   penalty;            /* seconds in the box */
     fwg_str_t   halted;             /* the artifact an edge's automatic
                                        halt names (rollout:<model>:halt) */
     int         canary;             /* device in :canary */
@@ -203,6 +214,17 @@ int fwg_path_normal(fwg_str_t path);
 
 /* "MODEL" or "MODEL:HW" entries of an artifact's models list */
 int fwg_models_lists(fwg_str_t models, fwg_str_t model, fwg_str_t hw);
+
+/*
+ * Admission limits of a rollout (docs/fleet-guide.md, "Admission"): 1 when
+ * max_starts_per_min or max_in_flight is a positive integer; the values
+ * (0: no limit) and in_flight_expiry (default 3600) into the pointers.
+ */
+int fwg_rollout_limits(const fwg_rollout_rec_t *ro, int64_t *starts,
+    int64_t *in_flight, int64_t *expiry);
+
+/* a non-negative decimal integer of at most 15 digits; -1 otherwise */
+int64_t fwg_uint_parse(fwg_str_t s);
 
 /* model names: 1..64 of [A-Za-z0-9._-] */
 int fwg_model_valid(fwg_str_t m);

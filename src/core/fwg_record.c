@@ -43,6 +43,11 @@ static const fwg_record_field_t  fwg_rollout_fields[] = {
     { "downgrade", offsetof(fwg_rollout_rec_t, downgrade) },
     { "floor",     offsetof(fwg_rollout_rec_t, floor) },
     { "floor_sig", offsetof(fwg_rollout_rec_t, floor_sig) },
+    { "max_starts_per_min", offsetof(fwg_rollout_rec_t, max_starts) },
+    { "max_in_flight", offsetof(fwg_rollout_rec_t, max_in_flight) },
+    { "in_flight_expiry", offsetof(fwg_rollout_rec_t, in_flight_expiry) },
+    { "device_failures", offsetof(fwg_rollout_rec_t, device_failures) },
+    { "penalty",   offsetof(fwg_rollout_rec_t, penalty) },
 };
 
 #define fwg_nfields(t)  (sizeof(t) / sizeof((t)[0]))
@@ -242,6 +247,39 @@ fwg_device_from_blob(const char *blob, size_t len, fwg_device_rec_t *d)
 
     return fwg_record_fill(blob, len, fwg_device_fields,
                            fwg_nfields(fwg_device_fields), d);
+}
+
+
+int
+fwg_device_penalty(const char *blob, size_t len, fwg_str_t artifact,
+    fwg_device_rec_t *d)
+{
+    int    rc;
+    char   name[8 + 257];
+
+    d->penalty.data = NULL;
+    d->penalty.len = 0;
+
+    if (len == 0 || artifact.len == 0 || artifact.len > 256) {
+        return 1;
+    }
+
+    memcpy(name, "penalty:", 8);
+    memcpy(name + 8, artifact.data, artifact.len);
+    name[8 + artifact.len] = '\0';
+
+    if (memchr(artifact.data, '\0', artifact.len) != NULL) {
+        return 1;
+    }
+
+    rc = fwg_blob_field(blob, len, name, &d->penalty);
+
+    if (rc != 0) {
+        d->penalty.data = NULL;
+        d->penalty.len = 0;
+    }
+
+    return rc;
 }
 
 

@@ -47,6 +47,12 @@ int fwg_blob_field(const char *blob, size_t len, const char *name,
  * every field left empty).
  */
 int fwg_device_from_blob(const char *blob, size_t len, fwg_device_rec_t *d);
+/*
+ * The device's penalty:<artifact> field into d->penalty (empty when
+ * absent or the blob is malformed).  Returns as fwg_blob_field().
+ */
+int fwg_device_penalty(const char *blob, size_t len, fwg_str_t artifact,
+    fwg_device_rec_t *d);
 int fwg_artifact_from_blob(const char *blob, size_t len,
     fwg_artifact_rec_t *a);
 int fwg_rollout_from_blob(const char *blob, size_t len,

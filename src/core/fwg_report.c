@@ -64,8 +64,17 @@ fwg_report_parse(const char *body, size_t len, fwg_arena_t *a,
     } else if (fwg_str_eq(rep->status, "failure")) {
         rep->status_code = FWG_REPORT_FAILURE;
 
+    } else if (fwg_str_eq(rep->status, "deferred")) {
+        rep->status_code = FWG_REPORT_DEFERRED;
+
+    } else if (fwg_str_eq(rep->status, "downloading")) {
+        rep->status_code = FWG_REPORT_DOWNLOADING;
+
+    } else if (fwg_str_eq(rep->status, "installing")) {
+        rep->status_code = FWG_REPORT_INSTALLING;
+
     } else {
-        return "status is neither success nor failure";
+        return "unknown status";
     }
 
     if (rep->has_version

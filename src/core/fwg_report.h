@@ -13,12 +13,17 @@
 
 typedef enum {
     FWG_REPORT_SUCCESS = 0,
-    FWG_REPORT_FAILURE
+    FWG_REPORT_FAILURE,
+    /* progress: the device is alive, no outcome yet */
+    FWG_REPORT_DEFERRED,
+    FWG_REPORT_DOWNLOADING,
+    FWG_REPORT_INSTALLING
 } fwg_report_status_e;
 
 typedef struct {
     fwg_str_t   artifact;
-    fwg_str_t   status;         /* "success" or "failure", as sent */
+    fwg_str_t   status;         /* "success", "failure", "deferred",
+                                   "downloading" or "installing" */
     fwg_str_t   version;        /* empty unless has_version */
     int         has_version;
     int         status_code;    /* an fwg_report_status_e */
@@ -28,7 +33,8 @@ typedef struct {
  * Reads and checks a report body with fwg_json_object() (src/core/
  * fwg_json.h): "artifact" and "status" are required, "version" optional,
  * all three strings at most once; other members may be any scalar.  The
- * artifact must be a name as above, the status "success" or "failure",
+ * artifact must be a name as above, the status one of the
+ * fwg_report_status_e names,
  * the version SemVer 2.0.0 (fwg_semver_parse).
  *
  * The fields point into body or into a; an arena made by fwg_arena_init()

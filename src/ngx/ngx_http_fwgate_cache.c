@@ -524,6 +524,19 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
 ngx_uint_t
 ngx_http_fwgate_cache_mark(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key)
 {
+    return ngx_http_fwgate_cache_marked(fmcf, key, 1);
+}
+
+
+/*
+ * Whether key is marked; with set, marks it when it is not.  Admission
+ * tests first and marks only once Redis admitted the device.
+ */
+
+ngx_uint_t
+ngx_http_fwgate_cache_marked(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *key, ngx_uint_t set)
+{
     uint32_t                       hash;
     ngx_str_t                      one;
     ngx_msec_t                     stored;
@@ -567,6 +580,10 @@ ngx_http_fwgate_cache_mark(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key)
         ngx_http_fwgate_l1_store(ctx, key, hash, &one, 0, stored,
                                  generation);
         return 1;
+    }
+
+    if (!set) {
+        return 0;
     }
 
     ngx_http_fwgate_cache_put(fmcf, key, &one, 0,

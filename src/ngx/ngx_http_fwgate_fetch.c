@@ -102,6 +102,8 @@ ngx_http_fwgate_cleanup(void *data)
         ngx_delete_posted_event(&ctx->resume_ev);
     }
 
+    ngx_http_fwgate_admit_detach(ctx);
+
     /* replies still on their way find their waiter detached */
 
     for (i = 0; i < NGX_HTTP_FWGATE_NSLOTS; i++) {
@@ -732,6 +734,12 @@ ngx_http_fwgate_timeout_handler(ngx_event_t *ev)
 
     ctx->pending = 0;
 
+    ngx_http_fwgate_admit_detach(ctx);
+
+    if (ctx->admission == NGX_HTTP_FWGATE_ADMIT_SENT) {
+        ctx->admission = NGX_HTTP_FWGATE_ADMIT_FAILED;
+    }
+
     /* may drop the connection: other waiters are then posted */
     ngx_http_fwgate_redis_timed_out();
 
@@ -775,6 +783,7 @@ ngx_http_fwgate_resume_handler(ngx_event_t *ev)
 ngx_int_t
 ngx_http_fwgate_records(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
 {
+    fwg_str_t                     artifact;
     ngx_str_t                    *b;
     ngx_uint_t                    i;
     ngx_http_fwgate_main_conf_t  *fmcf;
@@ -817,6 +826,14 @@ ngx_http_fwgate_records(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
     if (ctx->slot[NGX_HTTP_FWGATE_SLOT_DEVICE] == NGX_HTTP_FWGATE_SLOT_HAVE) {
         (void) fwg_device_from_blob((const char *) b->data, b->len,
                                     &ctx->device_rec);
+
+        /* the penalty box entry for the artifact being decided */
+
+        artifact.data = (const char *) ctx->artifact.data;
+        artifact.len = ctx->artifact.len;
+
+        (void) fwg_device_penalty((const char *) b->data, b->len, artifact,
+                                  &ctx->device_rec);
     }
 
     b = &ctx->blobs[NGX_HTTP_FWGATE_SLOT_ARTIFACT];

@@ -17,6 +17,8 @@ static ngx_int_t ngx_http_fwgate_decided(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
 static void ngx_http_fwgate_access_resume(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
+static ngx_int_t ngx_http_fwgate_admitted(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
 static int ngx_http_fwgate_replay(void *data, fwg_str_t keyid,
     fwg_str_t nonce, int64_t expires_at);
 static ngx_int_t ngx_http_fwgate_default_artifact(ngx_http_request_t *r,
@@ -167,6 +169,10 @@ ngx_http_fwgate_access_handler(ngx_http_request_t *r)
 
         if (ctx->done) {
             return ngx_http_fwgate_decided(r, ctx, lcf);
+        }
+
+        if (ctx->admission != NGX_HTTP_FWGATE_ADMIT_NONE) {
+            return ngx_http_fwgate_admitted(r, ctx, lcf);
         }
 
         return ngx_http_fwgate_gate_run(r, ctx, lcf);
@@ -475,7 +481,7 @@ ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 
     if (ngx_http_fwgate_memo_get(r, ctx, lcf) == NGX_OK) {
         ngx_http_fwgate_decide_signed(r, ctx, lcf);
-        return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+        goto admit;
     }
 
     /* every key the decision needs, pipelined in one round trip */
@@ -499,6 +505,59 @@ ngx_http_fwgate_gate_run(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 
     ngx_http_fwgate_decide(r, ctx, lcf);
     ngx_http_fwgate_memo_put(r, ctx, lcf);
+
+admit:
+
+    /*
+     * A rollout with admission limits: the first download of a device
+     * waits for Redis's answer before any byte is served.
+     */
+
+    if (ctx->reason == FWG_R_OK) {
+        switch (ngx_http_fwgate_admit(r, ctx, 0)) {
+
+        case NGX_AGAIN:
+            return ngx_http_fwgate_wait(r, ctx);
+
+        case NGX_DECLINED:
+            ctx->reason = FWG_R_REGISTRY_UNAVAILABLE;
+            break;
+
+        default:
+            break;
+        }
+    }
+
+    return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+}
+
+
+/* the admission script answered, or the wait timed out */
+
+static ngx_int_t
+ngx_http_fwgate_admitted(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
+    ngx_http_fwgate_loc_conf_t *lcf)
+{
+    ngx_http_fwgate_main_conf_t  *fmcf;
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+
+    switch (ctx->admission) {
+
+    case NGX_HTTP_FWGATE_ADMIT_IN:
+        /* the per-worker memo only once Redis has admitted the device */
+        (void) ngx_http_fwgate_cache_marked(fmcf, &ctx->mark, 1);
+        break;
+
+    case NGX_HTTP_FWGATE_ADMIT_THROTTLED:
+        ctx->reason = FWG_R_ROLLOUT_THROTTLED;
+        ctx->verdict.detail = "rollout admission limits reached";
+        break;
+
+    default:
+        ctx->reason = FWG_R_REGISTRY_UNAVAILABLE;
+        break;
+    }
 
     return ngx_http_fwgate_finish(r, ctx, lcf, 1);
 }
@@ -931,6 +990,15 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 
     if (ctx->rc == NGX_HTTP_SERVICE_UNAVAILABLE) {
         ngx_str_set(&v, "1");
+
+        if (ctx->reason == FWG_R_ROLLOUT_THROTTLED && ctx->retry_after > 1) {
+            v.data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+            if (v.data == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            v.len = ngx_sprintf(v.data, "%ui", ctx->retry_after) - v.data;
+        }
 
         if (ngx_http_fwgate_header_out(r, "Retry-After", &v) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

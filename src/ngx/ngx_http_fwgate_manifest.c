@@ -93,6 +93,23 @@ ngx_http_fwgate_manifest_run(ngx_http_request_t *r,
     ngx_int_t           rc;
     fwg_rollout_rec_t  *ro;
 
+    if (ctx->stage == 3) {
+
+        /* the admission probe answered, or its wait timed out */
+
+        if (ctx->admission == NGX_HTTP_FWGATE_ADMIT_THROTTLED) {
+            ctx->reason = FWG_R_ROLLOUT_THROTTLED;
+            ctx->verdict.detail = "rollout admission limits reached";
+
+        } else if (ctx->admission != NGX_HTTP_FWGATE_ADMIT_IN
+                   && ctx->admission != NGX_HTTP_FWGATE_ADMIT_ROOM)
+        {
+            ctx->reason = FWG_R_REGISTRY_UNAVAILABLE;
+        }
+
+        return ngx_http_fwgate_manifest_answer(r, ctx, lcf);
+    }
+
     if (ctx->stage == 0) {
 
         /* round trip 1: the device and its model's rollout */
@@ -157,6 +174,29 @@ ngx_http_fwgate_manifest_run(ngx_http_request_t *r,
         ctx->reason = FWG_R_REGISTRY_STALE;
     }
 
+    /*
+     * Admission limits: "not now" (503, Retry-After) to a device that a
+     * download would throttle, so that it comes back later rather than
+     * fetch and be refused; a read-only probe, nothing is recorded
+     * (docs/update-check.md, "Not now").
+     */
+
+    if (ctx->reason == FWG_R_OK) {
+        switch (ngx_http_fwgate_admit(r, ctx, 1)) {
+
+        case NGX_AGAIN:
+            ctx->stage = 3;
+            return ngx_http_fwgate_wait(r, ctx);
+
+        case NGX_DECLINED:
+            ctx->reason = FWG_R_REGISTRY_UNAVAILABLE;
+            break;
+
+        default:
+            break;
+        }
+    }
+
     return ngx_http_fwgate_manifest_answer(r, ctx, lcf);
 }
 
@@ -201,6 +241,7 @@ ngx_http_fwgate_manifest_answer(ngx_http_request_t *r,
     /* the device or the registry failed: the gate's own answer */
 
     if (ctx->reason == FWG_R_REGISTRY_UNAVAILABLE
+        || ctx->reason == FWG_R_ROLLOUT_THROTTLED
         || (step >= 1 && step <= 10))
     {
         (void) ngx_atomic_fetch_add(&fmcf->stats->manifest[2], 1);

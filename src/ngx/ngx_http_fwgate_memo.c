@@ -23,7 +23,8 @@
  * wait and no stale copy, are kept, and only allows: a refusal takes the
  * full path every time.  A hit still runs steps 1-8 for the request (its
  * signature, freshness, nonce) and everything after the decision
- * (download record, headers, log, counters) as a full decision does.
+ * (admission, download record, headers, log, counters) as a full
+ * decision does; the memo keeps what those read of the records.
  *
  * A direct-mapped table of NGX_HTTP_FWGATE_MEMO_SIZE slots of 384 bytes
  * per worker (24 MiB of address space, committed as slots fill); a
@@ -112,7 +113,7 @@ ngx_http_fwgate_memo_get(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     size_t                        klen;
     uint32_t                      hash;
     ngx_uint_t                    i;
-    fwg_str_t                    *out[5];
+    fwg_str_t                    *out[8];
     ngx_http_fwgate_memo_t       *m;
     ngx_http_fwgate_main_conf_t  *fmcf;
     u_char                        key[NGX_HTTP_FWGATE_MEMO_DATA];
@@ -169,10 +170,13 @@ ngx_http_fwgate_memo_get(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     out[2] = &ctx->artifact_rec.version;
     out[3] = &ctx->artifact_rec.sha256;
     out[4] = &ctx->artifact_rec.path;
+    out[5] = &ctx->rollout_rec.max_starts;
+    out[6] = &ctx->rollout_rec.max_in_flight;
+    out[7] = &ctx->rollout_rec.in_flight_expiry;
 
     p = v;
 
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < 8; i++) {
         out[i]->len = (p[0] << 8) | p[1];
         out[i]->data = (const char *) p + 2;
         p += 2 + out[i]->len;
@@ -270,6 +274,17 @@ ngx_http_fwgate_memo_put(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
                                    ctx->artifact_rec.sha256.len);
     p = ngx_http_fwgate_memo_field(p, end, ctx->artifact_rec.path.data,
                                    ctx->artifact_rec.path.len);
+
+    /* the rollout's admission limits: a hit is admitted as a decision is */
+
+    p = ngx_http_fwgate_memo_field(p, end, ctx->rollout_rec.max_starts.data,
+                                   ctx->rollout_rec.max_starts.len);
+    p = ngx_http_fwgate_memo_field(p, end,
+                                   ctx->rollout_rec.max_in_flight.data,
+                                   ctx->rollout_rec.max_in_flight.len);
+    p = ngx_http_fwgate_memo_field(p, end,
+                                   ctx->rollout_rec.in_flight_expiry.data,
+                                   ctx->rollout_rec.in_flight_expiry.len);
 
     if (p == NULL) {
         return;

@@ -192,6 +192,13 @@ static ngx_command_t  ngx_http_fwgate_commands[] = {
       NGX_HTTP_FWGATE_HANDLER_STATUS,
       NULL },
 
+    { ngx_string("fwgate_response_signing"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_fwgate_set_response_signing,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -406,6 +413,7 @@ ngx_http_fwgate_create_loc_conf(ngx_conf_t *cf)
     flcf->dry_run = NGX_CONF_UNSET;
     flcf->report_max_body = NGX_CONF_UNSET_SIZE;
     flcf->release_keys = NGX_CONF_UNSET_PTR;
+    flcf->rsig_key = NGX_CONF_UNSET_PTR;
 
     return flcf;
 }
@@ -442,6 +450,13 @@ ngx_http_fwgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->artifact == NULL) {
         conf->artifact = prev->artifact;
+    }
+
+    if (conf->rsig_key == NGX_CONF_UNSET_PTR) {
+        conf->rsig_key = (prev->rsig_key == NGX_CONF_UNSET_PTR)
+                         ? NULL : prev->rsig_key;
+        conf->rsig_keyid = prev->rsig_keyid;
+        conf->rsig_label = prev->rsig_label;
     }
 
     if (conf->required == NULL) {
@@ -605,6 +620,10 @@ ngx_http_fwgate_postconfiguration(ngx_conf_t *cf)
         }
 
         *h = ngx_http_fwgate_mask_token;
+    }
+
+    if (ngx_http_fwgate_respsig_init(cf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     return ngx_http_fwgate_index_variables(cf);

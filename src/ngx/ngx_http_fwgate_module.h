@@ -53,7 +53,9 @@ typedef struct {
     ngx_atomic_t                requests[3][FWG_R__COUNT]; /* deny, allow,
                                                           dry-run deny */
     ngx_atomic_t                manifest[3];      /* 200, 204, error */
-    ngx_atomic_t                reports[3];       /* success, failure, bad */
+    ngx_atomic_t                reports[6];       /* success, failure, bad,
+                                                     deferred, downloading,
+                                                     installing */
     ngx_atomic_t                halts;
     ngx_atomic_t                redis_commands;
     ngx_atomic_t                redis_errors;
@@ -144,6 +146,10 @@ typedef struct {
     fwg_policy_t                policy;     /* compiled in merge */
     ngx_str_t                   accept_signature;
     fwg_release_keys_t         *release_keys;   /* NULL: not required */
+    fwg_key_t                  *rsig_key;   /* fwgate_response_signing;
+                                               NULL: off */
+    ngx_str_t                   rsig_keyid;
+    ngx_str_t                   rsig_label;
 } ngx_http_fwgate_loc_conf_t;
 
 
@@ -186,6 +192,8 @@ void ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_uint_t generation);
 ngx_uint_t ngx_http_fwgate_cache_generation(
     ngx_http_fwgate_main_conf_t *fmcf);
+ngx_uint_t ngx_http_fwgate_cache_marked(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *key, ngx_uint_t set);
 ngx_uint_t ngx_http_fwgate_cache_mark(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *key);
 /* a new registry epoch: every cached record becomes stale at once;
@@ -241,6 +249,8 @@ ngx_http_fwgate_setter(ngx_http_fwgate_set_seconds);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_label);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_content);
 ngx_http_fwgate_setter(ngx_http_fwgate_set_token_secret);
+/* respsig.c */
+ngx_http_fwgate_setter(ngx_http_fwgate_set_response_signing);
 
 
 /* redis.c: one async connection per worker on nginx's event loop ------- */
@@ -366,6 +376,7 @@ ngx_int_t ngx_http_fwgate_blob_from_reply(redisReply *reply,
 
 typedef struct ngx_http_fwgate_waiter_s  ngx_http_fwgate_waiter_t;
 typedef struct ngx_http_fwgate_ctx_s     ngx_http_fwgate_ctx_t;
+typedef struct ngx_http_fwgate_rsig_s    ngx_http_fwgate_rsig_t;
 
 typedef void (*ngx_http_fwgate_resume_pt)(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
@@ -424,7 +435,22 @@ struct ngx_http_fwgate_ctx_s {
     ngx_str_t                   body;       /* report body */
     ngx_uint_t                  stage;      /* handler-specific progress */
     void                       *data;       /* handler-specific state */
+    ngx_http_fwgate_rsig_t     *rsig;       /* answer being signed */
+
+    /* admission (silence.c): the script's record while it runs, its
+       answer, and the per-worker memo's key */
+    void                       *admit;
+    ngx_uint_t                  admission;  /* NGX_HTTP_FWGATE_ADMIT_* */
+    ngx_uint_t                  retry_after;
+    ngx_str_t                   mark;
 };
+
+#define NGX_HTTP_FWGATE_ADMIT_NONE       0  /* no limits, or memo says in */
+#define NGX_HTTP_FWGATE_ADMIT_SENT       1
+#define NGX_HTTP_FWGATE_ADMIT_IN         2  /* admitted (recorded) */
+#define NGX_HTTP_FWGATE_ADMIT_THROTTLED  3
+#define NGX_HTTP_FWGATE_ADMIT_FAILED     4  /* redis failed: fail closed */
+#define NGX_HTTP_FWGATE_ADMIT_ROOM       5  /* probe: would be admitted */
 
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_ctx_create(ngx_http_request_t *r,
     ngx_http_fwgate_resume_pt resume);
@@ -496,6 +522,11 @@ ngx_int_t ngx_http_fwgate_log_escape(ngx_pool_t *pool, const u_char *data,
     size_t len, ngx_str_t *out);
 
 
+/* respsig.c: signed update-check answers (fwgate_response_signing) --- */
+
+ngx_int_t ngx_http_fwgate_respsig_init(ngx_conf_t *cf);
+
+
 /* subscribe.c: pushed invalidation, one subscription per node -------- */
 
 #define NGX_HTTP_FWGATE_SUB_PUSH     0
@@ -533,6 +564,16 @@ ngx_int_t ngx_http_fwgate_redis_forget(int argc, const char **argv,
 /* an allowed download of the rollout's target: ZADD NX, fire and forget */
 void ngx_http_fwgate_record_download(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
+/*
+ * Admission of a download (probe 0) or an update check (probe 1) when
+ * the rollout has limits: NGX_OK nothing to wait for (ctx->admission
+ * says why), NGX_AGAIN sent (the caller waits; ctx->admission is set
+ * when the reply is in), NGX_DECLINED not sent (fail closed)
+ */
+ngx_int_t ngx_http_fwgate_admit(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_uint_t probe);
+/* detaches a pending admission reply (cleanup, timeout) */
+void ngx_http_fwgate_admit_detach(ngx_http_fwgate_ctx_t *ctx);
 /* an update check from a device on the target version: ZREM */
 void ngx_http_fwgate_clear_download(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);

@@ -38,6 +38,7 @@ struct ngx_http_fwgate_report_s {
     ngx_str_t                       status;     /* "success", "failure" */
     ngx_str_t                       version;
     ngx_uint_t                      failure;
+    ngx_uint_t                      code;       /* fwg_report_status_e */
 
     ngx_uint_t                      replied;
     ngx_uint_t                      replicas;   /* to WAIT for, or 0 */
@@ -50,6 +51,7 @@ struct ngx_http_fwgate_report_s {
     int64_t                         successes;
     int64_t                         failures;
     int64_t                         silent;
+    int64_t                         boxed;      /* penalty until, or 0 */
 };
 
 
@@ -309,9 +311,9 @@ static ngx_int_t
 ngx_http_fwgate_report_send(ngx_http_request_t *r,
     ngx_http_fwgate_report_t *rep)
 {
-    ngx_str_t                      model, args[12];
-    const char                    *argv[15];
-    size_t                         argvlen[15];
+    ngx_str_t                      model, device, args[14];
+    const char                    *argv[17];
+    size_t                         argvlen[17];
     ngx_http_fwgate_ctx_t         *ctx;
     ngx_http_fwgate_main_conf_t   *fmcf;
     u_char                         now[NGX_HTTP_FWGATE_NOW_LEN];
@@ -322,6 +324,9 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
 
     model.data = (u_char *) ctx->device_rec.model.data;
     model.len = ctx->device_rec.model.len;
+    device.data = (u_char *) ctx->claims.device.data;
+    device.len = ctx->claims.device.len;
+
     if (ngx_http_fwgate_registry_key(r, &args[0], "stats:", &model,
                                      &rep->artifact, NULL) != NGX_OK
         || ngx_http_fwgate_registry_key(r, &args[1], "stats:", &model,
@@ -331,7 +336,11 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
         || ngx_http_fwgate_registry_key(r, &args[3], "rollout:", &model,
                                         NULL, ":halt") != NGX_OK
         || ngx_http_fwgate_registry_key(r, &args[11], "rollout:", &model,
-                                        NULL, NULL) != NGX_OK)
+                                        NULL, NULL) != NGX_OK
+        || ngx_http_fwgate_registry_key(r, &args[12], "device:", &device,
+                                        NULL, NULL) != NGX_OK
+        || ngx_http_fwgate_registry_key(r, &args[13], "devfail:", &model,
+                                        &rep->artifact, NULL) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -339,8 +348,7 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
     args[4] = fmcf->epoch_key;
     args[5] = fmcf->watch_key;
-    args[6].data = (u_char *) ctx->claims.device.data;
-    args[6].len = ctx->claims.device.len;
+    args[6] = device;
     args[7] = rep->status;
     args[8] = rep->artifact;
     args[9].data = now;
@@ -348,13 +356,13 @@ ngx_http_fwgate_report_send(ngx_http_request_t *r,
     args[10] = model;
 
     ngx_http_fwgate_eval_argv(argv, argvlen, &ngx_http_fwgate_report_lua,
-                              "6", args, 12);
+                              "6", args, 14);
 
     /* NULL when no server is a primary: refused (503), not lost */
 
     rep->cmd = ngx_http_fwgate_report_write(r, rep,
                                             ngx_http_fwgate_report_done,
-                                            15, argv, argvlen);
+                                            17, argv, argvlen);
     if (rep->cmd == NULL) {
         return NGX_DECLINED;
     }
@@ -485,7 +493,7 @@ ngx_http_fwgate_report_done(ngx_http_fwgate_redis_cb_t *cb,
     ngx_uint_t                 i;
     redisReply                *e;
     ngx_http_fwgate_report_t  *rep;
-    int64_t                    v[5];
+    int64_t                    v[6];
 
     rep = ngx_http_fwgate_report_take(cb);
     if (rep == NULL) {
@@ -503,9 +511,9 @@ ngx_http_fwgate_report_done(ngx_http_fwgate_redis_cb_t *cb,
                          && ngx_strncmp(reply->str, "READONLY", 8) == 0);
 
     } else if (reply && reply->type == REDIS_REPLY_ARRAY
-               && reply->elements == 5)
+               && reply->elements == 6)
     {
-        for (i = 0; i < 5; i++) {
+        for (i = 0; i < 6; i++) {
             e = reply->element[i];
 
             if (e == NULL || e->type != REDIS_REPLY_INTEGER) {
@@ -515,12 +523,13 @@ ngx_http_fwgate_report_done(ngx_http_fwgate_redis_cb_t *cb,
             v[i] = (int64_t) e->integer;
         }
 
-        if (i == 5) {
+        if (i == 6) {
             rep->counted = v[0];
             rep->halted = v[1];
             rep->successes = v[2];
             rep->failures = v[3];
             rep->silent = v[4];
+            rep->boxed = v[5];
             rep->result = NGX_OK;
         }
     }
@@ -582,8 +591,18 @@ ngx_http_fwgate_report_answer(ngx_http_request_t *r,
                                              "this device the artifact");
     }
 
-    (void) ngx_atomic_fetch_add(&fmcf->stats->reports[rep->failure ? 1 : 0],
-                                1);
+    (void) ngx_atomic_fetch_add(
+               &fmcf->stats->reports[rep->code == FWG_REPORT_SUCCESS ? 0
+                                     : rep->code == FWG_REPORT_FAILURE ? 1
+                                     : rep->code + 1], 1);
+
+    if (rep->boxed) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "fwgate: device \"%*s\" in the penalty box for "
+                      "artifact \"%V\" until %L (failure reports)",
+                      ctx->claims.device.len, ctx->claims.device.data,
+                      &rep->artifact, rep->boxed);
+    }
 
     if (rep->halted) {
         (void) ngx_atomic_fetch_add(&fmcf->stats->halts, 1);
@@ -828,6 +847,7 @@ ngx_http_fwgate_report_read_json(ngx_http_request_t *r, ngx_str_t *body,
     rep->version.data = (u_char *) frep.version.data;
     rep->version.len = frep.version.len;
     rep->failure = (frep.status_code == FWG_REPORT_FAILURE);
+    rep->code = frep.status_code;
 
     return NULL;
 }

@@ -22,6 +22,11 @@
  *                                             yet) or its last report
  *   rollouts:watch                      set   models whose rollouts the
  *                                             silence poll evaluates
+ *   starts:<model>:<artifact>           zset  device -> time its first
+ *                                             download was admitted
+ *                                             (admission, last 60 s)
+ *   devfail:<model>:<artifact>          hash  device -> failure reports
+ *                                             (penalty box)
  */
 
 #include "ngx_http_fwgate_module.h"
@@ -32,10 +37,20 @@ typedef struct {
 } ngx_http_fwgate_forget_t;
 
 
+typedef struct {
+    ngx_http_fwgate_redis_cb_t      cb;         /* first: see redis.c */
+    ngx_http_fwgate_ctx_t          *ctx;        /* NULL once detached */
+} ngx_http_fwgate_admit_t;
+
+
 static void ngx_http_fwgate_forget_done(ngx_http_fwgate_redis_cb_t *cb,
     redisReply *reply);
 static void ngx_http_fwgate_silence_done(ngx_http_fwgate_redis_cb_t *cb,
     redisReply *reply);
+static void ngx_http_fwgate_admit_done(ngx_http_fwgate_redis_cb_t *cb,
+    redisReply *reply);
+static ngx_int_t ngx_http_fwgate_download_keys(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_str_t *model, ngx_str_t *dkey);
 
 
 /*
@@ -91,35 +106,73 @@ static void ngx_http_fwgate_silence_done(ngx_http_fwgate_redis_cb_t *cb,
 /*
  * The report: KEYS stats, devices, downloads, rollout:<model>:halt,
  * epoch, watch; ARGV device, status, artifact, now, model,
- * rollout:<model>.  Only a device the rollout
+ * rollout:<model>, device:<id>, devfail:<model>:<artifact>.  Only a device the rollout
  * served counts (the download script marked it "served"): a device
  * outside the cohort cannot add successes that dilute a failure ratio,
  * nor failures that halt a rollout it never received.  A device counts
- * once per artifact, under its latest status: a failure followed by a
- * success moves it from one count to the other.  Any report means the
- * device is alive, so it leaves the downloads set (a failure already
- * counts).  Replies {counted, halted, successes, failures, silent};
- * counted is -1 for a device never served.
+ * once per artifact, under its latest outcome: a failure followed by a
+ * success moves it from one count to the other.
+ *
+ * Progress (deferred, downloading, installing) is counted per report in
+ * its own field and leaves the outcome alone: the device is alive, so
+ * its time in the downloads set is refreshed (XX: only while it is
+ * there), and the silence rule counts it silent only halt_silence after
+ * its last progress report.  An outcome (success, failure) means the
+ * device was heard from for good: it leaves the downloads set.
+ *
+ * The penalty box: while the rollout (still targeting the artifact)
+ * names device_failures, each failure report adds one to the device's
+ * count in devfail; when the count reaches it, the device record's
+ * penalty:<artifact> becomes now + penalty (default 86400), and the epoch
+ * and "device:<id>" invalidation make every edge drop its cached record.
+ * Those keys are not declared and not touched without device_failures,
+ * so an edge's ACL user needs them only for the penalty box
+ * (docs/many-edges.md).
+ * Replies {counted, halted, successes, failures, silent, boxed until}.
  */
 
 ngx_str_t  ngx_http_fwgate_report_lua = ngx_string(
     NGX_HTTP_FWGATE_LUA_HALT
     "local prev = redis.call('HGET', KEYS[2], ARGV[1])\n"
-    "if not prev then return {-1, 0, 0, 0, 0} end\n"
+    "if not prev then return {-1, 0, 0, 0, 0, 0} end\n"
+    "local now = tonumber(ARGV[4])\n"
+    "local st = ARGV[2]\n"
     "local counted = 0\n"
-    "if prev ~= ARGV[2] then\n"
-    "  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
+    "local boxed = 0\n"
+    "if st ~= 'success' and st ~= 'failure' then\n"
+    "  redis.call('HINCRBY', KEYS[1], st, 1)\n"
+    "  redis.call('ZADD', KEYS[3], 'XX', now, ARGV[1])\n"
+    "  return {1, 0, 0, 0, 0, 0}\n"
+    "end\n"
+    "if prev ~= st then\n"
+    "  redis.call('HSET', KEYS[2], ARGV[1], st)\n"
     "  if prev == 'success' or prev == 'failure' then\n"
     "    redis.call('HINCRBY', KEYS[1], prev, -1)\n"
     "  end\n"
-    "  redis.call('HINCRBY', KEYS[1], ARGV[2], 1)\n"
+    "  redis.call('HINCRBY', KEYS[1], st, 1)\n"
     "  counted = 1\n"
     "end\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "redis.call('SADD', KEYS[6], ARGV[5])\n"
+    "local r = redis.call('HMGET', ARGV[6], 'artifact',\n"
+    "  'device_failures', 'penalty')\n"
+    "local df = tonumber(r[2])\n"
+    "if st == 'failure' and r[1] == ARGV[3] and df and df > 0 then\n"
+    "  local n = redis.call('HINCRBY', ARGV[8], ARGV[1], 1)\n"
+    "  if n >= df then\n"
+    "    local p = tonumber(r[3]) or 86400\n"
+    "    boxed = math.floor(now + p)\n"
+    "    redis.call('HSET', ARGV[7], 'penalty:' .. ARGV[3],\n"
+    "      string.format('%d', boxed))\n"
+    "    redis.call('INCR', KEYS[5])\n"
+    "    local px = string.sub(KEYS[5], 1, #KEYS[5] - 5)\n"
+    "    redis.call('PUBLISH', px .. 'invalidate',\n"
+    "      string.sub(ARGV[7], #px + 1))\n"
+    "  end\n"
+    "end\n"
     "local h, s, f, q = fwg_halt(ARGV[6], KEYS[1], KEYS[3], KEYS[5],\n"
-    "  ARGV[3], tonumber(ARGV[4]))\n"
-    "return {counted, h, s, f, q}\n");
+    "  ARGV[3], now)\n"
+    "return {counted, h, s, f, q, boxed}\n");
 
 
 /*
@@ -171,6 +224,62 @@ static ngx_str_t  ngx_http_fwgate_silence_lua = ngx_string(
     "  end\n"
     "end\n"
     "return out\n");
+
+
+/*
+ * Admission (docs/fleet-guide.md, "Admission"): KEYS downloads, devices,
+ * watch, starts, stats; ARGV device, now, model, max_starts_per_min,
+ * max_in_flight, in_flight_expiry, probe.  A device already served this
+ * artifact (in the downloads set, or in the devices hash: served or
+ * reported) is admitted without counting.  Otherwise it is throttled
+ * when the starts of the last 60 s reach max_starts_per_min or the
+ * downloads still unreported within in_flight_expiry reach
+ * max_in_flight; else admitted: the start and the download are recorded
+ * (as the download script does).  One script, so edges racing for the
+ * last slot cannot both take it.  A probe (the update check) only reads.
+ * Replies {answer, retry}: 1 admitted, 0 throttled, 2 room (a probe);
+ * retry the seconds until a start slot frees (in-flight slots free on
+ * reports, unknown: at most 60).
+ */
+
+static ngx_str_t  ngx_http_fwgate_admit_lua = ngx_string(
+    "local now = tonumber(ARGV[2])\n"
+    "if redis.call('ZSCORE', KEYS[1], ARGV[1])\n"
+    "  or redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then\n"
+    "  return {1, 0}\n"
+    "end\n"
+    "local n, m, e = tonumber(ARGV[4]), tonumber(ARGV[5]),\n"
+    "  tonumber(ARGV[6])\n"
+    "local since = '(' .. string.format('%.3f', now - 60)\n"
+    "local retry = 0\n"
+    "if n > 0 and redis.call('ZCOUNT', KEYS[4], since, '+inf') >= n then\n"
+    "  local o = redis.call('ZRANGEBYSCORE', KEYS[4], since, '+inf',\n"
+    "    'WITHSCORES', 'LIMIT', 0, 1)\n"
+    "  retry = tonumber(o[2]) + 60 - now\n"
+    "end\n"
+    "if m > 0 then\n"
+    "  local fs = '(' .. string.format('%.3f', now - e)\n"
+    "  if redis.call('ZCOUNT', KEYS[1], fs, '+inf') >= m then\n"
+    "    local o = redis.call('ZRANGEBYSCORE', KEYS[1], fs, '+inf',\n"
+    "      'WITHSCORES', 'LIMIT', 0, 1)\n"
+    "    local w = math.min(60, tonumber(o[2]) + e - now)\n"
+    "    if w > retry then retry = w end\n"
+    "    if retry <= 0 then retry = 1 end\n"
+    "  end\n"
+    "end\n"
+    "if retry > 0 then\n"
+    "  if ARGV[7] == '0' then\n"
+    "    redis.call('HINCRBY', KEYS[5], 'throttled', 1)\n"
+    "  end\n"
+    "  return {0, math.max(1, math.ceil(retry))}\n"
+    "end\n"
+    "if ARGV[7] ~= '0' then return {2, 0} end\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - 60)\n"
+    "redis.call('ZADD', KEYS[4], now, ARGV[1])\n"
+    "redis.call('HSETNX', KEYS[2], ARGV[1], 'served')\n"
+    "redis.call('ZADD', KEYS[1], 'NX', now, ARGV[1])\n"
+    "redis.call('SADD', KEYS[3], ARGV[3])\n"
+    "return {1, 0}\n");
 
 
 static ngx_http_fwgate_redis_cb_t    ngx_http_fwgate_silence_cb;
@@ -262,17 +371,20 @@ ngx_http_fwgate_eval_argv(const char **argv, size_t *argvlen,
  * install: it has been heard from).
  */
 
-void
-ngx_http_fwgate_record_download(ngx_http_request_t *r,
-    ngx_http_fwgate_ctx_t *ctx)
+/*
+ * The downloads key and the per-worker memo's key (ctx->mark) of an
+ * allowed request for the rollout's target; NGX_DECLINED when nothing is
+ * to be recorded: another artifact, or a device that already runs the
+ * target (a re-download after the install: it has been heard from).
+ */
+
+static ngx_int_t
+ngx_http_fwgate_download_keys(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_str_t *model, ngx_str_t *dkey)
 {
-    ngx_str_t                     model, device, dkey, skey, mark, args[6];
-    fwg_semver_t                  target;
-    ngx_http_fwgate_main_conf_t  *fmcf;
-    const char         *argv[9];
-    size_t              argvlen[9];
+    ngx_str_t           device;
+    fwg_semver_t        target;
     fwg_rollout_rec_t  *ro;
-    u_char              buf[NGX_HTTP_FWGATE_NOW_LEN];
 
     ro = &ctx->rollout_rec;
 
@@ -281,7 +393,7 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
         || ngx_memcmp(ro->artifact.data, ctx->artifact.data,
                       ctx->artifact.len) != 0)
     {
-        return;
+        return NGX_DECLINED;
     }
 
     if (fwg_semver_parse(&target, ctx->artifact_rec.version.data
@@ -289,26 +401,65 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
                          ctx->artifact_rec.version.len) == 0
         && fwg_semver_cmp(&target, &ctx->claims.version) == 0)
     {
-        return;
-    }
-
-    if (!ngx_http_fwgate_redis_writable()) {
-        return;
+        return NGX_DECLINED;
     }
 
     /* the record's model: step 10 made it equal to the claimed one */
 
-    model.data = (u_char *) ctx->device_rec.model.data;
-    model.len = ctx->device_rec.model.len;
+    model->data = (u_char *) ctx->device_rec.model.data;
+    model->len = ctx->device_rec.model.len;
     device.data = (u_char *) ctx->claims.device.data;
     device.len = ctx->claims.device.len;
 
-    if (ngx_http_fwgate_registry_key(r, &dkey, "downloads:", &model,
+    if (ngx_http_fwgate_registry_key(r, dkey, "downloads:", model,
                                      &ctx->artifact, NULL)
         != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    ctx->mark.len = dkey->len + 1 + device.len;
+    ctx->mark.data = ngx_pnalloc(r->pool, ctx->mark.len);
+    if (ctx->mark.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ctx->mark.data, dkey->data, dkey->len);
+    ctx->mark.data[dkey->len] = '\0';
+    ngx_memcpy(ctx->mark.data + dkey->len + 1, device.data, device.len);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Called by the gate for an allowed download: only the rollout's target
+ * is recorded (the decision's step 13 guarantees it on allow).  A
+ * download admitted under limits was recorded by the admission script.
+ */
+
+void
+ngx_http_fwgate_record_download(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx)
+{
+    ngx_str_t                     model, device, dkey, skey, args[6];
+    ngx_http_fwgate_main_conf_t  *fmcf;
+    const char         *argv[9];
+    size_t              argvlen[9];
+    u_char              buf[NGX_HTTP_FWGATE_NOW_LEN];
+
+    if (ctx->admission == NGX_HTTP_FWGATE_ADMIT_IN
+        || !ngx_http_fwgate_redis_writable())
+    {
         return;
     }
+
+    if (ngx_http_fwgate_download_keys(r, ctx, &model, &dkey) != NGX_OK) {
+        return;
+    }
+
+    device.data = (u_char *) ctx->claims.device.data;
+    device.len = ctx->claims.device.len;
 
     /*
      * Once per device, artifact, ttl and epoch is enough: the script is
@@ -316,19 +467,9 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
      * cost more than the download itself.
      */
 
-    mark.len = dkey.len + 1 + device.len;
-    mark.data = ngx_pnalloc(r->pool, mark.len);
-    if (mark.data == NULL) {
-        return;
-    }
-
-    ngx_memcpy(mark.data, dkey.data, dkey.len);
-    mark.data[dkey.len] = '\0';
-    ngx_memcpy(mark.data + dkey.len + 1, device.data, device.len);
-
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
 
-    if (ngx_http_fwgate_cache_mark(fmcf, &mark)) {
+    if (ngx_http_fwgate_cache_mark(fmcf, &ctx->mark)) {
         return;
     }
 
@@ -353,6 +494,176 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
                               "3", args, 6);
 
     (void) ngx_http_fwgate_redis_forget(9, argv, argvlen);
+}
+
+
+ngx_int_t
+ngx_http_fwgate_admit(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
+    ngx_uint_t probe)
+{
+    int64_t                       starts, in_flight, expiry;
+    ngx_int_t                     rc;
+    ngx_str_t                     model, dkey, args[12];
+    ngx_http_fwgate_admit_t      *a;
+    ngx_http_fwgate_main_conf_t  *fmcf;
+    const char                   *argv[15];
+    size_t                        argvlen[15];
+    u_char                        now[NGX_HTTP_FWGATE_NOW_LEN];
+    u_char                        nums[3][NGX_INT64_LEN];
+
+    ctx->admission = NGX_HTTP_FWGATE_ADMIT_NONE;
+
+    /* rollouts without limits: today's path, no round trip */
+
+    if (!fwg_rollout_limits(&ctx->rollout_rec, &starts, &in_flight,
+                            &expiry))
+    {
+        return NGX_OK;
+    }
+
+    rc = ngx_http_fwgate_download_keys(r, ctx, &model, &dkey);
+
+    if (rc == NGX_DECLINED) {
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+
+    /* admitted before by this node (in this epoch): no round trip */
+
+    if (ngx_http_fwgate_cache_marked(fmcf, &ctx->mark, 0)) {
+        return NGX_OK;
+    }
+
+    if (!ngx_http_fwgate_redis_writable()) {
+        return NGX_DECLINED;
+    }
+
+    args[0] = dkey;
+
+    if (ngx_http_fwgate_registry_key(r, &args[1], "stats:", &model,
+                                     &ctx->artifact, ":devices") != NGX_OK
+        || ngx_http_fwgate_registry_key(r, &args[3], "starts:", &model,
+                                        &ctx->artifact, NULL) != NGX_OK
+        || ngx_http_fwgate_registry_key(r, &args[4], "stats:", &model,
+                                        &ctx->artifact, NULL) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    args[2] = fmcf->watch_key;
+    args[5].data = (u_char *) ctx->claims.device.data;
+    args[5].len = ctx->claims.device.len;
+    args[6].data = now;
+    args[6].len = ngx_http_fwgate_now(now);
+    args[7] = model;
+    args[8].data = nums[0];
+    args[8].len = ngx_sprintf(nums[0], "%L", starts) - nums[0];
+    args[9].data = nums[1];
+    args[9].len = ngx_sprintf(nums[1], "%L", in_flight) - nums[1];
+    args[10].data = nums[2];
+    args[10].len = ngx_sprintf(nums[2], "%L", expiry) - nums[2];
+    ngx_str_set(&args[11], "0");
+
+    if (probe) {
+        ngx_str_set(&args[11], "1");
+    }
+
+    ngx_http_fwgate_eval_argv(argv, argvlen, &ngx_http_fwgate_admit_lua,
+                              "5", args, 12);
+
+    /* the reply's record lives outside the pool: the request may go */
+
+    a = ngx_alloc(sizeof(ngx_http_fwgate_admit_t), r->connection->log);
+    if (a == NULL) {
+        return NGX_DECLINED;
+    }
+
+    a->cb.handler = ngx_http_fwgate_admit_done;
+    a->ctx = ctx;
+
+    if (ngx_http_fwgate_redis_write(&a->cb, 15, argv, argvlen) != NGX_OK) {
+        ngx_free(a);
+        return NGX_DECLINED;
+    }
+
+    ctx->admit = a;
+    ctx->admission = NGX_HTTP_FWGATE_ADMIT_SENT;
+
+    return NGX_AGAIN;
+}
+
+
+void
+ngx_http_fwgate_admit_detach(ngx_http_fwgate_ctx_t *ctx)
+{
+    ngx_http_fwgate_admit_t  *a;
+
+    a = ctx->admit;
+
+    if (a) {
+        a->ctx = NULL;
+        ctx->admit = NULL;
+    }
+}
+
+
+static void
+ngx_http_fwgate_admit_done(ngx_http_fwgate_redis_cb_t *cb,
+    redisReply *reply)
+{
+    redisReply               **e;
+    ngx_http_fwgate_ctx_t     *ctx;
+    ngx_http_fwgate_admit_t   *a;
+
+    a = (ngx_http_fwgate_admit_t *) cb;
+    ctx = a->ctx;
+
+    ngx_free(a);
+
+    if (ctx == NULL) {
+        /* the request is gone; an admission it won stays recorded */
+        return;
+    }
+
+    ctx->admit = NULL;
+    ctx->admission = NGX_HTTP_FWGATE_ADMIT_FAILED;
+
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+        && reply->element[0]->type == REDIS_REPLY_INTEGER
+        && reply->element[1]->type == REDIS_REPLY_INTEGER)
+    {
+        e = reply->element;
+
+        switch (e[0]->integer) {
+
+        case 1:
+            ctx->admission = NGX_HTTP_FWGATE_ADMIT_IN;
+            break;
+
+        case 2:
+            ctx->admission = NGX_HTTP_FWGATE_ADMIT_ROOM;
+            break;
+
+        case 0:
+            ctx->admission = NGX_HTTP_FWGATE_ADMIT_THROTTLED;
+            ctx->retry_after = (e[1]->integer > 0
+                                && e[1]->integer < 86400)
+                               ? (ngx_uint_t) e[1]->integer : 1;
+            break;
+
+        default:
+            break;
+        }
+    }
+
+    if (ctx->waiting && !ctx->resume_ev.posted) {
+        ngx_post_event(&ctx->resume_ev, &ngx_posted_events);
+    }
 }
 
 

@@ -34,7 +34,9 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
     };
 
     static const char  *manifest[] = { "200", "204", "error" };
-    static const char  *reports[] = { "success", "failure", "rejected" };
+    static const char  *reports[] = { "success", "failure", "rejected",
+                                      "deferred", "downloading",
+                                      "installing" };
     static const char  *decision[] = { "deny", "allow", "dry_run_deny" };
     static const char  *roles[] = { "unknown", "primary", "replica",
                                     "cut_off_replica" };
@@ -104,7 +106,7 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
 
     p = ngx_http_fwgate_status_counter(p, last, "fwgate_reports_total",
                                        "Install reports received.", reports,
-                                       st->reports, 3);
+                                       st->reports, 6);
 
     p = ngx_slprintf(p, last,
             "# HELP fwgate_auto_halts_total Rollouts halted by thresholds.\n"

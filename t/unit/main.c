@@ -173,6 +173,7 @@ main(void)
     suite_json();
     suite_release();
     suite_token();
+    suite_respsig();
 
     unit_summary_and_exit();
 

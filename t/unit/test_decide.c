@@ -797,6 +797,23 @@ suite_decide_registry_steps(void)
         FWG_CHECK_EQ_INT(decide(&w), FWG_R_NOT_IN_COHORT);
     }
 
+    /* penalized: after the cohort, until the time the record names */
+    world_init(&w, &c);
+    set_str(&w.dev.penalty, "99999999999");
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_PENALIZED);
+    FWG_CHECK_EQ_INT(w.v.step, 14);
+    FWG_CHECK_EQ_INT(fwg_reason_status(FWG_R_PENALIZED), 403);
+    set_str(&w.ro.percent, "0");
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_NOT_IN_COHORT);
+    set_str(&w.ro.percent, "100");
+    set_str(&w.dev.penalty, "1000");
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_OK);
+    set_str(&w.dev.penalty, "junk");
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_PENALIZED);
+    FWG_CHECK_EQ_INT(fwg_reason_status(FWG_R_ROLLOUT_THROTTLED), 503);
+    FWG_CHECK_CSTR(fwg_reason_name(FWG_R_ROLLOUT_THROTTLED),
+                   "rollout_throttled");
+
     /* 15 upgrade_path */
     world_init(&w, &c);
     set_str(&w.ro.from, ">=3.0.0");

@@ -560,11 +560,19 @@ test_report(void)
 
     /* statuses */
     FWG_CHECK_CSTR(report("{\"artifact\":\"a\",\"status\":\"Success\"}"),
-                   "status is neither success nor failure");
+                   "unknown status");
     FWG_CHECK_CSTR(report("{\"artifact\":\"a\",\"status\":\"\"}"),
-                   "status is neither success nor failure");
+                   "unknown status");
     FWG_CHECK_CSTR(report("{\"artifact\":\"a\",\"status\":\"successful\"}"),
-                   "status is neither success nor failure");
+                   "unknown status");
+    FWG_CHECK_CSTR(report("{\"artifact\":\"a\",\"status\":\"deferred\"}"),
+                   NULL);
+    FWG_CHECK_CSTR(report("{\"artifact\":\"a\",\"status\":\"downloading\"}"),
+                   NULL);
+    FWG_CHECK_CSTR(report("{\"artifact\":\"a\",\"status\":\"installing\"}"),
+                   NULL);
+    FWG_CHECK_CSTR(report("{\"artifact\":\"a\",\"status\":\"Deferred\"}"),
+                   "unknown status");
     FWG_CHECK_CSTR(report("{\"artifact\":\"a\",\"status\":true}"),
                    "member must be a string");
 
@@ -588,7 +596,7 @@ test_report(void)
                    "bad artifact name");
     FWG_CHECK_CSTR(report("{\"artifact\":\"a\",\"status\":\"x\","
                           "\"version\":\"x\"}"),
-                   "status is neither success nor failure");
+                   "unknown status");
 }
 
 

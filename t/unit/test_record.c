@@ -288,6 +288,64 @@ test_records(void)
 }
 
 
+/* penalty:<artifact> of the artifact decided, and a rollout's limits */
+
+static void
+test_penalty_limits(void)
+{
+    char                 buf[1024];
+    size_t               len;
+    int64_t              st, fl, ex;
+    fwg_str_t            art;
+    fwg_device_rec_t     d;
+    fwg_rollout_rec_t    o;
+    const char          *dev[] = { "model", "LS-6000i", "penalty:a1.bin",
+                                   "1800000000", "penalty:a2.bin", "5",
+                                   NULL };
+    const char          *ro[] = { "artifact", "a1.bin", "max_starts_per_min",
+                                  "3", "max_in_flight", "10",
+                                  "device_failures", "2", "penalty", "60",
+                                  NULL };
+    const char          *ro2[] = { "artifact", "a1.bin", "max_in_flight",
+                                   "x", NULL };
+
+    len = build(dev, buf, sizeof(buf));
+    FWG_CHECK_EQ_INT(fwg_device_from_blob(buf, len, &d), 0);
+    FWG_CHECK_EQ_INT(d.penalty.len, 0);
+    art.data = "a1.bin";
+    art.len = 6;
+    FWG_CHECK_EQ_INT(fwg_device_penalty(buf, len, art, &d), 0);
+    FWG_CHECK_STR(d.penalty, "1800000000");
+    art.data = "a3.bin";
+    FWG_CHECK_EQ_INT(fwg_device_penalty(buf, len, art, &d), 1);
+    FWG_CHECK_EQ_INT(d.penalty.len, 0);
+    art.len = 0;
+    FWG_CHECK_EQ_INT(fwg_device_penalty(buf, len, art, &d), 1);
+    art.data = "a1.bin";
+    art.len = 6;
+    FWG_CHECK_EQ_INT(fwg_device_penalty(buf, len - 1, art, &d), -1);
+    FWG_CHECK_EQ_INT(d.penalty.len, 0);
+
+    len = build(ro, buf, sizeof(buf));
+    FWG_CHECK_EQ_INT(fwg_rollout_from_blob(buf, len, &o), 0);
+    FWG_CHECK_STR(o.device_failures, "2");
+    FWG_CHECK_STR(o.penalty, "60");
+    FWG_CHECK_EQ_INT(fwg_rollout_limits(&o, &st, &fl, &ex), 1);
+    FWG_CHECK_EQ_INT(st, 3);
+    FWG_CHECK_EQ_INT(fl, 10);
+    FWG_CHECK_EQ_INT(ex, 3600);
+
+    /* unreadable limits fail closed; no limits: none */
+    len = build(ro2, buf, sizeof(buf));
+    FWG_CHECK_EQ_INT(fwg_rollout_from_blob(buf, len, &o), 0);
+    FWG_CHECK_EQ_INT(fwg_rollout_limits(&o, &st, &fl, &ex), 1);
+    FWG_CHECK_EQ_INT(fl, 1);
+    FWG_CHECK_EQ_INT(st, 0);
+    memset(&o, 0, sizeof(o));
+    FWG_CHECK_EQ_INT(fwg_rollout_limits(&o, &st, &fl, &ex), 0);
+}
+
+
 void
 suite_record(void)
 {
@@ -297,4 +355,5 @@ suite_record(void)
     test_build_refused();
     test_malformed();
     test_records();
+    test_penalty_limits();
 }

@@ -74,5 +74,6 @@ void suite_record(void);
 void suite_json(void);
 void suite_release(void);
 void suite_token(void);
+void suite_respsig(void);
 
 #endif /* FWG_UNIT_H */
