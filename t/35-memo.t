@@ -16,7 +16,7 @@ use t::FwgateTest;
 
 fw_setup('fwt35:');
 
-our @D = map { sprintf 'LS6-835%03d', $_ } 0 .. 9;
+our @D = map { sprintf 'LS6-835%03d', $_ } 0 .. 11;
 device($_, model => 'LS-6000i', alg => 'hmac-sha256') for @D;
 
 our $A6 = 'ls6000i-2.5.0.bin';
@@ -196,3 +196,29 @@ main::then_change($::D[8]);
 --- error_code: 200
 --- no_error_log
 decision memo hit
+
+
+
+=== TEST 10: admission still applies on a hit: with one start a minute, a
+second device is throttled on its first download and again on the next
+which the memo answers
+--- log_level: debug
+--- init
+::redis('DEL', 'fwt35:starts:LS-6000i:ls6000i-2.5.0.bin',
+        'fwt35:downloads:LS-6000i:ls6000i-2.5.0.bin');
+::rollout('LS-6000i', artifact => $::A6, percent => 100,
+          max_starts_per_min => 1);
+::bump_epoch();
+select undef, undef, undef, 1.5;
+main::must('first device', $::D[10], 200);
+main::must('second device', $::D[11], 503);
+main::must('second device, decided from cached records', $::D[11], 503);
+--- request eval
+"GET $::FW"
+--- more_headers eval
+::sign(device => $::D[11], path => $::FW)
+--- error_code: 503
+--- response_headers
+X-Fwgate-Reason: rollout_throttled
+--- error_log
+fwgate: decision memo hit
