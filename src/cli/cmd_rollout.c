@@ -576,6 +576,25 @@ rollout_floor(redisContext *c, const char *model, int argc, char **argv)
 }
 
 
+/* a report counter of the stats hash st (NULL: none) as an argument */
+static void
+rollout_count_add(fwgctl_av_t *av, const redisReply *st, const char *field)
+{
+    fwg_str_t  v;
+
+    v = st ? fwgctl_hfield(st, field) : (fwg_str_t) { NULL, 0 };
+
+    if (v.data && v.len && v.len < 21
+        && strspn(v.data, "0123456789") == v.len)
+    {
+        fwgctl_av_addn(av, v.data, v.len);
+
+    } else {
+        fwgctl_av_add(av, "0");
+    }
+}
+
+
 /* set, pause, resume, halt: one field of an existing rollout */
 static int
 rollout_field(redisContext *c, const char *sub, const char *model,
@@ -592,9 +611,11 @@ rollout_field(redisContext *c, const char *sub, const char *model,
     const char   *field, *value;
     redisReply   *r, *h;
     int           n;
-    fwg_str_t     state;
-    fwgctl_av_t   cmds[1];
+    fwg_str_t     state, art;
+    fwgctl_av_t   cmds[2];
     int           rc;
+    redisReply   *st = NULL;
+    char          suffix[300], at[32];
 
     if (fwgctl_args_parse(argc, argv, strcmp(sub, "set") == 0 ? opts : NULL, &a)
         != 0)
@@ -673,7 +694,28 @@ rollout_field(redisContext *c, const char *sub, const char *model,
     }
     limits_add(&cmds[0], opts);
 
+    /*
+     * A resume starts the automatic halt's count afresh: the reports and
+     * silent devices that halted it are known to the owner who resumed,
+     * and counting them again would halt the rollout at the next
+     * evaluation (docs/redis-schema.md, halt_reset_*).
+     */
+
     if (strcmp(sub, "resume") == 0) {
+        art = fwgctl_hfield(r, "artifact");
+        snprintf(suffix, sizeof(suffix), ":%.*s",
+                 (int) (art.len > 256 ? 256 : art.len),
+                 art.data ? art.data : "");
+        st = fwgctl_hgetall3(c, "stats:", model, suffix);
+
+        fwgctl_av_add(&cmds[0], "halt_reset_success");
+        rollout_count_add(&cmds[0], st, "success");
+        fwgctl_av_add(&cmds[0], "halt_reset_failure");
+        rollout_count_add(&cmds[0], st, "failure");
+        snprintf(at, sizeof(at), "%lld", (long long) time(NULL));
+        fwgctl_av_add(&cmds[0], "halt_reset_at");
+        fwgctl_av_add(&cmds[0], at);
+
         fwgctl_av_add(&cmds[1], "DEL");
         fwgctl_av_key(&cmds[1], "rollout:", model, ":halt", NULL);
         n = 2;
@@ -682,6 +724,11 @@ rollout_field(redisContext *c, const char *sub, const char *model,
     rc = fwgctl_exec_tx(c, cmds, n);
     fwgctl_av_reset_all(cmds, 2);
     freeReplyObject(r);
+
+    if (st) {
+        /* the arguments pointed into it */
+        freeReplyObject(st);
+    }
 
     if (rc == 0 && field == NULL) {
         if (a.json) {

@@ -62,6 +62,12 @@ static ngx_int_t ngx_http_fwgate_download_keys(ngx_http_request_t *r,
  * bumps the epoch and publishes "rollout:<model>" on <prefix>invalidate
  * (the prefix is the epoch key's, without "epoch"), as fwgatectl does.
  *
+ * Counts start afresh at the last `fwgatectl rollout resume`: it stores
+ * the counters it saw (halt_reset_success, halt_reset_failure) and the
+ * time (halt_reset_at) in the rollout, and only reports beyond those, and
+ * devices silent since a download after that time, count; otherwise the
+ * evidence that halted a rollout would halt it again at once.
+ *
  * The halt is written to rollout:<model>:halt (artifact, reason, at), not
  * to the rollout's own hash: edges may write that key and never the
  * rollout itself, so an edge's Redis user cannot re-point or widen a
@@ -73,7 +79,8 @@ static ngx_int_t ngx_http_fwgate_download_keys(ngx_http_request_t *r,
 #define NGX_HTTP_FWGATE_LUA_HALT                                              \
     "local function fwg_halt(rk, sk, dk, ek, art, now)\n"                     \
     "  local r = redis.call('HMGET', rk, 'artifact', 'state',\n"              \
-    "    'halt_failures', 'halt_ratio', 'halt_silence')\n"                    \
+    "    'halt_failures', 'halt_ratio', 'halt_silence',\n"                    \
+    "    'halt_reset_success', 'halt_reset_failure', 'halt_reset_at')\n"      \
     "  if r[1] ~= art or r[2] ~= 'active' then return 0, 0, 0, 0 end\n"       \
     "  local hk = rk .. ':halt'\n"                                            \
     "  if redis.call('HGET', hk, 'artifact') == art then\n"                   \
@@ -81,12 +88,18 @@ static ngx_int_t ngx_http_fwgate_download_keys(ngx_http_request_t *r,
     "  end\n"                                                                 \
     "  local hf, hr = tonumber(r[3]), tonumber(r[4])\n"                       \
     "  if not hf or not hr then return 0, 0, 0, 0 end\n"                      \
-    "  local s = tonumber(redis.call('HGET', sk, 'success')) or 0\n"          \
-    "  local f = tonumber(redis.call('HGET', sk, 'failure')) or 0\n"          \
+    "  local s = (tonumber(redis.call('HGET', sk, 'success')) or 0)\n"        \
+    "    - (tonumber(r[6]) or 0)\n"                                           \
+    "  local f = (tonumber(redis.call('HGET', sk, 'failure')) or 0)\n"        \
+    "    - (tonumber(r[7]) or 0)\n"                                           \
+    "  if s < 0 then s = 0 end\n"                                             \
+    "  if f < 0 then f = 0 end\n"                                             \
     "  local q = 0\n"                                                         \
     "  local hs = tonumber(r[5])\n"                                           \
     "  if hs and hs > 0 then\n"                                               \
-    "    q = redis.call('ZCOUNT', dk, '-inf', now - hs)\n"                    \
+    "    local lo = '-inf'\n"                                                 \
+    "    if tonumber(r[8]) then lo = '(' .. r[8] end\n"                       \
+    "    q = redis.call('ZCOUNT', dk, lo, now - hs)\n"                        \
     "  end\n"                                                                 \
     "  local fe = f + q\n"                                                    \
     "  if fe < 1 or fe < hf or fe + 1e-9 < hr * (s + fe) then\n"              \
