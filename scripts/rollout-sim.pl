@@ -175,7 +175,6 @@ sub device_turn {
     my %c = (device => $dev, model => $MODEL, version => '1.0.0');
     my $st = req($edge, 'GET', '/fw/check',
                  t::FwgateTest::sign(%c, path => '/fw/check'));
-    print STDERR "check $dev edge $edge: $st\n" if $ENV{SIM_DEBUG};
     return 'none' unless $st == 200;
     $st = req($edge, 'GET', "/firmware/$ART",
               t::FwgateTest::sign(%c, path => "/firmware/$ART"));
@@ -191,15 +190,19 @@ sub device_turn {
 # a round: every pending device takes its turn, NPROC processes; returns
 # the devices that are done
 sub round {
-    my ($pending, $fail_now) = @_;
+    my ($pending, $inject) = @_;
     my @kids;
     for my $k (0 .. $NPROC - 1) {
         my $pid = fork // die "fork: $!";
         if ($pid == 0) {
             open my $o, '>', "$TMP/round.$k" or POSIX::_exit(1);
+            # the spike starts with phase 2 (index 1), as seen by the
+            # devices: the phase re-read every quarter second
+            my ($ph, $pt) = (0, 0);
             for (my $i = $k; $i < @$pending; $i += $NPROC) {
                 my $d = $pending->[$i];
-                my $fail = $fail_now
+                ($ph, $pt) = (hget('phase'), time) if time - $pt > 0.25;
+                my $fail = $inject && $ph >= 1
                     && unpack('N', sha256("fail:$d")) % 100 < $FAIL_PCT;
                 my $r = device_turn($d, $i % 2, $fail);
                 print $o "$d $r\n" if $r eq 'success' || $r eq 'failure';
@@ -249,8 +252,7 @@ sub run {
     my $start = time;
     my ($rounds, $end) = (0, '');
     while (time - $start < $DEADLINE) {
-        my $phase = hget('phase');
-        my $done = round(\@pending, $inject && $phase == 1);
+        my $done = round(\@pending, $inject);
         $rounds++;
         @pending = grep { !$done->{$_} } @pending;
         if ((hget('artifact', ':halt') // '') eq $ART) {

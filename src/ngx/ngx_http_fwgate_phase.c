@@ -17,7 +17,11 @@
  * same moment advance a rollout once (the first moves phase_at to now,
  * so the hold starts again for the others).  Time is Redis's TIME, not
  * the edge's clock, so skewed edges agree.  Redis 7 replicates a script's
- * effects, which is what allows TIME before a write.
+ * effects, which is what allows TIME before a write.  TIME is asked only
+ * once a rollout with a plan is found, with pcall: an edge whose Redis
+ * user may not run it (the least-privilege user of docs/many-edges.md)
+ * evaluates nothing and logs nothing; the writes need the rollout's key
+ * (docs/fleet-guide.md, "Phased rollouts", "Who runs it").
  *
  * Keys (prefix omitted):
  *
@@ -47,8 +51,7 @@ static void ngx_http_fwgate_phase_done(ngx_http_fwgate_redis_cb_t *cb,
 
 static ngx_str_t  ngx_http_fwgate_phase_lua = ngx_string(
     "if redis.replicate_commands then redis.replicate_commands() end\n"
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1])\n"
+    "local t, now\n"
     "local px = ARGV[1]\n"
     "local out = {}\n"
     "local function note(m, a, act, ph, pc, n, f)\n"
@@ -75,6 +78,11 @@ static ngx_str_t  ngx_http_fwgate_phase_lua = ngx_string(
     "    and mn and mx and ph >= 0 and ph < #list - 1\n"
     "    and redis.call('HGET', rk .. ':halt', 'artifact') ~= a\n"
     "  then\n"
+    "    if not now then\n"
+    "      t = redis.pcall('TIME')\n"
+    "      if not t[1] then return out end\n"
+    "      now = tonumber(t[1])\n"
+    "    end\n"
     "    local sk = px .. 'stats:' .. m .. ':' .. a\n"
     "    local s = tonumber(redis.call('HGET', sk, 'success')) or 0\n"
     "    local f = tonumber(redis.call('HGET', sk, 'failure')) or 0\n"
