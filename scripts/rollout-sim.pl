@@ -296,8 +296,14 @@ sub run {
 }
 
 my ($end, $dl) = run('run 1', 0);
+my @hist = map { (split / /)[1] }
+    @{ redis('LRANGE', "${PREFIX}rollout:$MODEL:history", 0, -1) };
 if ($end ne 'complete') {
     print "FAIL run 1: the rollout did not reach 100 % on its own\n";
+    $FAILED++;
+} elsif ("@hist" ne '0 1 2 3') {
+    # two edges run the phase script: each phase must begin once
+    print "FAIL run 1: phase history '@hist', not '0 1 2 3'\n";
     $FAILED++;
 } else {
     print "ok run 1: reached 100 % on its own\n";
