@@ -82,6 +82,20 @@ sub logged {
     return 0;
 }
 
+# the least-privilege edge user of docs/many-edges.md (as t/24-acl.t)
+our $SECRET = 'edge-secret-' . int(rand(1e9));
+::redis('ACL', 'DELUSER', 'fwt28-edge');
+::redis('ACL', 'SETUSER', 'fwt28-edge', 'on', ">$SECRET", 'resetkeys',
+        'resetchannels',
+        '%R~fwt28:*', '~fwt28:stats:*', '~fwt28:downloads:*',
+        '~fwt28:rollouts:watch', '~fwt28:epoch', '~fwt28:rollout:*:halt',
+        '&fwt28:invalidate',
+        '-@all', '+ping', '+auth', '+hello', '+select', '+role', '+get',
+        '+hgetall', '+hget', '+hmget', '+sismember', '+smembers', '+zcount',
+        '+subscribe', '+publish', '+eval', '+evalsha', '+hset', '+hsetnx',
+        '+hincrby', '+zadd', '+zrem', '+sadd', '+srem', '+incr');
+END { ::redis('ACL', 'DELUSER', 'fwt28-edge') }
+
 no_long_string();
 
 add_block_preprocessor(sub {
@@ -319,3 +333,37 @@ Test::More::is($bad, 0, 'init: no device leaves the cohort');
 GET /t
 --- response_body
 ok
+
+
+
+=== TEST 6: an edge whose Redis user may not write rollouts (the
+least-privilege user) does not advance them, and logs no error for it
+--- http_config eval
+::http_config(cache => 'poll=100ms',
+              redis => "user=fwt28-edge password=$main::SECRET")
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/report {
+        fwgate_report;
+        fwgate_expose_reason on;
+    }
+--- init
+main::start('--phases', '10,50,100', '--hold', '1s', '--min-reports', '1',
+            '--max-failure-ratio', '0.5');
+Test::More::is(main::report($main::D[0], 'success'), 204,
+               'init: the report counts (the edge user may write stats)');
+Time::HiRes::sleep(2.5);
+Test::More::is(main::field('phase'), '0', 'init: not advanced');
+--- request eval
+"GET /firmware/$main::A"
+--- more_headers eval
+::sign(device => $main::IN10[0], model => $main::M,
+       path => "/firmware/$main::A")
+--- error_code: 200
+--- no_error_log
+[error]
+[alert]
