@@ -127,7 +127,11 @@ _EOC_
     push @EDGE, { port => $port, dir => $dir };
 }
 
+my $PARENT = $$;
+# a timeout or ^C still stops the edges (END)
+$SIG{TERM} = $SIG{INT} = sub { exit 1 };
 END {
+    return unless $$ == $PARENT;
     for my $e (@EDGE) {
         system($NGINX, '-p', "$e->{dir}/", '-c', "$e->{dir}/nginx.conf",
                '-s', 'stop') if $e->{dir};
@@ -195,6 +199,9 @@ sub round {
     for my $k (0 .. $NPROC - 1) {
         my $pid = fork // die "fork: $!";
         if ($pid == 0) {
+            # never the parent's END (it stops the edges): _exit, also
+            # when something dies
+            local $SIG{__DIE__} = sub { print STDERR @_; POSIX::_exit(1) };
             open my $o, '>', "$TMP/round.$k" or POSIX::_exit(1);
             # the spike starts with phase 2 (index 1), as seen by the
             # devices: the phase re-read every quarter second
