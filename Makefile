@@ -30,6 +30,7 @@ MODULE      := $(BUILD)/ngx_http_fwgate_module.so
 .PHONY: all module cli unit test test-unit test-nginx test-asan demo deps \
         build-strict deb test-deb test-matrix \
         test-faults test-fleet test-admission test-valgrind test-token \
+        test-rollout \
         bench fuzz clean
 
 all: module cli
@@ -159,3 +160,9 @@ deps:
 
 clean:
 	rm -rf $(BUILD) fwgatectl t/servroot*
+
+# two edges, one redis, 10,000 simulated devices: a phased rollout that
+# reaches 100 % on its own, then one halted by a failure spike
+# (docs/fleet-guide.md, "Phased rollouts")
+test-rollout: module cli
+	bash scripts/test-rollout.sh

@@ -20,6 +20,7 @@ PACKAGES=(
     curl
     openssl
     redis-sentinel
+    tmux
 )
 
 # shellcheck source=scripts/lib.sh

@@ -22,6 +22,7 @@
 #include "fwgatectl.h"
 #include "fwgctl_opts.h"
 #include "fwgctl_redis.h"
+#include "cmd_phase.h"
 
 
 static const char rollout_usage[] =
@@ -29,10 +30,13 @@ static const char rollout_usage[] =
 "                     [--from RANGE] [--salt S] [--allow-downgrade]\n"
 "                     [--halt-failures N --halt-ratio R]\n"
 "                     [--halt-silence SECONDS] [LIMITS]\n"
+"                     [--phases P1,P2,... --hold T --min-reports N\n"
+"                      --max-failure-ratio R]\n"
 "       fwgatectl rollout set MODEL [--percent P] [LIMITS]\n"
 "       fwgatectl rollout floor MODEL VERSION [--sign-key KEY] [--force]\n"
 "       fwgatectl rollout pause|resume|halt MODEL\n"
 "       fwgatectl rollout status MODEL [--json]\n"
+"       fwgatectl rollout watch MODEL [--interval SECONDS]\n"
 "\n"
 "start   replaces the model's rollout (state active).  Refused: an\n"
 "        artifact whose models do not list MODEL, and an artifact\n"
@@ -42,6 +46,11 @@ static const char rollout_usage[] =
 "        '>=2.0.0 <2.5.0 || =1.9.9'.  Auto-halt: --halt-failures N and\n"
 "        --halt-ratio R (0 < R <= 1) together; --halt-silence SECONDS\n"
 "        counts devices unheard that long after download as failures.\n"
+"        Phases: the percents, increasing (--percent, if given, must be\n"
+"        the first); the edges move the rollout to the next phase once\n"
+"        it has held T (30m, 2s, 1h, seconds) with at least N reports\n"
+"        during the phase and failures/reports <= R (0-1), and halt it\n"
+"        (phase_failure_ratio) when the ratio exceeds R with N reports.\n"
 "set     changes the percent (raising it only adds devices) and/or the\n"
 "        limits.\n"
 "LIMITS  --max-starts-per-min N (new devices starting a download per\n"
@@ -62,7 +71,11 @@ static const char rollout_usage[] =
 "        artifact below it.\n"
 "status  state, target, percent, cohort among registered devices,\n"
 "        report counters, admission (reports by state, in flight,\n"
-"        throttled, limits).\n";
+"        throttled, limits); for phases, the gate's figures and\n"
+"        what the next phase waits for.\n"
+"watch   a live view, refreshed every SECONDS (default 1): full-screen\n"
+"        on a terminal, one line per refresh on a pipe.  Exits 0 when\n"
+"        the last phase has held, 3 when the rollout halts, 1 on error.\n";
 
 
 /*
@@ -219,7 +232,9 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
         { "--from", 1, NULL },
         { "--salt", 1, NULL }, { "--allow-downgrade", 0, NULL },
         { "--halt-failures", 1, NULL }, { "--halt-ratio", 1, NULL },
-        { "--halt-silence", 1, NULL },
+        { "--halt-silence", 1, NULL }, { "--phases", 1, NULL },
+        { "--hold", 1, NULL }, { "--min-reports", 1, NULL },
+        { "--max-failure-ratio", 1, NULL },
         { "--max-starts-per-min", 1, NULL }, { "--max-in-flight", 1, NULL },
         { "--in-flight-expiry", 1, NULL }, { "--device-failures", 1, NULL },
         { "--penalty", 1, NULL }, { NULL, 0, NULL }
@@ -230,9 +245,14 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
     redisReply    *art, *cur, *curart;
     fwg_str_t      models, ver, curname, curver, floor, fsig;
     fwg_semver_t   nv, cv;
-    fwgctl_av_t    cmds[2];
-    char          *cn;
+    int            n;
+    fwgctl_av_t    cmds[4];
+    char          *cn, firstbuf[32], histbuf[96], nowbuf[32], sbuf[32], fbuf[32];
     int            rc, down;
+    const char    *phases, *hold, *minr, *maxr, *why;
+    fwgctl_phase_t  plan;
+    long long       holds, now;
+    redisReply     *st;
 
     if (fwgctl_args_parse(argc, argv, opts, &a) != 0) {
         return 2;
@@ -251,15 +271,71 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
     hr = fwgctl_opt_value(opts, "--halt-ratio");
     hs = fwgctl_opt_value(opts, "--halt-silence");
     down = fwgctl_opt_value(opts, "--allow-downgrade") != NULL;
+    phases = fwgctl_opt_value(opts, "--phases");
+    hold = fwgctl_opt_value(opts, "--hold");
+    minr = fwgctl_opt_value(opts, "--min-reports");
+    maxr = fwgctl_opt_value(opts, "--max-failure-ratio");
+    holds = 0;
+
+    if (phases == NULL && (hold || minr || maxr)) {
+        return fwgctl_usage("rollout start: --hold, --min-reports and "
+                            "--max-failure-ratio need --phases");
+    }
+
+    if (phases != NULL) {
+        if (fwgctl_phases_parse(phases, &plan, &why) != 0) {
+            return fwgctl_usage("rollout start: --phases '%s': %s", phases,
+                                why);
+        }
+
+        if (hold == NULL || minr == NULL || maxr == NULL) {
+            return fwgctl_usage("rollout start: --phases needs --hold, "
+                                "--min-reports and --max-failure-ratio");
+        }
+
+        holds = fwgctl_duration_parse(hold);
+        if (holds < 0) {
+            return fwgctl_usage("rollout start: --hold '%s' is not a "
+                                "duration (30m, 2s, 1h, seconds)", hold);
+        }
+
+        if (!uint_valid(minr)) {
+            return fwgctl_usage("rollout start: --min-reports must be a "
+                                "positive integer");
+        }
+
+        if (!fwgctl_ratio0_valid(maxr)) {
+            return fwgctl_usage("rollout start: --max-failure-ratio must "
+                                "be in [0, 1]");
+        }
+
+        if (pct != NULL
+            && fwg_percent_parse(pct, strlen(pct)) != plan.pct[0])
+        {
+            return fwgctl_usage("rollout start: --percent %s is not the "
+                                "first phase", pct);
+        }
+
+        /* the first phase's percent, as given (the parse saw a comma) */
+        why = strchr(phases, ',');
+        snprintf(firstbuf, sizeof(firstbuf), "%.*s",
+                 (int) (why - phases), phases);
+    }
 
     if (name == NULL || !fwgctl_artifact_name_valid(name)) {
         return fwgctl_usage("rollout start: --artifact missing or not an "
                           "artifact name");
     }
 
-    if (pct == NULL || fwg_percent_parse(pct, strlen(pct)) < 0) {
+    if (phases == NULL
+        && (pct == NULL || fwg_percent_parse(pct, strlen(pct)) < 0))
+    {
         return fwgctl_usage("rollout start: --percent missing or not 0-100 "
                           "with at most two decimals");
+    }
+
+    if (phases != NULL) {
+        pct = firstbuf;
     }
 
     if (from != NULL && fwg_range_valid(from, strlen(from)) != 0) {
@@ -382,12 +458,51 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
         freeReplyObject(curart);
     }
 
-    fwgctl_av_init_all(cmds, 2);
+    now = 0;
+    sbuf[0] = fbuf[0] = '\0';
+
+    if (phases) {
+        /*
+         * The phase's baseline: the gate counts the reports made during
+         * the phase.  Redis's clock, as the edges' script uses.
+         */
+        now = fwgctl_redis_time(c);
+        if (now < 0) {
+            freeReplyObject(cur);
+            freeReplyObject(art);
+            return 1;
+        }
+
+        fwgctl_av_init_all(cmds, 1);
+        fwgctl_av_add(&cmds[0], "HMGET");
+        fwgctl_av_key(&cmds[0], "stats:", model, ":", name, NULL);
+        fwgctl_av_add(&cmds[0], "success");
+        fwgctl_av_add(&cmds[0], "failure");
+        st = fwgctl_run(c, &cmds[0]);
+
+        if (st == NULL) {
+            freeReplyObject(cur);
+            freeReplyObject(art);
+            return 1;
+        }
+
+        snprintf(sbuf, sizeof(sbuf), "%lld",
+                 st->elements == 2 && st->element[0]->str
+                 ? strtoll(st->element[0]->str, NULL, 10) : 0LL);
+        snprintf(fbuf, sizeof(fbuf), "%lld",
+                 st->elements == 2 && st->element[1]->str
+                 ? strtoll(st->element[1]->str, NULL, 10) : 0LL);
+        freeReplyObject(st);
+        snprintf(nowbuf, sizeof(nowbuf), "%lld", now);
+    }
+
+    fwgctl_av_init_all(cmds, 4);
 
     /* a new rollout starts with no automatic halt of an earlier one */
     fwgctl_av_add(&cmds[0], "DEL");
     fwgctl_av_key(&cmds[0], "rollout:", model, NULL);
     fwgctl_av_key(&cmds[0], "rollout:", model, ":halt", NULL);
+    fwgctl_av_key(&cmds[0], "rollout:", model, ":history", NULL);
 
     fwgctl_av_add(&cmds[1], "HSET");
     fwgctl_av_key(&cmds[1], "rollout:", model, NULL);
@@ -430,9 +545,44 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
         }
     }
 
-    rc = fwgctl_exec_tx(c, cmds, 2);
+    n = 2;
 
-    fwgctl_av_reset_all(cmds, 2);
+    if (phases) {
+        char  hb[32];
+
+        snprintf(hb, sizeof(hb), "%lld", holds);
+        fwgctl_av_add(&cmds[1], "phases");
+        fwgctl_av_add(&cmds[1], phases);
+        fwgctl_av_add(&cmds[1], "phase");
+        fwgctl_av_add(&cmds[1], "0");
+        fwgctl_av_add(&cmds[1], "phase_at");
+        fwgctl_av_add(&cmds[1], nowbuf);
+        fwgctl_av_add(&cmds[1], "hold");
+        fwgctl_av_add(&cmds[1], hb);
+        fwgctl_av_add(&cmds[1], "min_reports");
+        fwgctl_av_add(&cmds[1], minr);
+        fwgctl_av_add(&cmds[1], "max_failure_ratio");
+        fwgctl_av_add(&cmds[1], maxr);
+        fwgctl_av_add(&cmds[1], "phase_success");
+        fwgctl_av_add(&cmds[1], sbuf);
+        fwgctl_av_add(&cmds[1], "phase_failure");
+        fwgctl_av_add(&cmds[1], fbuf);
+
+        /* the edges' phase poll evaluates the models in the watch set */
+        fwgctl_av_add(&cmds[2], "SADD");
+        fwgctl_av_key(&cmds[2], "rollouts:watch", NULL);
+        fwgctl_av_add(&cmds[2], model);
+
+        snprintf(histbuf, sizeof(histbuf), "%s 0 %s start", nowbuf, pct);
+        fwgctl_av_add(&cmds[3], "RPUSH");
+        fwgctl_av_key(&cmds[3], "rollout:", model, ":history", NULL);
+        fwgctl_av_add(&cmds[3], histbuf);
+        n = 4;
+    }
+
+    rc = fwgctl_exec_tx(c, cmds, n);
+
+    fwgctl_av_reset_all(cmds, 4);
     freeReplyObject(cur);
 
     if (rc == 0) {
@@ -447,6 +597,11 @@ rollout_start(redisContext *c, const char *model, int argc, char **argv)
         } else {
             printf("rollout %s started: %s (%.*s) at %s%%\n", model, name,
                    (int) ver.len, ver.data, pct);
+            if (phases) {
+                printf("phases %s, hold %llds, min %s reports, max failure "
+                       "ratio %s: the edges advance it\n", phases, holds,
+                       minr, maxr);
+            }
         }
     }
 
@@ -926,7 +1081,9 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
     long          hund;
     size_t        i, incohort;
     uint32_t      bucket;
-    int           bar, j, canon, exon;
+    int           bar, j, canon, exon, plan;
+    long long     now;
+    fwgctl_phase_t  ph;
 
     if (fwgctl_args_parse(argc, argv, NULL, &a) != 0) {
         return 2;
@@ -995,6 +1152,13 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
     ver = fwgctl_hfield(art, "version");
     hund = fwg_percent_parse(pct.data ? pct.data : "", pct.len);
 
+    plan = 0;
+    if (fwgctl_hfield(ro, "phases").len) {
+        now = fwgctl_redis_time(c);
+        plan = now >= 0
+               && fwgctl_phase_figures(ro, stats, why.len != 0, now, &ph);
+    }
+
     /* the same cohort rule as the edge, over the registered devices */
 
     incohort = 0;
@@ -1051,6 +1215,9 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
         print_hash(stats, 1);
         printf("},\"pending_downloads\":%lld",
                pend->type == REDIS_REPLY_INTEGER ? pend->integer : 0LL);
+        if (plan) {
+            fwgctl_phase_print(&ph, 1);
+        }
         status_admission(c, model, ro, name, stats, 1);
         printf("}\n");
 
@@ -1110,6 +1277,9 @@ rollout_status(redisContext *c, const char *model, int argc, char **argv)
         }
         printf("\npending   %lld downloads not yet heard from\n",
                pend->type == REDIS_REPLY_INTEGER ? pend->integer : 0LL);
+        if (plan) {
+            fwgctl_phase_print(&ph, 0);
+        }
         status_admission(c, model, ro, name, stats, 0);
     }
 
@@ -1140,10 +1310,11 @@ cmd_rollout(int argc, char **argv)
 
     if (strcmp(sub, "start") && strcmp(sub, "set") && strcmp(sub, "pause")
         && strcmp(sub, "resume") && strcmp(sub, "halt")
-        && strcmp(sub, "status") && strcmp(sub, "floor"))
+        && strcmp(sub, "status") && strcmp(sub, "floor")
+        && strcmp(sub, "watch"))
     {
         fwgctl_err("rollout: unknown subcommand '%s' (start, set, floor, "
-                   "pause, resume, halt, status)", sub);
+                   "pause, resume, halt, status, watch)", sub);
         return 2;
     }
 
@@ -1169,6 +1340,8 @@ cmd_rollout(int argc, char **argv)
         rc = rollout_status(c, model, argc - 3, argv + 3);
     } else if (strcmp(sub, "floor") == 0) {
         rc = rollout_floor(c, model, argc - 3, argv + 3);
+    } else if (strcmp(sub, "watch") == 0) {
+        rc = fwgctl_rollout_watch(c, model, argc - 3, argv + 3);
     } else {
         rc = rollout_field(c, sub, model, argc - 3, argv + 3);
     }

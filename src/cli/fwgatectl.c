@@ -29,7 +29,7 @@ static const fwg_cli_cmd_t  fwg_cli_cmds[] = {
     { "device",   cmd_device,   "add|show|revoke|import  device records" },
     { "artifact", cmd_artifact, "add|sign|show           firmware artifacts" },
     { "rollout",  cmd_rollout,
-      "start|set|floor|pause|resume|halt|status  rollouts" },
+      "start|set|floor|pause|resume|halt|status|watch  rollouts" },
     { "canary",   cmd_canary,   "add|rm                  canary devices" },
     { "exclude",  cmd_exclude,  "add|rm                  excluded devices" },
     { "explain",  cmd_explain,  "every decision step for a device" },

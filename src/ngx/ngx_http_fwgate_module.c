@@ -717,6 +717,7 @@ ngx_http_fwgate_poll_handler(ngx_event_t *ev)
     }
 
     ngx_http_fwgate_silence_poll(fmcf);
+    ngx_http_fwgate_phase_poll(fmcf);
 
     ngx_http_fwgate_epoch_get(fmcf);
 }

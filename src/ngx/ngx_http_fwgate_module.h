@@ -76,6 +76,7 @@ typedef struct {
     ngx_atomic_t                sub_up;           /* holder's state */
     ngx_atomic_t                sub_pid;          /* the lease's holder */
     ngx_atomic_t                sub_beat;         /* its last renewal, ms */
+    ngx_atomic_t                phase_last;       /* unix time, phase poll */
 } ngx_http_fwgate_stats_t;
 
 
@@ -579,6 +580,12 @@ void ngx_http_fwgate_clear_download(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
 /* from the epoch poll: halts rollouts whose silent devices cross limits */
 void ngx_http_fwgate_silence_poll(ngx_http_fwgate_main_conf_t *fmcf);
+
+
+/* phase.c: phased rollouts advanced or halted on health --------------- */
+
+/* from the epoch poll, at most once a second per node */
+void ngx_http_fwgate_phase_poll(ngx_http_fwgate_main_conf_t *fmcf);
 
 
 /* keys.c: parsed device keys, per worker (NULL: let the core parse) ---- */
