@@ -871,6 +871,17 @@ rollout_field(redisContext *c, const char *sub, const char *model,
         fwgctl_av_add(&cmds[0], "halt_reset_at");
         fwgctl_av_add(&cmds[0], at);
 
+        /* a phased rollout: the phase starts over, its gate counts anew */
+
+        if (fwgctl_hfield(r, "phases").len) {
+            fwgctl_av_add(&cmds[0], "phase_success");
+            rollout_count_add(&cmds[0], st, "success");
+            fwgctl_av_add(&cmds[0], "phase_failure");
+            rollout_count_add(&cmds[0], st, "failure");
+            fwgctl_av_add(&cmds[0], "phase_at");
+            fwgctl_av_add(&cmds[0], at);
+        }
+
         fwgctl_av_add(&cmds[1], "DEL");
         fwgctl_av_key(&cmds[1], "rollout:", model, ":halt", NULL);
         n = 2;
