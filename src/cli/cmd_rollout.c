@@ -771,6 +771,7 @@ rollout_field(redisContext *c, const char *sub, const char *model,
     int           rc;
     redisReply   *st = NULL;
     char          suffix[300], at[32];
+    int           halted;
 
     if (fwgctl_args_parse(argc, argv, strcmp(sub, "set") == 0 ? opts : NULL, &a)
         != 0)
@@ -826,12 +827,13 @@ rollout_field(redisContext *c, const char *sub, const char *model,
     /* an automatic halt lives in rollout:<model>:halt (edges write it) */
     h = fwgctl_hgetall3(c, "rollout:", model, ":halt");
 
-    if (strcmp(sub, "resume") == 0
-        && (fwg_str_eq(state, "halted")
-            || (h && fwgctl_hfound(h)
-                && fwg_str_eqs(fwgctl_hfield(h, "artifact"),
-                               fwgctl_hfield(r, "artifact")))))
-    {
+    halted = strcmp(sub, "resume") == 0
+             && (fwg_str_eq(state, "halted")
+                 || (h && fwgctl_hfound(h)
+                     && fwg_str_eqs(fwgctl_hfield(h, "artifact"),
+                                    fwgctl_hfield(r, "artifact"))));
+
+    if (halted) {
         fprintf(stderr, "fwgatectl: note: resuming a halted rollout\n");
     }
 
@@ -850,13 +852,15 @@ rollout_field(redisContext *c, const char *sub, const char *model,
     limits_add(&cmds[0], opts);
 
     /*
-     * A resume starts the automatic halt's count afresh: the reports and
-     * silent devices that halted it are known to the owner who resumed,
-     * and counting them again would halt the rollout at the next
-     * evaluation (docs/redis-schema.md, halt_reset_*).
+     * Resuming a halted rollout starts the automatic halt's count afresh:
+     * the reports and silent devices that halted it are known to the
+     * owner who resumed, and counting them again would halt the rollout
+     * at the next evaluation (docs/redis-schema.md, halt_reset_*).  A
+     * pause, on the other hand, is no verdict on the reports: resuming
+     * from it keeps every count.
      */
 
-    if (strcmp(sub, "resume") == 0) {
+    if (halted) {
         art = fwgctl_hfield(r, "artifact");
         snprintf(suffix, sizeof(suffix), ":%.*s",
                  (int) (art.len > 256 ? 256 : art.len),
