@@ -15,7 +15,8 @@
 # BENCH_WORKERS ("1 2") worker_processes values, BENCH_THREADS (1) and
 # BENCH_CONNS (32) for wrk, BENCH_RATE_CAP (75000) the highest gated
 # req/s expected (sizes the signed sets), BENCH_SCENARIOS (all),
-# BENCH_MEMO (on) the decision memo, BENCH_KEEP=1 keeps the temp dir.  Scenario `token` (not in the
+# BENCH_MEMO (on) the decision memo, BENCH_RELEASE=1 requires release
+# signatures, BENCH_KEEP=1 keeps the temp dir.  Scenario `token` (not in the
 # default list): one device's download token, the token URL only.
 set -euo pipefail
 
@@ -111,12 +112,15 @@ t=$(date +%s.%N)
 IMPORT_S=$(echo "$(date +%s.%N) - $t" | bc)
 IMPORT_N=$(wc -l < "$W/devices.csv")
 
+# the artifacts carry release signatures; BENCH_RELEASE=1 has the edges
+# require them (fwgate_release_keys), to show what the check costs
+"${CTL[@]}" release-key gen --out "$W/release" >/dev/null
 "${CTL[@]}" artifact add bench-1k.bin --version 2.5.0 --models BENCH-A \
     --file "$W/www/firmware/bench-1k.bin" --path /firmware/bench-1k.bin \
-    >/dev/null
+    --sign-key "$W/release.key" >/dev/null
 "${CTL[@]}" artifact add bench-16m.bin --version 2.5.0 --models BENCH-B \
     --file "$W/www/firmware/bench-16m.bin" --path /firmware/bench-16m.bin \
-    >/dev/null
+    --sign-key "$W/release.key" >/dev/null
 "${CTL[@]}" rollout start BENCH-A --artifact bench-1k.bin --percent 100 \
     >/dev/null
 "${CTL[@]}" rollout start BENCH-B --artifact bench-16m.bin --percent 100 \
@@ -203,6 +207,7 @@ http {
     fwgate_replay_zone nonce_$name:256m;
     fwgate_token_secret $W/token.secret;
     fwgate_decision_memo ${BENCH_MEMO:-on};
+    $([ "${BENCH_RELEASE:-0}" = 1 ] && echo "fwgate_release_keys $W/release.pub;")
     upstream authsvc {
         server 127.0.0.1:$APORT;
         keepalive 64;
