@@ -11,7 +11,8 @@ FWG_CFLAGS  := -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra \
 LDLIBS_CORE := -lcrypto
 
 CORE_SRCS   := src/core/fwg_types.c src/core/fwg_b64.c src/core/fwg_sf.c \
-               src/core/fwg_sig.c src/core/fwg_key.c src/core/fwg_semver.c \
+               src/core/fwg_sig.c src/core/fwg_sigfast.c \
+               src/core/fwg_key.c src/core/fwg_semver.c \
                src/core/fwg_cohort.c src/core/fwg_decide.c \
                src/core/fwg_digest.c src/core/fwg_siphash.c \
                src/core/fwg_record.c src/core/fwg_reply.c src/core/fwg_sha256.c \

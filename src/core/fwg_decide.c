@@ -37,6 +37,7 @@
 #include "fwg_decide.h"
 #include "fwg_cohort.h"
 #include "fwg_release.h"
+#include "fwg_sigfast.h"
 
 #define FWG_MAX_KEYID  256
 
@@ -428,7 +429,7 @@ fwg_decide_request(const fwg_msg_t *msg, const fwg_policy_t *p, int64_t now,
     /* 2: they parse, the label exists, keyid present, sizes in limits */
 
     err = NULL;
-    rc = fwg_sig_parse(msg, p->label, a, &out->sig, &err);
+    rc = fwg_sig_parse_fast(msg, p->label, a, &out->sig, &err);
 
     if (rc == FWG_SIG_EMISSING) {
         fwg_fail(1, FWG_R_MISSING_SIGNATURE, err ? err : "missing");
@@ -580,7 +581,7 @@ fwg_decide_request(const fwg_msg_t *msg, const fwg_policy_t *p, int64_t now,
 
     err = NULL;
 
-    if (fwg_sig_base(msg, &out->sig, a, &out->base, &err) != FWG_SIG_OK) {
+    if (fwg_sig_base_fast(msg, &out->sig, a, &out->base, &err) != FWG_SIG_OK) {
         fwg_fail(5, FWG_R_MALFORMED_SIGNATURE,
                  fwg_detail(a, "signature base cannot be built",
                             "signature base: %s", err ? err : "error"));

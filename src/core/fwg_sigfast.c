@@ -1,0 +1,999 @@
+/*
+ * RFC 9421 request signatures: the single-pass fast path (see
+ * fwg_sigfast.h).  It never reports an error of its own: whatever it does
+ * not recognize, or whatever the general path would refuse, makes it
+ * decline, and the general path then runs from the same arena position.
+ *
+ * Equivalence with the general path is checked by t/unit/test_sigfast.c
+ * and fuzz/fuzz_sigfast.c; keep the rules below in step with fwg_sf.c
+ * (grammar) and fwg_sig.c (what is checked, what is serialized).
+ */
+
+#include <string.h>
+
+#include "fwg_sigfast.h"
+#include "fwg_b64.h"
+
+
+#define FWG_SIGFAST_MAX_MEMBERS  8      /* dictionary members per field */
+#define FWG_SIGFAST_MAX_INT      15     /* RFC 8941 Integer digits */
+
+#define FWG_SIGFAST_PARAMS_LINE  "\"@signature-params\": "
+
+#define D  FWG_SIGFAST_DECLINED
+
+
+/* the signature parameters the fast path knows, with their types */
+typedef struct {
+    const char     *name;
+    size_t          len;
+    fwg_sf_type_t   type;
+} fwg_sigfast_pdef_t;
+
+static const fwg_sigfast_pdef_t  fwg_sigfast_pdefs[] = {
+    { "created", 7, FWG_SF_INTEGER },
+    { "expires", 7, FWG_SF_INTEGER },
+    { "keyid", 5, FWG_SF_STRING },
+    { "alg", 3, FWG_SF_STRING },
+    { "nonce", 5, FWG_SF_STRING },
+    { "tag", 3, FWG_SF_STRING },
+    { NULL, 0, 0 }
+};
+
+#define FWG_SIGFAST_NPDEFS  6
+
+
+typedef struct {
+    fwg_str_t       key;
+    const char     *value;          /* '(' of the inner list */
+    size_t          nitems;
+    size_t          nparams;
+} fwg_sigfast_member_t;
+
+
+typedef struct {
+    const char     *pos;
+    const char     *end;
+} fwg_sigfast_in_t;
+
+
+static int
+fwg_sigfast_lcalpha(unsigned char c)
+{
+    return c >= 'a' && c <= 'z';
+}
+
+
+static int
+fwg_sigfast_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+
+static int
+fwg_sigfast_key_char(unsigned char c)
+{
+    return fwg_sigfast_lcalpha(c) || fwg_sigfast_digit(c)
+           || c == '_' || c == '-' || c == '.' || c == '*';
+}
+
+
+/* lowercase tchar, as fwg_sig.c's component name check */
+static int
+fwg_sigfast_tchar(unsigned char c)
+{
+    if (fwg_sigfast_lcalpha(c) || fwg_sigfast_digit(c)) {
+        return 1;
+    }
+
+    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+
+static int
+fwg_sigfast_b64_char(unsigned char c)
+{
+    return fwg_sigfast_lcalpha(c) || (c >= 'A' && c <= 'Z')
+           || fwg_sigfast_digit(c) || c == '+' || c == '/' || c == '=';
+}
+
+
+static int
+fwg_sigfast_name_eq(fwg_str_t field, const char *n, size_t len)
+{
+    size_t         i;
+    unsigned char  c;
+
+    if (field.len != len || field.data == NULL) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) field.data[i];
+
+        if (c >= 'A' && c <= 'Z') {
+            c |= 0x20;
+        }
+
+        if (c != (unsigned char) n[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static fwg_str_t
+fwg_sigfast_trim(fwg_str_t v)
+{
+    if (v.data == NULL) {
+        v.data = "";
+        v.len = 0;
+        return v;
+    }
+
+    while (v.len && (v.data[0] == ' ' || v.data[0] == '\t')) {
+        v.data++;
+        v.len--;
+    }
+
+    while (v.len && (v.data[v.len - 1] == ' ' || v.data[v.len - 1] == '\t')) {
+        v.len--;
+    }
+
+    return v;
+}
+
+
+/* a dictionary key (RFC 8941 section 4.2.3.3) */
+static int
+fwg_sigfast_key(fwg_sigfast_in_t *in, fwg_str_t *key)
+{
+    const char  *start;
+
+    start = in->pos;
+
+    if (in->pos == in->end
+        || !(fwg_sigfast_lcalpha(*in->pos) || *in->pos == '*'))
+    {
+        return D;
+    }
+
+    for (in->pos++;
+         in->pos < in->end && fwg_sigfast_key_char(*in->pos);
+         in->pos++)
+    {
+        /* void */
+    }
+
+    key->data = start;
+    key->len = (size_t) (in->pos - start);
+
+    return 0;
+}
+
+
+/* between members: OWS "," OWS; *done at the end of the field */
+static int
+fwg_sigfast_separator(fwg_sigfast_in_t *in, int *done)
+{
+    while (in->pos < in->end && (*in->pos == ' ' || *in->pos == '\t')) {
+        in->pos++;
+    }
+
+    if (in->pos == in->end) {
+        *done = 1;
+        return 0;
+    }
+
+    if (*in->pos != ',') {
+        return D;
+    }
+
+    in->pos++;
+
+    while (in->pos < in->end && (*in->pos == ' ' || *in->pos == '\t')) {
+        in->pos++;
+    }
+
+    *done = 0;
+
+    return in->pos == in->end ? D : 0;
+}
+
+
+/*
+ * A String at in->pos ('"'): *raw is its serialized form (RFC 8941 only
+ * knows the escapes \" and \\, which serialization writes back the same),
+ * *nesc the number of escapes.
+ */
+static int
+fwg_sigfast_string(fwg_sigfast_in_t *in, fwg_str_t *raw, size_t *nesc)
+{
+    const char     *p;
+    unsigned char   c;
+
+    p = in->pos + 1;
+    *nesc = 0;
+
+    for ( ;; ) {
+        if (p == in->end) {
+            return D;
+        }
+
+        c = (unsigned char) *p++;
+
+        if (c == '\\') {
+            if (p == in->end || (*p != '"' && *p != '\\')) {
+                return D;
+            }
+
+            p++;
+            (*nesc)++;
+
+        } else if (c == '"') {
+            break;
+
+        } else if (c < 0x20 || c > 0x7e) {
+            return D;
+        }
+    }
+
+    raw->data = in->pos;
+    raw->len = (size_t) (p - in->pos);
+    in->pos = p;
+
+    return 0;
+}
+
+
+/*
+ * An Integer in its serialized form only (no "-0", no leading zeros), so
+ * that the text is what serialization gives back; not a Decimal.
+ */
+static int
+fwg_sigfast_integer(fwg_sigfast_in_t *in, fwg_str_t *raw, int64_t *v)
+{
+    int          neg;
+    size_t       n;
+    int64_t      x;
+    const char  *p;
+
+    p = in->pos;
+    neg = 0;
+
+    if (p < in->end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+
+    if (p == in->end || !fwg_sigfast_digit(*p)) {
+        return D;
+    }
+
+    if (*p == '0'
+        && (neg || (p + 1 < in->end && fwg_sigfast_digit(p[1]))))
+    {
+        return D;
+    }
+
+    x = 0;
+
+    for (n = 0; p < in->end && fwg_sigfast_digit(*p); n++, p++) {
+        if (n == FWG_SIGFAST_MAX_INT) {
+            return D;
+        }
+
+        x = x * 10 + (*p - '0');
+    }
+
+    if (p < in->end && *p == '.') {
+        return D;
+    }
+
+    raw->data = in->pos;
+    raw->len = (size_t) (p - in->pos);
+    in->pos = p;
+    *v = neg ? -x : x;
+
+    return 0;
+}
+
+
+/* a covered component name as fwg_sig.c accepts it, with no escapes */
+static int
+fwg_sigfast_comp_ok(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    if (s[0] == '@') {
+        if (len < 2) {
+            return 0;
+        }
+
+        for (i = 1; i < len; i++) {
+            if (!fwg_sigfast_lcalpha(s[i]) && s[i] != '-') {
+                return 0;
+            }
+        }
+
+        return 1;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!fwg_sigfast_tchar((unsigned char) s[i])) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * One inner list with its parameters, from '(' at in->pos.  Without out
+ * it only checks and counts; with out (and arrays sized by that first
+ * pass) it fills them in.  *slen: the length of its serialization.
+ */
+static int
+fwg_sigfast_inner(fwg_sigfast_in_t *in, fwg_sigfast_member_t *m,
+    fwg_sf_item_t *items, fwg_sf_param_t *params, fwg_str_t *praw,
+    size_t *slen)
+{
+    size_t        n, np, i, nesc, len;
+    unsigned      seen;
+    int64_t       iv;
+    fwg_str_t     raw, key;
+    const char   *s;
+
+    n = 0;
+    len = 2;
+    in->pos++;
+
+    for ( ;; ) {
+        while (in->pos < in->end && *in->pos == ' ') {
+            in->pos++;
+        }
+
+        if (in->pos == in->end || *in->pos != '"') {
+            if (in->pos < in->end && *in->pos == ')') {
+                in->pos++;
+                break;
+            }
+
+            return D;
+        }
+
+        if (fwg_sigfast_string(in, &raw, &nesc) != 0 || nesc != 0) {
+            return D;
+        }
+
+        s = raw.data + 1;
+
+        if (!fwg_sigfast_comp_ok(s, raw.len - 2)) {
+            return D;
+        }
+
+        /* the same name twice: the general path's error */
+        if (items) {
+            for (i = 0; i < n; i++) {
+                if (items[i].bare.str.len == raw.len - 2
+                    && memcmp(items[i].bare.str.data, s, raw.len - 2) == 0)
+                {
+                    return D;
+                }
+            }
+
+            memset(&items[n], 0, sizeof(fwg_sf_item_t));
+            items[n].bare.type = FWG_SF_STRING;
+            items[n].bare.str.data = s;
+            items[n].bare.str.len = raw.len - 2;
+        }
+
+        len += raw.len + (n ? 1 : 0);
+
+        if (++n > FWG_SIG_MAX_COMPONENTS) {
+            return D;
+        }
+
+        /* component parameters (";sf", ";name=" ...): not here */
+        if (in->pos == in->end || (*in->pos != ' ' && *in->pos != ')')) {
+            return D;
+        }
+    }
+
+    np = 0;
+    seen = 0;
+
+    while (in->pos < in->end && *in->pos == ';') {
+        in->pos++;
+
+        while (in->pos < in->end && *in->pos == ' ') {
+            in->pos++;
+        }
+
+        if (fwg_sigfast_key(in, &key) != 0
+            || in->pos == in->end || *in->pos != '=')
+        {
+            return D;
+        }
+
+        in->pos++;
+
+        for (i = 0; fwg_sigfast_pdefs[i].name; i++) {
+            if (key.len == fwg_sigfast_pdefs[i].len
+                && memcmp(key.data, fwg_sigfast_pdefs[i].name, key.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (fwg_sigfast_pdefs[i].name == NULL || (seen & (1u << i))) {
+            return D;
+        }
+
+        seen |= 1u << i;
+
+        if (fwg_sigfast_pdefs[i].type == FWG_SF_INTEGER) {
+            if (fwg_sigfast_integer(in, &raw, &iv) != 0) {
+                return D;
+            }
+
+        } else {
+            if (in->pos == in->end || *in->pos != '"'
+                || fwg_sigfast_string(in, &raw, &nesc) != 0)
+            {
+                return D;
+            }
+        }
+
+        if (params) {
+            memset(&params[np], 0, sizeof(fwg_sf_param_t));
+            params[np].key = key;
+            params[np].value.type = fwg_sigfast_pdefs[i].type;
+
+            if (fwg_sigfast_pdefs[i].type == FWG_SF_INTEGER) {
+                params[np].value.integer = iv;
+
+            } else {
+                /* unescaped later, only when needed */
+                params[np].value.str = raw;
+            }
+
+            praw[np] = raw;
+        }
+
+        len += 1 + key.len + 1 + raw.len;
+        np++;
+    }
+
+    m->nitems = n;
+    m->nparams = np;
+    *slen = len;
+
+    return 0;
+}
+
+
+/* a String's value from its serialized form */
+static int
+fwg_sigfast_unescape(fwg_arena_t *a, fwg_str_t raw, fwg_str_t *out)
+{
+    char        *d;
+    size_t       i, n;
+    const char  *s;
+
+    s = raw.data + 1;
+    n = raw.len - 2;
+
+    if (memchr(s, '\\', n) == NULL) {
+        out->data = s;
+        out->len = n;
+        return 0;
+    }
+
+    d = fwg_arena_alloc(a, n);
+    if (d == NULL) {
+        return D;
+    }
+
+    out->data = d;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] == '\\') {
+            i++;
+        }
+
+        *d++ = s[i];
+    }
+
+    out->len = (size_t) (d - out->data);
+
+    return 0;
+}
+
+
+/* the Signature-Input and Signature lines: one each, else decline */
+static int
+fwg_sigfast_fields(const fwg_msg_t *msg, fwg_str_t *si, fwg_str_t *sv)
+{
+    size_t     i, nsi, nsv;
+    fwg_str_t  name;
+
+    nsi = 0;
+    nsv = 0;
+
+    for (i = 0; i < msg->nfields; i++) {
+        name = msg->fields[i].name;
+
+        if (name.len == sizeof("signature-input") - 1
+            && fwg_sigfast_name_eq(name, "signature-input", name.len))
+        {
+            *si = msg->fields[i].value;
+            nsi++;
+
+        } else if (name.len == sizeof("signature") - 1
+                   && fwg_sigfast_name_eq(name, "signature", name.len))
+        {
+            *sv = msg->fields[i].value;
+            nsv++;
+        }
+    }
+
+    if (nsi != 1 || nsv != 1) {
+        return D;
+    }
+
+    *si = fwg_sigfast_trim(*si);
+    *sv = fwg_sigfast_trim(*sv);
+
+    if (si->len > FWG_SIG_MAX_FIELD || sv->len > FWG_SIG_MAX_FIELD) {
+        return D;
+    }
+
+    return 0;
+}
+
+
+int
+fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
+    fwg_sig_input_t *out)
+{
+    int                    done;
+    char                  *d;
+    size_t                 i, j, nm, slen, len, outlen;
+    fwg_str_t              si, sv, key, raw;
+    fwg_str_t              praw[FWG_SIGFAST_NPDEFS];
+    fwg_str_t              sig;
+    const char            *b64;
+    fwg_sf_item_t         *inner;
+    fwg_sigfast_in_t       in;
+    fwg_sigfast_member_t   mem[FWG_SIGFAST_MAX_MEMBERS], *m;
+    unsigned char         *dec;
+
+    memset(out, 0, sizeof(*out));
+
+    if (fwg_sigfast_fields(msg, &si, &sv) != 0) {
+        return D;
+    }
+
+    /* Signature-Input: key=(inner list);params, ... */
+
+    in.pos = si.data;
+    in.end = si.data + si.len;
+
+    while (in.pos < in.end && *in.pos == ' ') {
+        in.pos++;
+    }
+
+    nm = 0;
+
+    for (done = (in.pos == in.end); !done; nm++) {
+        if (nm == FWG_SIGFAST_MAX_MEMBERS
+            || fwg_sigfast_key(&in, &mem[nm].key) != 0
+            || in.pos == in.end || *in.pos != '=' || ++in.pos == in.end
+            || *in.pos != '(')
+        {
+            return D;
+        }
+
+        mem[nm].value = in.pos;
+
+        if (fwg_sigfast_inner(&in, &mem[nm], NULL, NULL, NULL, &slen) != 0
+            || fwg_sigfast_separator(&in, &done) != 0)
+        {
+            return D;
+        }
+
+        /* a repeated key: "last wins" is the general path's business */
+        for (j = 0; j < nm; j++) {
+            if (fwg_str_eqs(mem[j].key, mem[nm].key)) {
+                return D;
+            }
+        }
+    }
+
+    if (nm == 0) {
+        return D;
+    }
+
+    m = NULL;
+
+    if (label.len == 0 && nm == 1) {
+        m = &mem[0];
+
+    } else {
+        if (label.len == 0) {
+            label.data = "fw";
+            label.len = 2;
+        }
+
+        for (i = 0; i < nm; i++) {
+            if (fwg_str_eqs(mem[i].key, label)) {
+                m = &mem[i];
+                break;
+            }
+        }
+    }
+
+    if (m == NULL) {
+        return D;
+    }
+
+    /* Signature: key=:base64:, ...; every member decodes, as in general */
+
+    in.pos = sv.data;
+    in.end = sv.data + sv.len;
+
+    while (in.pos < in.end && *in.pos == ' ') {
+        in.pos++;
+    }
+
+    sig.data = NULL;
+    sig.len = 0;
+    nm = 0;
+
+    for (done = (in.pos == in.end); !done; nm++) {
+        if (nm == FWG_SIGFAST_MAX_MEMBERS
+            || fwg_sigfast_key(&in, &key) != 0
+            || in.pos == in.end || *in.pos != '=' || ++in.pos == in.end
+            || *in.pos != ':')
+        {
+            return D;
+        }
+
+        b64 = ++in.pos;
+
+        while (in.pos < in.end && fwg_sigfast_b64_char(*in.pos)) {
+            in.pos++;
+        }
+
+        if (in.pos == in.end || *in.pos != ':') {
+            return D;
+        }
+
+        len = (size_t) (in.pos - b64);
+        in.pos++;
+
+        if (fwg_sigfast_separator(&in, &done) != 0 || len == 0) {
+            return D;
+        }
+
+        dec = fwg_arena_alloc(a, fwg_b64_dec_max(len));
+        if (dec == NULL
+            || fwg_b64_decode_sf(dec, fwg_b64_dec_max(len), &outlen, b64, len)
+               != 0)
+        {
+            return D;
+        }
+
+        if (fwg_str_eqs(key, m->key)) {
+            if (sig.data != NULL) {
+                return D;
+            }
+
+            sig.data = (const char *) dec;
+            sig.len = outlen;
+        }
+    }
+
+    /*
+     * Other repeated keys in Signature are harmless here: only the
+     * label's member is used and its own repetition declines above.
+     */
+
+    if (sig.data == NULL || sig.len == 0 || sig.len > FWG_SIG_MAX_SIG) {
+        return D;
+    }
+
+    /* the chosen member again, now building the inner list */
+
+    inner = fwg_arena_alloc(a, sizeof(fwg_sf_item_t));
+    if (inner == NULL) {
+        return D;
+    }
+
+    memset(inner, 0, sizeof(fwg_sf_item_t));
+    inner->bare.type = FWG_SF_INNER_LIST;
+    inner->nitems = m->nitems;
+    inner->nparams = m->nparams;
+
+    if (m->nitems) {
+        inner->items = fwg_arena_alloc(a, m->nitems * sizeof(fwg_sf_item_t));
+        if (inner->items == NULL) {
+            return D;
+        }
+    }
+
+    if (m->nparams) {
+        inner->params = fwg_arena_alloc(a,
+                                        m->nparams * sizeof(fwg_sf_param_t));
+        if (inner->params == NULL) {
+            return D;
+        }
+    }
+
+    in.pos = m->value;
+    in.end = si.data + si.len;
+
+    if (fwg_sigfast_inner(&in, m, inner->items, inner->params, praw, &slen)
+        != 0)
+    {
+        return D;
+    }
+
+    /* @signature-params: the RFC 8941 serialization, written directly */
+
+    d = fwg_arena_alloc(a, slen);
+    if (d == NULL) {
+        return D;
+    }
+
+    out->params.data = d;
+    out->params.len = slen;
+
+    *d++ = '(';
+
+    for (i = 0; i < inner->nitems; i++) {
+        if (i) {
+            *d++ = ' ';
+        }
+
+        *d++ = '"';
+        memcpy(d, inner->items[i].bare.str.data, inner->items[i].bare.str.len);
+        d += inner->items[i].bare.str.len;
+        *d++ = '"';
+    }
+
+    *d++ = ')';
+
+    for (i = 0; i < inner->nparams; i++) {
+        *d++ = ';';
+        key = inner->params[i].key;
+        memcpy(d, key.data, key.len);
+        d += key.len;
+        *d++ = '=';
+        memcpy(d, praw[i].data, praw[i].len);
+        d += praw[i].len;
+
+        if (inner->params[i].value.type == FWG_SF_INTEGER) {
+            if (fwg_str_eq(key, "created")) {
+                out->created = inner->params[i].value.integer;
+                out->has_created = 1;
+
+            } else {
+                out->expires = inner->params[i].value.integer;
+                out->has_expires = 1;
+            }
+
+            continue;
+        }
+
+        raw = praw[i];
+
+        if (fwg_sigfast_unescape(a, raw, &inner->params[i].value.str) != 0) {
+            return D;
+        }
+
+        if (fwg_str_eq(key, "keyid")) {
+            out->keyid = inner->params[i].value.str;
+
+        } else if (fwg_str_eq(key, "alg")) {
+            out->alg = inner->params[i].value.str;
+
+        } else if (fwg_str_eq(key, "nonce")) {
+            out->nonce = inner->params[i].value.str;
+
+        } else {
+            out->tag = inner->params[i].value.str;
+        }
+    }
+
+    out->sig = (unsigned char *) sig.data;
+    out->siglen = sig.len;
+    out->label = m->key;
+    out->inner = inner;
+
+    return FWG_SIG_OK;
+}
+
+
+/*
+ * The base when every component is a plain name: header fields are found
+ * in one walk over the field lines; derived components go through
+ * fwg_sig_component, the general code.
+ */
+int
+fwg_sigfast_base(const fwg_msg_t *msg, const fwg_sig_input_t *in,
+    fwg_arena_t *a, fwg_str_t *base)
+{
+    char                 *d;
+    size_t                i, j, n, total;
+    unsigned char         cnt[FWG_SIG_MAX_COMPONENTS];
+    fwg_str_t             vals[FWG_SIG_MAX_COMPONENTS];
+    fwg_str_t             name, v;
+    const char           *err;
+    const fwg_sf_item_t  *it;
+
+    base->data = NULL;
+    base->len = 0;
+
+    if (in->inner == NULL || in->params.data == NULL || in->params.len == 0
+        || in->inner->nitems > FWG_SIG_MAX_COMPONENTS
+        || memchr(in->params.data, '\n', in->params.len) != NULL
+        || memchr(in->params.data, '\r', in->params.len) != NULL)
+    {
+        return D;
+    }
+
+    n = in->inner->nitems;
+    it = in->inner->items;
+    total = sizeof(FWG_SIGFAST_PARAMS_LINE) - 1 + in->params.len;
+
+    for (i = 0; i < n; i++) {
+        name = it[i].bare.str;
+
+        if (it[i].bare.type != FWG_SF_STRING || it[i].nparams != 0
+            || name.data == NULL
+            || !fwg_sigfast_comp_ok(name.data, name.len))
+        {
+            return D;
+        }
+
+        for (j = 0; j < i; j++) {
+            if (fwg_str_eqs(name, it[j].bare.str)) {
+                return D;
+            }
+        }
+
+        cnt[i] = 0;
+        vals[i].data = NULL;
+        vals[i].len = 0;
+
+        if (name.data[0] == '@') {
+            if (fwg_sig_component(msg, &it[i], a, &vals[i], &err)
+                != FWG_SIG_OK)
+            {
+                return D;
+            }
+
+            cnt[i] = 1;
+        }
+    }
+
+    /* one walk over the field lines; a repeated field declines */
+
+    for (j = 0; j < msg->nfields; j++) {
+        for (i = 0; i < n; i++) {
+            name = it[i].bare.str;
+
+            if (name.data[0] == '@'
+                || !fwg_sigfast_name_eq(msg->fields[j].name, name.data,
+                                        name.len))
+            {
+                continue;
+            }
+
+            if (cnt[i]) {
+                return D;
+            }
+
+            cnt[i] = 1;
+            v = fwg_sigfast_trim(msg->fields[j].value);
+
+            if (memchr(v.data, '\n', v.len) != NULL
+                || memchr(v.data, '\r', v.len) != NULL)
+            {
+                return D;
+            }
+
+            vals[i] = v;
+            break;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        if (!cnt[i]) {
+            return D;
+        }
+
+        total += it[i].bare.str.len + 2 + 2 + vals[i].len + 1;
+
+        if (total > FWG_SIG_MAX_BASE) {
+            return D;
+        }
+    }
+
+    d = fwg_arena_alloc(a, total);
+    if (d == NULL) {
+        return D;
+    }
+
+    base->data = d;
+    base->len = total;
+
+    for (i = 0; i < n; i++) {
+        *d++ = '"';
+        memcpy(d, it[i].bare.str.data, it[i].bare.str.len);
+        d += it[i].bare.str.len;
+        *d++ = '"';
+        *d++ = ':';
+        *d++ = ' ';
+
+        if (vals[i].len) {
+            memcpy(d, vals[i].data, vals[i].len);
+            d += vals[i].len;
+        }
+
+        *d++ = '\n';
+    }
+
+    memcpy(d, FWG_SIGFAST_PARAMS_LINE, sizeof(FWG_SIGFAST_PARAMS_LINE) - 1);
+    d += sizeof(FWG_SIGFAST_PARAMS_LINE) - 1;
+    memcpy(d, in->params.data, in->params.len);
+
+    return FWG_SIG_OK;
+}
+
+
+int
+fwg_sig_parse_fast(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
+    fwg_sig_input_t *out, const char **err)
+{
+    size_t  saved;
+
+    saved = a->used;
+    *err = NULL;
+
+    if (fwg_sigfast_parse(msg, label, a, out) == FWG_SIG_OK) {
+        return FWG_SIG_OK;
+    }
+
+    a->used = saved;
+
+    return fwg_sig_parse(msg, label, a, out, err);
+}
+
+
+int
+fwg_sig_base_fast(const fwg_msg_t *msg, const fwg_sig_input_t *in,
+    fwg_arena_t *a, fwg_str_t *base, const char **err)
+{
+    size_t  saved;
+
+    saved = a->used;
+
+    if (fwg_sigfast_base(msg, in, a, base) == FWG_SIG_OK) {
+        return FWG_SIG_OK;
+    }
+
+    a->used = saved;
+
+    return fwg_sig_base(msg, in, a, base, err);
+}
