@@ -79,16 +79,24 @@ fwg_sigfast_key_char(unsigned char c)
 }
 
 
-/* lowercase tchar, as fwg_sig.c's component name check */
-static int
-fwg_sigfast_tchar(unsigned char c)
-{
-    if (fwg_sigfast_lcalpha(c) || fwg_sigfast_digit(c)) {
-        return 1;
-    }
+/*
+ * Lowercase tchar, as fwg_sig.c's component name check: a table, since
+ * names such as "x-device-model" are checked on every request.
+ */
+static const unsigned char  fwg_sigfast_tchars[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+    ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1
+};
 
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
+#define fwg_sigfast_tchar(c)  fwg_sigfast_tchars[(unsigned char) (c)]
 
 
 static int
@@ -376,7 +384,9 @@ fwg_sigfast_inner(fwg_sigfast_in_t *in, fwg_sigfast_member_t *m,
 
         s = raw.data + 1;
 
-        if (!fwg_sigfast_comp_ok(s, raw.len - 2)) {
+        if (n == FWG_SIG_MAX_COMPONENTS
+            || !fwg_sigfast_comp_ok(s, raw.len - 2))
+        {
             return D;
         }
 
@@ -398,9 +408,7 @@ fwg_sigfast_inner(fwg_sigfast_in_t *in, fwg_sigfast_member_t *m,
 
         len += raw.len + (n ? 1 : 0);
 
-        if (++n > FWG_SIG_MAX_COMPONENTS) {
-            return D;
-        }
+        n++;
 
         /* component parameters (";sf", ";name=" ...): not here */
         if (in->pos == in->end || (*in->pos != ' ' && *in->pos != ')')) {
@@ -565,17 +573,19 @@ int
 fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
     fwg_sig_input_t *out)
 {
-    int                    done;
+    int                    done, build, have, have_want;
     char                  *d;
     size_t                 i, j, nm, slen, len, outlen;
-    fwg_str_t              si, sv, key, raw;
+    fwg_str_t              si, sv, key, want;
     fwg_str_t              praw[FWG_SIGFAST_NPDEFS];
     fwg_str_t              sig;
     const char            *b64;
     fwg_sf_item_t         *inner;
     fwg_sigfast_in_t       in;
-    fwg_sigfast_member_t   mem[FWG_SIGFAST_MAX_MEMBERS], *m;
+    fwg_sigfast_member_t   mem[FWG_SIGFAST_MAX_MEMBERS], sel;
     unsigned char         *dec;
+    fwg_sf_item_t          items[FWG_SIG_MAX_COMPONENTS];
+    fwg_sf_param_t         params[FWG_SIGFAST_NPDEFS];
 
     memset(out, 0, sizeof(*out));
 
@@ -583,7 +593,20 @@ fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
         return D;
     }
 
-    /* Signature-Input: key=(inner list);params, ... */
+    /*
+     * Signature-Input: key=(inner list);params, ...  Every member is
+     * checked; the one that may be chosen (the configured label, "fw", or
+     * the first while it may be the only one) is built on the stack in the
+     * same pass, so the usual single member is read once.
+     */
+
+    if (label.len) {
+        want = label;
+
+    } else {
+        want.data = "fw";
+        want.len = 2;
+    }
 
     in.pos = si.data;
     in.end = si.data + si.len;
@@ -593,6 +616,10 @@ fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
     }
 
     nm = 0;
+    have = 0;
+    have_want = 0;
+    slen = 0;
+    memset(&sel, 0, sizeof(sel));
 
     for (done = (in.pos == in.end); !done; nm++) {
         if (nm == FWG_SIGFAST_MAX_MEMBERS
@@ -603,46 +630,36 @@ fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
             return D;
         }
 
-        mem[nm].value = in.pos;
-
-        if (fwg_sigfast_inner(&in, &mem[nm], NULL, NULL, NULL, &slen) != 0
-            || fwg_sigfast_separator(&in, &done) != 0)
-        {
-            return D;
-        }
-
         /* a repeated key: "last wins" is the general path's business */
         for (j = 0; j < nm; j++) {
             if (fwg_str_eqs(mem[j].key, mem[nm].key)) {
                 return D;
             }
         }
-    }
 
-    if (nm == 0) {
-        return D;
-    }
+        mem[nm].value = in.pos;
+        build = fwg_str_eqs(mem[nm].key, want)
+                || (label.len == 0 && nm == 0);
 
-    m = NULL;
-
-    if (label.len == 0 && nm == 1) {
-        m = &mem[0];
-
-    } else {
-        if (label.len == 0) {
-            label.data = "fw";
-            label.len = 2;
+        if (fwg_sigfast_inner(&in, &mem[nm], build ? items : NULL,
+                              build ? params : NULL, praw, &len)
+            != 0
+            || fwg_sigfast_separator(&in, &done) != 0)
+        {
+            return D;
         }
 
-        for (i = 0; i < nm; i++) {
-            if (fwg_str_eqs(mem[i].key, label)) {
-                m = &mem[i];
-                break;
-            }
+        if (build) {
+            sel = mem[nm];
+            slen = len;
+            have = 1;
+            have_want = fwg_str_eqs(mem[nm].key, want);
         }
     }
 
-    if (m == NULL) {
+    /* the configured label; else the only one; else "fw" */
+
+    if (nm == 0 || !have || (!have_want && (label.len || nm > 1))) {
         return D;
     }
 
@@ -693,7 +710,7 @@ fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
             return D;
         }
 
-        if (fwg_str_eqs(key, m->key)) {
+        if (fwg_str_eqs(key, sel.key)) {
             if (sig.data != NULL) {
                 return D;
             }
@@ -712,43 +729,31 @@ fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
         return D;
     }
 
-    /* the chosen member again, now building the inner list */
+    /* the chosen member into the arena, then @signature-params */
 
-    inner = fwg_arena_alloc(a, sizeof(fwg_sf_item_t));
+    inner = fwg_arena_alloc(a, sizeof(fwg_sf_item_t)
+                               + sel.nitems * sizeof(fwg_sf_item_t)
+                               + sel.nparams * sizeof(fwg_sf_param_t));
     if (inner == NULL) {
         return D;
     }
 
     memset(inner, 0, sizeof(fwg_sf_item_t));
     inner->bare.type = FWG_SF_INNER_LIST;
-    inner->nitems = m->nitems;
-    inner->nparams = m->nparams;
+    inner->nitems = sel.nitems;
+    inner->nparams = sel.nparams;
 
-    if (m->nitems) {
-        inner->items = fwg_arena_alloc(a, m->nitems * sizeof(fwg_sf_item_t));
-        if (inner->items == NULL) {
-            return D;
-        }
+    if (sel.nitems) {
+        inner->items = inner + 1;
+        memcpy(inner->items, items, sel.nitems * sizeof(fwg_sf_item_t));
     }
 
-    if (m->nparams) {
-        inner->params = fwg_arena_alloc(a,
-                                        m->nparams * sizeof(fwg_sf_param_t));
-        if (inner->params == NULL) {
-            return D;
-        }
+    if (sel.nparams) {
+        inner->params = (fwg_sf_param_t *) (inner + 1 + sel.nitems);
+        memcpy(inner->params, params, sel.nparams * sizeof(fwg_sf_param_t));
     }
 
-    in.pos = m->value;
-    in.end = si.data + si.len;
-
-    if (fwg_sigfast_inner(&in, m, inner->items, inner->params, praw, &slen)
-        != 0)
-    {
-        return D;
-    }
-
-    /* @signature-params: the RFC 8941 serialization, written directly */
+    /* the RFC 8941 serialization, written directly */
 
     d = fwg_arena_alloc(a, slen);
     if (d == NULL) {
@@ -766,8 +771,8 @@ fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
         }
 
         *d++ = '"';
-        memcpy(d, inner->items[i].bare.str.data, inner->items[i].bare.str.len);
-        d += inner->items[i].bare.str.len;
+        memcpy(d, items[i].bare.str.data, items[i].bare.str.len);
+        d += items[i].bare.str.len;
         *d++ = '"';
     }
 
@@ -783,7 +788,7 @@ fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
         d += praw[i].len;
 
         if (inner->params[i].value.type == FWG_SF_INTEGER) {
-            if (fwg_str_eq(key, "created")) {
+            if (key.data[0] == 'c') {
                 out->created = inner->params[i].value.integer;
                 out->has_created = 1;
 
@@ -795,29 +800,34 @@ fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
             continue;
         }
 
-        raw = praw[i];
-
-        if (fwg_sigfast_unescape(a, raw, &inner->params[i].value.str) != 0) {
+        if (fwg_sigfast_unescape(a, praw[i], &inner->params[i].value.str)
+            != 0)
+        {
             return D;
         }
 
-        if (fwg_str_eq(key, "keyid")) {
+        switch (key.data[0]) {
+
+        case 'k':
             out->keyid = inner->params[i].value.str;
+            break;
 
-        } else if (fwg_str_eq(key, "alg")) {
+        case 'a':
             out->alg = inner->params[i].value.str;
+            break;
 
-        } else if (fwg_str_eq(key, "nonce")) {
+        case 'n':
             out->nonce = inner->params[i].value.str;
+            break;
 
-        } else {
+        default: /* tag */
             out->tag = inner->params[i].value.str;
         }
     }
 
     out->sig = (unsigned char *) sig.data;
     out->siglen = sig.len;
-    out->label = m->key;
+    out->label = sel.key;
     out->inner = inner;
 
     return FWG_SIG_OK;
