@@ -15,8 +15,8 @@ ROOT=$PWD
 . scripts/lib.sh
 OUT=$ROOT/build/fuzz
 SECS=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-fuzz_sf fuzz_sig fuzz_semver fuzz_decide fuzz_record
-         fuzz_report fuzz_token}
+TARGETS=${FUZZ_TARGETS:-fuzz_sf fuzz_sig fuzz_sigfast fuzz_semver fuzz_decide
+         fuzz_record fuzz_report fuzz_token}
 JOBS=${FUZZ_JOBS:-$(nproc)}
 
 need_pkgs clang libclang-rt-14-dev libssl-dev libhiredis-dev
