@@ -886,15 +886,41 @@ fwg_sigfast_base(const fwg_msg_t *msg, const fwg_sig_input_t *in,
         vals[i].data = NULL;
         vals[i].len = 0;
 
-        if (name.data[0] == '@') {
-            if (fwg_sig_component(msg, &it[i], a, &vals[i], &err)
-                != FWG_SIG_OK)
-            {
+        if (name.data[0] != '@') {
+            continue;
+        }
+
+        /* the two every fwgate request covers, as fwg_sig.c gives them */
+
+        if (name.len == 7 && memcmp(name.data, "@method", 7) == 0) {
+            if (msg->method.len == 0 || msg->method.data == NULL) {
                 return D;
             }
 
-            cnt[i] = 1;
+            vals[i] = msg->method;
+
+        } else if (name.len == 5 && memcmp(name.data, "@path", 5) == 0) {
+            if (msg->path.len && msg->path.data) {
+                vals[i] = msg->path;
+
+            } else {
+                vals[i].data = "/";
+                vals[i].len = 1;
+            }
+
+        } else if (fwg_sig_component(msg, &it[i], a, &vals[i], &err)
+                   != FWG_SIG_OK)
+        {
+            return D;
         }
+
+        if (memchr(vals[i].data, '\n', vals[i].len) != NULL
+            || memchr(vals[i].data, '\r', vals[i].len) != NULL)
+        {
+            return D;
+        }
+
+        cnt[i] = 1;
     }
 
     /* one walk over the field lines; a repeated field declines */
