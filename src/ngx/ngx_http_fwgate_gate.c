@@ -621,7 +621,7 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf)
 {
     u_char            *q, *end, *buf;
-    size_t             total, sig, size, large;
+    size_t             total, size;
     fwg_msg_t          msg;
     ngx_uint_t         i, n;
     fwg_field_t       *fields;
@@ -676,7 +676,6 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
 
     n = 0;
     total = 0;
-    sig = 0;
     part = &r->headers_in.headers.part;
 
     for ( ;; ) {
@@ -685,17 +684,6 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
 
         for (i = 0; i < part->nelts; i++) {
             total += h[i].value.len;
-
-            if ((h[i].key.len == sizeof("Signature-Input") - 1
-                 && ngx_strncasecmp(h[i].key.data,
-                                    (u_char *) "Signature-Input",
-                                    sizeof("Signature-Input") - 1) == 0)
-                || (h[i].key.len == sizeof("Signature") - 1
-                    && ngx_strncasecmp(h[i].key.data, (u_char *) "Signature",
-                                       sizeof("Signature") - 1) == 0))
-            {
-                sig += h[i].value.len;
-            }
         }
 
         if (part->next == NULL) {
@@ -735,55 +723,26 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
     msg.nfields = n;
 
     /*
-     * The core parses into an arena.  The general parser's worst case is
-     * bounded by the headers, which nginx's own header buffers bound:
-     * "large".  The usual request takes the fast path (fwg_sigfast.c),
-     * which needs about the two signature fields (decoded signatures,
-     * covered components, @signature-params) plus the base (the target
-     * and the covered header values, never more than all of them): sized
-     * so, the arena usually fits in the request pool's block instead of a
-     * malloc of its own.  Running out of arena can only end as
-     * malformed_signature (or a detail without its formatted part), so
-     * then the decision is taken again, once, with the large arena: the
-     * outcome never depends on the small size.
+     * The core parses into an arena: sized from the headers it may have
+     * to hold, which nginx's own header buffers already bound.
      */
 
-    large = 8192 + 6 * total;
-    if (large > 512 * 1024) {
-        large = 512 * 1024;
+    size = 8192 + 6 * total;
+    if (size > 512 * 1024) {
+        size = 512 * 1024;
     }
 
-    size = 1024 + 4 * sig + (total - sig)
-           + 2 * (r->unparsed_uri.len + msg.authority.len);
-
-    if (size > large) {
-        size = large;
+    buf = ngx_palloc(r->pool, size);
+    if (buf == NULL) {
+        return NGX_ERROR;
     }
+
+    fwg_arena_init(&ctx->arena, buf, size);
 
     ctx->msg = msg;
 
-    for ( ;; ) {
-        buf = ngx_palloc(r->pool, size);
-        if (buf == NULL) {
-            return NGX_ERROR;
-        }
-
-        fwg_arena_init(&ctx->arena, buf, size);
-
-        ctx->reason = fwg_decide_request(&ctx->msg, &lcf->policy,
-                                         (int64_t) ngx_time(), &ctx->arena,
-                                         &ctx->claims, NULL, NULL);
-
-        /* a nearly full arena may also have shortened a detail */
-        if (ctx->reason == FWG_R_OK || size == large
-            || (ctx->reason != FWG_R_MALFORMED_SIGNATURE
-                && size - ctx->arena.used >= 256))
-        {
-            break;
-        }
-
-        size = large;
-    }
+    ctx->reason = fwg_decide_request(&msg, &lcf->policy, (int64_t) ngx_time(),
+                                     &ctx->arena, &ctx->claims, NULL, NULL);
 
     return ctx->reason == FWG_R_OK ? NGX_OK : NGX_DECLINED;
 }
