@@ -24,72 +24,40 @@ device('LS7-000001', model => 'LS-7000i', alg => 'hmac-sha256');
 artifact($A6, version => '2.5.0', models => 'LS-6000i');
 artifact($A7, version => '3.0.0', models => 'LS-7000i');
 
-# a redis reply without its trailing newlines (redis() keeps them)
-sub rv { my $r = ::redis(@_); $r =~ s/\s+\z//; return $r }
-
-# a fresh rollout of $A6 to all LS-6000i, with its counters cleared
 # a fresh rollout of $A6 to all LS-6000i, with its counters cleared; the
 # devices of @D are marked as served by it (as a download does: only
 # reports from devices the rollout served count), except with served => 0
 sub fresh {
     my (%o) = @_;
     my $served = exists $o{served} ? delete $o{served} : 1;
-    ::redis('DEL', "${P}stats:LS-6000i:$A6", "${P}stats:LS-6000i:$A6:devices",
-            "${P}downloads:LS-6000i:$A6");
-    ::redis('HSET', "${P}stats:LS-6000i:$A6:devices", map { ($_, 'served') } @D)
-        if $served;
-    ::rollout('LS-6000i', artifact => $A6, percent => 100, %o);
-    ::bump_epoch();
+    ::fresh_rollout('LS-6000i', $A6, served => $served ? \@D : undef, %o);
 }
 
-# headers of a report whose signature covers a Content-Digest of $body
-# (a fwgate_report location requires content-digest: a report means its
-# body); without $body, of the body rep_body('success') gives
+# headers of a signed report of $body; without $body, of the body
+# rep_body('success') gives
 sub rep_headers {
     my ($dev, $body, %o) = @_;
     $body = rep_body('success') unless defined $body;
-    my $d = 'sha-256=:'
-            . MIME::Base64::encode_base64(Digest::SHA::sha256($body), '')
-            . ':';
-    return ::sign(device => $dev, path => '/fw/report', method => 'POST',
-                  version => '2.4.1',
-                  headers => { 'content-digest' => $d },
-                  components => ['@method', '@path', 'x-device-model',
-                                 'x-firmware-version', 'content-digest'],
-                  %o)
-           . "Content-Type: application/json\n";
+    return ::report_headers($dev, $body, %o);
 }
 
 sub digest_headers { rep_headers(@_) }
 
 sub rep_body {
     my ($status, $art) = @_;
-    $art = $A6 unless defined $art;
-    return qq({"artifact":"$art","status":"$status","version":"2.5.0"});
+    return ::report_json(defined $art ? $art : $A6, $status);
 }
 
 # POST a report from init code; returns the response
 sub post_report {
     my ($dev, $status, %o) = @_;
     my $body = defined $o{body} ? $o{body} : rep_body($status, $o{artifact});
-    my ($s, $t0) = ::http_send('POST /fw/report',
-                               rep_headers($dev, $body)
-                               . 'Content-Length: ' . length($body) . "\n");
-    print $s $body;
-    return ::http_read($s, $t0);
+    return ::report_post($dev, $body);
 }
 
-sub download {
-    my ($dev, %o) = @_;
-    return ::http_req("GET /firmware/$A6",
-                      ::sign(device => $dev, path => "/firmware/$A6", %o));
-}
+sub download { ::fw_download($A6, @_) }
 
-sub check {
-    my ($dev, %o) = @_;
-    return ::http_req('GET /fw/check',
-                      ::sign(device => $dev, path => '/fw/check', %o));
-}
+sub check { ::fw_check(@_) }
 
 # the rollout's effective state: an automatic halt is written by the edge
 # to rollout:<model>:halt (edges may not write the rollout itself)
@@ -97,16 +65,6 @@ sub state {
     return 'halted'
         if rv('HGET', "${P}rollout:LS-6000i:halt", 'artifact') eq $A6;
     return rv('HGET', "${P}rollout:LS-6000i", 'state');
-}
-
-# whether nginx's error log has a line matching $re
-sub logged {
-    my ($re) = @_;
-    my $f = $Test::Nginx::Util::ErrLogFile
-            || ($ENV{TEST_NGINX_SERVROOT} || 't/servroot') . '/logs/error.log';
-    open my $fh, '<', $f or return 0;
-    while (<$fh>) { return 1 if $_ =~ $re }
-    return 0;
 }
 
 # a read-only replica of the suite's redis, on a port of its own
