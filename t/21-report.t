@@ -109,30 +109,7 @@ END {
 repeat_each(2);
 no_long_string();
 
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    $block->set_value('http_config', ::http_config(cache => 'poll=200ms'))
-        unless defined $block->http_config;
-    $block->set_value('config', <<'_EOC_') unless defined $block->config;
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
-_EOC_
-    t::FwgateTest::preprocess($block);
-});
+add_block_preprocessor(sub { ::report_preprocess($_[0], status => 1) });
 
 run_tests();
 

@@ -528,7 +528,8 @@ sub sign_report {
 # --- the report suites' helpers (t/21, t/29, t/33, t/34) -------------------
 
 push @EXPORT, qw(rv logged fresh_rollout fw_download fw_check
-                 report_json report_headers report_send report_post);
+                 report_json report_headers report_send report_post
+                 report_preprocess);
 
 # the report suites' name for redis() (which trims the reply)
 sub rv { return redis(@_) }
@@ -612,6 +613,39 @@ sub report_send {
 
 # report_post($device, $body): the response to the signed report
 sub report_post { return http_read(report_send(@_)) }
+
+# report_preprocess($block, status => 1): preprocess() with the report
+# suites' defaults: http_config with a 200 ms epoch poll, and locations
+# /firmware/, /fw/check, /fw/report (and /status), unless the block has
+# its own.  add_block_preprocessor(sub { ::report_preprocess($_[0]) })
+# (its prototype wants a sub {} block under the real Test::Nginx)
+sub report_preprocess {
+    my ($block, %o) = @_;
+    my $config = <<'_EOC_';
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com;
+        fwgate_expose_reason on;
+    }
+    location = /fw/report {
+        fwgate_report;
+        fwgate_expose_reason on;
+    }
+_EOC_
+    $config .= <<'_EOC_' if $o{status};
+    location = /status {
+        fwgate_status;
+    }
+_EOC_
+    $block->set_value('http_config', http_config(cache => 'poll=200ms'))
+        unless defined $block->http_config;
+    $block->set_value('config', $config) unless defined $block->config;
+    preprocess($block);
+}
 
 
 # --- nginx configuration -----------------------------------------------------
