@@ -117,23 +117,6 @@ __DATA__
 
 === TEST 1: a success report counts once, however often it is repeated,
 and clears the device's download record
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 ::redis('ZADD', "${main::P}downloads:LS-6000i:$main::A6", 100, $main::D[0]);
@@ -160,23 +143,6 @@ X-Fwgate-Reason: ok
 
 
 === TEST 2: a failure then a success moves the device between the counts
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 my $r = main::post_report($main::D[1], 'failure');
@@ -199,23 +165,6 @@ main::rep_headers($main::D[2], main::rep_body('failure'))
 === TEST 3: the automatic halt: not before both thresholds, then at once;
 the halt reaches the download gate and the update check (cached as
 active) within the poll interval
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh(halt_failures => 3, halt_ratio => 0.5);
 my @d = @main::D;
@@ -264,23 +213,6 @@ Test::More::ok(main::logged(qr/\[warn\] .*fwgate: rollout LS-6000i halted: /
 
 
 === TEST 4: a rollout without thresholds never halts
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 main::post_report($main::D[$_], 'failure') for 0 .. 5;
@@ -295,23 +227,6 @@ Test::More::is(main::state(), 'active', 'init: 6 failures, no thresholds');
 
 === TEST 5: silence: devices that download and are never heard from again
 halt the rollout halt_silence seconds later, from the edge's own poll
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh(halt_failures => 2, halt_ratio => 0.5, halt_silence => 1);
 my $t0 = Time::HiRes::time();
@@ -346,23 +261,6 @@ X-Fwgate-Reason: rollout_halted
 
 === TEST 6: devices that come back on the new version do not count:
 an update check on the target version, or a success report
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh(halt_failures => 1, halt_ratio => 0.5, halt_silence => 1);
 Test::More::is(main::download($main::D[$_])->{status}, 200,
@@ -389,23 +287,6 @@ Test::More::is(main::rv('ZCARD', "${main::P}downloads:LS-6000i:$main::A6"),
 
 
 === TEST 7: malformed reports: 400 bad_report, nothing counted
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 --- request eval
@@ -441,23 +322,6 @@ $main::NBAD = @b;
 
 === TEST 8: a report with unknown fields and escapes is read; an empty
 object is not
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 --- request eval
@@ -473,23 +337,6 @@ $main::B8 = '{"note":"fine \"\u00e9\"","n":-1.5e3,"ok":true,'
 
 
 === TEST 9: an unknown artifact, or another model's: 400 with the reason
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- request eval
 ["POST /fw/report\n" . main::rep_body('success', 'nope.bin'),
  "POST /fw/report\n" . main::rep_body('failure', $main::A7)]
@@ -522,23 +369,6 @@ main::fresh();
 
 
 === TEST 11: unsigned reports and other methods are refused
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- request eval
 ["POST /fw/report\n" . main::rep_body('success'), "GET /fw/report"]
 --- more_headers eval
@@ -549,23 +379,6 @@ main::fresh();
 
 
 === TEST 12: a device's report signed for another device: 401
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- request eval
 "POST /fw/report\n" . main::rep_body('success')
 --- more_headers eval
@@ -585,23 +398,6 @@ main::replica();
     main::rv({ port => $main::REPLICA }, 'EXISTS',
              "${main::P}device:$main::D[9]") eq '1' }, 5);
 ::http_config(port => $main::REPLICA, cache => 'poll=200ms')
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 Test::More::ok(::wait_for(sub {
@@ -627,23 +423,6 @@ not recorded: no redis server accepts writes
 
 
 === TEST 14: reports show in fwgate_status
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 main::post_report($main::D[10], 'success');
@@ -662,23 +441,6 @@ reports written to the primary
 main::replica();
 ::http_config(addr => "127.0.0.1:$main::REPLICA 127.0.0.1:"
                       . ::redis_port(), cache => 'poll=200ms')
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 ::wait_for(sub {
@@ -698,23 +460,6 @@ main::rep_headers($main::D[11], main::rep_body('failure'))
 
 
 === TEST 16: Content-Digest (RFC 9530) that matches the body: recorded
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 --- request eval
@@ -727,23 +472,6 @@ main::digest_headers($main::D[9], main::rep_body('success'))
 
 === TEST 17: a body that does not match its signed Content-Digest:
 400 bad_digest, nothing counted
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 --- request eval
@@ -784,23 +512,6 @@ detail: "content-digest" not covered
 === TEST 19: a signed success report flipped to failure on the way, its
 Content-Digest recomputed by the attacker: the signature no longer
 verifies, nothing counted
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 --- request eval
@@ -820,23 +531,6 @@ X-Fwgate-Reason: bad_signature
 
 === TEST 20: reports from a device the rollout never served are refused
 and not counted: they cannot dilute the failure ratio
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh(served => 0, halt_failures => 1, halt_ratio => 0.5);
 my $r = main::post_report($main::D[3], 'failure');
