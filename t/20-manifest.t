@@ -16,9 +16,6 @@ our $A5 = 'ls5000-1.0.0.bin';
 # a sign() for the update check location
 sub chk { ::sign(path => '/fw/check', @_) }
 
-# a redis reply without its trailing newlines (redis() keeps them)
-sub rv { my $r = ::redis(@_); $r =~ s/\s+\z//; return $r }
-
 # devices of LS-6000i in and out of a 50% cohort salted by the artifact
 our @IN = pick_devices('LS6-%06d', sub { bucket($A6, $_[0]) < 5000 }, 3);
 our @OUT = pick_devices('LS6-%06d', sub { bucket($A6, $_[0]) >= 5000 }, 2);

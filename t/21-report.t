@@ -24,72 +24,40 @@ device('LS7-000001', model => 'LS-7000i', alg => 'hmac-sha256');
 artifact($A6, version => '2.5.0', models => 'LS-6000i');
 artifact($A7, version => '3.0.0', models => 'LS-7000i');
 
-# a redis reply without its trailing newlines (redis() keeps them)
-sub rv { my $r = ::redis(@_); $r =~ s/\s+\z//; return $r }
-
-# a fresh rollout of $A6 to all LS-6000i, with its counters cleared
 # a fresh rollout of $A6 to all LS-6000i, with its counters cleared; the
 # devices of @D are marked as served by it (as a download does: only
 # reports from devices the rollout served count), except with served => 0
 sub fresh {
     my (%o) = @_;
     my $served = exists $o{served} ? delete $o{served} : 1;
-    ::redis('DEL', "${P}stats:LS-6000i:$A6", "${P}stats:LS-6000i:$A6:devices",
-            "${P}downloads:LS-6000i:$A6");
-    ::redis('HSET', "${P}stats:LS-6000i:$A6:devices", map { ($_, 'served') } @D)
-        if $served;
-    ::rollout('LS-6000i', artifact => $A6, percent => 100, %o);
-    ::bump_epoch();
+    ::fresh_rollout('LS-6000i', $A6, served => $served ? \@D : undef, %o);
 }
 
-# headers of a report whose signature covers a Content-Digest of $body
-# (a fwgate_report location requires content-digest: a report means its
-# body); without $body, of the body rep_body('success') gives
+# headers of a signed report of $body; without $body, of the body
+# rep_body('success') gives
 sub rep_headers {
     my ($dev, $body, %o) = @_;
     $body = rep_body('success') unless defined $body;
-    my $d = 'sha-256=:'
-            . MIME::Base64::encode_base64(Digest::SHA::sha256($body), '')
-            . ':';
-    return ::sign(device => $dev, path => '/fw/report', method => 'POST',
-                  version => '2.4.1',
-                  headers => { 'content-digest' => $d },
-                  components => ['@method', '@path', 'x-device-model',
-                                 'x-firmware-version', 'content-digest'],
-                  %o)
-           . "Content-Type: application/json\n";
+    return ::report_headers($dev, $body, %o);
 }
 
 sub digest_headers { rep_headers(@_) }
 
 sub rep_body {
     my ($status, $art) = @_;
-    $art = $A6 unless defined $art;
-    return qq({"artifact":"$art","status":"$status","version":"2.5.0"});
+    return ::report_json(defined $art ? $art : $A6, $status);
 }
 
 # POST a report from init code; returns the response
 sub post_report {
     my ($dev, $status, %o) = @_;
     my $body = defined $o{body} ? $o{body} : rep_body($status, $o{artifact});
-    my ($s, $t0) = ::http_send('POST /fw/report',
-                               rep_headers($dev, $body)
-                               . 'Content-Length: ' . length($body) . "\n");
-    print $s $body;
-    return ::http_read($s, $t0);
+    return ::report_post($dev, $body);
 }
 
-sub download {
-    my ($dev, %o) = @_;
-    return ::http_req("GET /firmware/$A6",
-                      ::sign(device => $dev, path => "/firmware/$A6", %o));
-}
+sub download { ::fw_download($A6, @_) }
 
-sub check {
-    my ($dev, %o) = @_;
-    return ::http_req('GET /fw/check',
-                      ::sign(device => $dev, path => '/fw/check', %o));
-}
+sub check { ::fw_check(@_) }
 
 # the rollout's effective state: an automatic halt is written by the edge
 # to rollout:<model>:halt (edges may not write the rollout itself)
@@ -97,16 +65,6 @@ sub state {
     return 'halted'
         if rv('HGET', "${P}rollout:LS-6000i:halt", 'artifact') eq $A6;
     return rv('HGET', "${P}rollout:LS-6000i", 'state');
-}
-
-# whether nginx's error log has a line matching $re
-sub logged {
-    my ($re) = @_;
-    my $f = $Test::Nginx::Util::ErrLogFile
-            || ($ENV{TEST_NGINX_SERVROOT} || 't/servroot') . '/logs/error.log';
-    open my $fh, '<', $f or return 0;
-    while (<$fh>) { return 1 if $_ =~ $re }
-    return 0;
 }
 
 # a read-only replica of the suite's redis, on a port of its own
@@ -151,30 +109,7 @@ END {
 repeat_each(2);
 no_long_string();
 
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    $block->set_value('http_config', ::http_config(cache => 'poll=200ms'))
-        unless defined $block->http_config;
-    $block->set_value('config', <<'_EOC_') unless defined $block->config;
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
-_EOC_
-    t::FwgateTest::preprocess($block);
-});
+add_block_preprocessor(sub { ::report_preprocess($_[0], status => 1) });
 
 run_tests();
 
@@ -182,23 +117,6 @@ __DATA__
 
 === TEST 1: a success report counts once, however often it is repeated,
 and clears the device's download record
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 ::redis('ZADD', "${main::P}downloads:LS-6000i:$main::A6", 100, $main::D[0]);
@@ -225,23 +143,6 @@ X-Fwgate-Reason: ok
 
 
 === TEST 2: a failure then a success moves the device between the counts
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 my $r = main::post_report($main::D[1], 'failure');
@@ -264,23 +165,6 @@ main::rep_headers($main::D[2], main::rep_body('failure'))
 === TEST 3: the automatic halt: not before both thresholds, then at once;
 the halt reaches the download gate and the update check (cached as
 active) within the poll interval
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh(halt_failures => 3, halt_ratio => 0.5);
 my @d = @main::D;
@@ -329,23 +213,6 @@ Test::More::ok(main::logged(qr/\[warn\] .*fwgate: rollout LS-6000i halted: /
 
 
 === TEST 4: a rollout without thresholds never halts
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 main::post_report($main::D[$_], 'failure') for 0 .. 5;
@@ -360,23 +227,6 @@ Test::More::is(main::state(), 'active', 'init: 6 failures, no thresholds');
 
 === TEST 5: silence: devices that download and are never heard from again
 halt the rollout halt_silence seconds later, from the edge's own poll
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh(halt_failures => 2, halt_ratio => 0.5, halt_silence => 1);
 my $t0 = Time::HiRes::time();
@@ -411,23 +261,6 @@ X-Fwgate-Reason: rollout_halted
 
 === TEST 6: devices that come back on the new version do not count:
 an update check on the target version, or a success report
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh(halt_failures => 1, halt_ratio => 0.5, halt_silence => 1);
 Test::More::is(main::download($main::D[$_])->{status}, 200,
@@ -454,23 +287,6 @@ Test::More::is(main::rv('ZCARD', "${main::P}downloads:LS-6000i:$main::A6"),
 
 
 === TEST 7: malformed reports: 400 bad_report, nothing counted
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 --- request eval
@@ -506,23 +322,6 @@ $main::NBAD = @b;
 
 === TEST 8: a report with unknown fields and escapes is read; an empty
 object is not
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 --- request eval
@@ -538,23 +337,6 @@ $main::B8 = '{"note":"fine \"\u00e9\"","n":-1.5e3,"ok":true,'
 
 
 === TEST 9: an unknown artifact, or another model's: 400 with the reason
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- request eval
 ["POST /fw/report\n" . main::rep_body('success', 'nope.bin'),
  "POST /fw/report\n" . main::rep_body('failure', $main::A7)]
@@ -587,23 +369,6 @@ main::fresh();
 
 
 === TEST 11: unsigned reports and other methods are refused
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- request eval
 ["POST /fw/report\n" . main::rep_body('success'), "GET /fw/report"]
 --- more_headers eval
@@ -614,23 +379,6 @@ main::fresh();
 
 
 === TEST 12: a device's report signed for another device: 401
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- request eval
 "POST /fw/report\n" . main::rep_body('success')
 --- more_headers eval
@@ -650,23 +398,6 @@ main::replica();
     main::rv({ port => $main::REPLICA }, 'EXISTS',
              "${main::P}device:$main::D[9]") eq '1' }, 5);
 ::http_config(port => $main::REPLICA, cache => 'poll=200ms')
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 Test::More::ok(::wait_for(sub {
@@ -692,23 +423,6 @@ not recorded: no redis server accepts writes
 
 
 === TEST 14: reports show in fwgate_status
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 main::post_report($main::D[10], 'success');
@@ -727,23 +441,6 @@ reports written to the primary
 main::replica();
 ::http_config(addr => "127.0.0.1:$main::REPLICA 127.0.0.1:"
                       . ::redis_port(), cache => 'poll=200ms')
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 ::wait_for(sub {
@@ -763,23 +460,6 @@ main::rep_headers($main::D[11], main::rep_body('failure'))
 
 
 === TEST 16: Content-Digest (RFC 9530) that matches the body: recorded
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 --- request eval
@@ -792,23 +472,6 @@ main::digest_headers($main::D[9], main::rep_body('success'))
 
 === TEST 17: a body that does not match its signed Content-Digest:
 400 bad_digest, nothing counted
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 --- request eval
@@ -849,23 +512,6 @@ detail: "content-digest" not covered
 === TEST 19: a signed success report flipped to failure on the way, its
 Content-Digest recomputed by the attacker: the signature no longer
 verifies, nothing counted
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh();
 --- request eval
@@ -885,23 +531,6 @@ X-Fwgate-Reason: bad_signature
 
 === TEST 20: reports from a device the rollout never served are refused
 and not counted: they cannot dilute the failure ratio
---- config
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-    location = /status {
-        fwgate_status;
-    }
 --- init
 main::fresh(served => 0, halt_failures => 1, halt_ratio => 0.5);
 my $r = main::post_report($main::D[3], 'failure');

@@ -22,8 +22,6 @@ our @D = map { sprintf 'PH6-%06d', $_ } 1 .. 40;
 device($_, model => $M, alg => 'hmac-sha256') for @D;
 artifact($A, version => '2.5.0', models => $M);
 
-sub rv { my $r = ::redis(@_); $r =~ s/\s+\z//; return $r }
-
 sub bkt { ::bucket($A, $_[0]) }
 
 # devices by bucket: in phase 1 (< 10 %), only from phase 2 (10-50 %)
@@ -72,15 +70,6 @@ sub watch {
 }
 
 sub field { rv('HGET', "${P}rollout:$M", $_[0]) }
-
-sub logged {
-    my ($re) = @_;
-    my $f = $Test::Nginx::Util::ErrLogFile
-            || ($ENV{TEST_NGINX_SERVROOT} || 't/servroot') . '/logs/error.log';
-    open my $fh, '<', $f or return 0;
-    while (<$fh>) { return 1 if $_ =~ $re }
-    return 0;
-}
 
 # the least-privilege edge user of docs/many-edges.md (as t/24-acl.t)
 our $SECRET = 'edge-secret-' . int(rand(1e9));

@@ -8,8 +8,6 @@
 
 use Test::Nginx::Socket 'no_plan';
 use t::FwgateTest;
-use Digest::SHA ();
-use MIME::Base64 ();
 
 fw_setup('fwt29:');
 
@@ -20,75 +18,20 @@ our @D = map { sprintf 'LS6-%06d', $_ } 1 .. 13;
 device($_, model => 'LS-6000i', alg => 'hmac-sha256') for @D;
 artifact($A6, version => '2.5.0', models => 'LS-6000i');
 
-sub rv { my $r = ::redis(@_); $r =~ s/\s+\z//; return $r }
+# a fresh rollout of $A6 to every LS-6000i, nothing recorded yet; the
+# edge sees the change within its poll interval (200 ms)
+sub fresh { ::fresh_rollout('LS-6000i', $A6, settle => 0.5, @_) }
 
-# a fresh rollout of $A6 to every LS-6000i, nothing recorded yet
-sub fresh {
-    my (%o) = @_;
-    ::redis('DEL', map { "${P}$_:LS-6000i:$A6" }
-                   qw(stats stats downloads starts devfail));
-    ::redis('DEL', "${P}stats:LS-6000i:$A6:devices");
-    ::rollout('LS-6000i', artifact => $A6, percent => 100, %o);
-    ::bump_epoch();
-    # the edge sees the change within its poll interval (200 ms)
-    select(undef, undef, undef, 0.5);
-}
+sub post_report { ::report_post($_[0], ::report_json($A6, $_[1])) }
 
-sub download {
-    my ($dev, %o) = @_;
-    my $h = delete $o{headers} || '';
-    return ::http_req("GET /firmware/$A6",
-                      ::sign(device => $dev, path => "/firmware/$A6", %o)
-                      . $h);
-}
+sub check { ::fw_check(@_) }
 
-sub check {
-    my ($dev, %o) = @_;
-    return ::http_req('GET /fw/check',
-                      ::sign(device => $dev, path => '/fw/check', %o));
-}
-
-sub post_report {
-    my ($dev, $status) = @_;
-    my $body = qq({"artifact":"$A6","status":"$status","version":"2.5.0"});
-    my $d = 'sha-256=:'
-            . MIME::Base64::encode_base64(Digest::SHA::sha256($body), '')
-            . ':';
-    my $h = ::sign(device => $dev, path => '/fw/report', method => 'POST',
-                   version => '2.4.1', headers => { 'content-digest' => $d },
-                   components => ['@method', '@path', 'x-device-model',
-                                  'x-firmware-version', 'content-digest']);
-    my ($s, $t0) = ::http_send('POST /fw/report',
-                               $h . "Content-Type: application/json\n"
-                               . 'Content-Length: ' . length($body) . "\n");
-    print $s $body;
-    return ::http_read($s, $t0);
-}
+sub download { ::fw_download($A6, @_) }
 
 repeat_each(1);
 no_long_string();
 
-add_block_preprocessor(sub {
-    my ($block) = @_;
-    $block->set_value('http_config', ::http_config(cache => 'poll=200ms'))
-        unless defined $block->http_config;
-    $block->set_value('config', <<'_EOC_') unless defined $block->config;
-    location /firmware/ {
-        root $TEST_NGINX_FW_ROOT;
-        fwgate on;
-        fwgate_expose_reason on;
-    }
-    location = /fw/check {
-        fwgate_manifest base_url=https://fw.example.com;
-        fwgate_expose_reason on;
-    }
-    location = /fw/report {
-        fwgate_report;
-        fwgate_expose_reason on;
-    }
-_EOC_
-    t::FwgateTest::preprocess($block);
-});
+add_block_preprocessor(sub { ::report_preprocess($_[0]) });
 
 run_tests();
 

@@ -525,6 +525,128 @@ sub sign_report {
                 %o);
 }
 
+# --- the report suites' helpers (t/21, t/29, t/33, t/34) -------------------
+
+push @EXPORT, qw(rv logged fresh_rollout fw_download fw_check
+                 report_json report_headers report_send report_post
+                 report_preprocess);
+
+# the report suites' name for redis() (which trims the reply)
+sub rv { return redis(@_) }
+
+# whether nginx's error log has a line matching $re
+sub logged {
+    my ($re) = @_;
+    my $f = $Test::Nginx::Util::ErrLogFile
+            || ($ENV{TEST_NGINX_SERVROOT} || 't/servroot') . '/logs/error.log';
+    open my $fh, '<', $f or return 0;
+    while (<$fh>) { return 1 if $_ =~ $re }
+    return 0;
+}
+
+# fresh_rollout($model, $artifact, %rollout): a rollout of $artifact to
+# every $model at 100%, with its counters and records cleared.  Options
+# of ours: served => [devices] marks them as served by it (as a download
+# does: only reports from devices the rollout served count); settle => s
+# waits for the edge's epoch poll to see it.
+sub fresh_rollout {
+    my ($model, $art, %o) = @_;
+    my $served = delete $o{served};
+    my $settle = delete $o{settle};
+    redis('DEL', (map { "$PREFIX$_:$model:$art" }
+                  qw(stats downloads starts devfail)),
+          "${PREFIX}stats:$model:$art:devices");
+    redis('HSET', "${PREFIX}stats:$model:$art:devices",
+          map { ($_, 'served') } @$served)
+        if $served && @$served;
+    rollout($model, artifact => $art, percent => 100, %o);
+    bump_epoch();
+    Time::HiRes::sleep($settle) if $settle;
+}
+
+# fw_download($artifact, $device, %sign): a signed GET of the artifact;
+# headers => '...' adds header lines
+sub fw_download {
+    my ($art, $dev, %o) = @_;
+    my $h = delete $o{headers} || '';
+    return http_req("GET /firmware/$art",
+                    sign(device => $dev, path => "/firmware/$art", %o) . $h);
+}
+
+# fw_check($device, %sign): a signed update check at /fw/check
+sub fw_check {
+    my ($dev, %o) = @_;
+    return http_req('GET /fw/check',
+                    sign(device => $dev, path => '/fw/check', %o));
+}
+
+# the JSON of an install report of $artifact
+sub report_json {
+    my ($art, $status) = @_;
+    return qq({"artifact":"$art","status":"$status","version":"2.5.0"});
+}
+
+# report_headers($device, $body, %sign): the headers of a report at
+# /fw/report whose signature covers a Content-Digest of $body (a
+# fwgate_report location requires it: a report means its body)
+sub report_headers {
+    my ($dev, $body, %o) = @_;
+    my $d = 'sha-256=:' . encode_base64(sha256($body), '') . ':';
+    return sign(device => $dev, path => '/fw/report', method => 'POST',
+                version => '2.4.1',
+                headers => { 'content-digest' => $d },
+                components => ['@method', '@path', 'x-device-model',
+                               'x-firmware-version', 'content-digest'],
+                %o)
+           . "Content-Type: application/json\n";
+}
+
+# report_send($device, $body): POSTs the signed report; returns the
+# socket and start time for http_read
+sub report_send {
+    my ($dev, $body) = @_;
+    my ($s, $t0) = http_send('POST /fw/report', report_headers($dev, $body)
+                             . 'Content-Length: ' . length($body) . "\n");
+    print $s $body;
+    return ($s, $t0);
+}
+
+# report_post($device, $body): the response to the signed report
+sub report_post { return http_read(report_send(@_)) }
+
+# report_preprocess($block, status => 1): preprocess() with the report
+# suites' defaults: http_config with a 200 ms epoch poll, and locations
+# /firmware/, /fw/check, /fw/report (and /status), unless the block has
+# its own.  add_block_preprocessor(sub { ::report_preprocess($_[0]) })
+# (its prototype wants a sub {} block under the real Test::Nginx)
+sub report_preprocess {
+    my ($block, %o) = @_;
+    my $config = <<'_EOC_';
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /fw/check {
+        fwgate_manifest base_url=https://fw.example.com;
+        fwgate_expose_reason on;
+    }
+    location = /fw/report {
+        fwgate_report;
+        fwgate_expose_reason on;
+    }
+_EOC_
+    $config .= <<'_EOC_' if $o{status};
+    location = /status {
+        fwgate_status;
+    }
+_EOC_
+    $block->set_value('http_config', http_config(cache => 'poll=200ms'))
+        unless defined $block->http_config;
+    $block->set_value('config', $config) unless defined $block->config;
+    preprocess($block);
+}
+
 
 # --- nginx configuration -----------------------------------------------------
 

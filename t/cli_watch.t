@@ -7,93 +7,14 @@ use strict;
 use warnings;
 
 use Test::More;
-use File::Temp qw(tempdir);
-use IO::Socket::INET;
-use POSIX qw(WNOHANG);
+use t::FwgateCli;
 
-my $ctl = $ENV{FWGATECTL} || './fwgatectl';
--x $ctl or plan skip_all => "$ctl not built (make cli)";
-
-my ($redis_server) = grep { -x } map { "$_/redis-server" }
-    split(/:/, $ENV{PATH} // ''), '/usr/bin', '/usr/sbin';
-$redis_server or plan skip_all => 'redis-server not installed';
-
-my $dir = tempdir(CLEANUP => 1);
-my ($port, $redis_pid);
-
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "no free port: $!";
-    return $s->sockport;
-}
-
-sub redis_ping {
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                  Timeout => 1) or return 0;
-    print $s "PING\r\n";
-    my $line = <$s>;
-    return defined $line && $line =~ /^\+PONG/;
-}
-
-# start our own redis on a free loopback port (retry on a lost race)
-for my $try (1 .. 3) {
-    $port = free_port();
-    $redis_pid = fork // die "fork: $!";
-    if ($redis_pid == 0) {
-        open STDOUT, '>', '/dev/null';
-        open STDERR, '>', '/dev/null';
-        exec $redis_server, '--port', $port, '--bind', '127.0.0.1',
-             '--save', '', '--appendonly', 'no', '--dir', $dir;
-        exit 127;
-    }
-    for (1 .. 100) {
-        last if redis_ping();
-        select undef, undef, undef, 0.05;
-    }
-    last if redis_ping();
-    kill 'TERM', $redis_pid;
-    waitpid $redis_pid, 0;
-    undef $redis_pid;
-}
-
-$redis_pid or BAIL_OUT('redis-server did not start');
+my ($ctl, $dir, $port, $prefix) = cli_start('fwtw:');
 
 my ($tmux) = grep { -x } map { "$_/tmux" }
     split(/:/, $ENV{PATH} // ''), '/usr/bin';
 
-END {
-    if ($redis_pid) {
-        kill 'TERM', $redis_pid;
-        waitpid $redis_pid, 0;
-    }
-}
-
-
-my $prefix = 'fwtw:';
 my $sock = "$dir/tmux.sock";
-
-sub redis {
-    my @args = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port)
-        or die "redis: $!";
-    my $cmd = '*' . @args . "\r\n";
-    $cmd .= '$' . length($_) . "\r\n$_\r\n" for @args;
-    print $s $cmd;
-    my $line = <$s>;
-    if ($line =~ /^\$(\d+)/) {
-        read($s, my $buf, $1 + 2);
-        return substr($buf, 0, $1);
-    }
-    $line =~ s/\r\n$//;
-    return substr($line, 1);
-}
-
-sub ctl {
-    my $cmd = join ' ', map { "'$_'" } $ctl, '--redis', "127.0.0.1:$port",
-        '--prefix', $prefix, @_;
-    my $out = qx($cmd 2>&1);
-    return ($? >> 8, $out);
-}
 
 sub tmux { system($tmux, '-S', $sock, @_) }
 
@@ -116,18 +37,18 @@ open my $fw, '>', "$dir/fw.bin" or die;
 print $fw "firmware\n";
 close $fw;
 
-my ($rc, $out) = ctl('artifact', 'add', 'w-1.0.0.bin', '--version', '1.0.0',
-                     '--models', 'W-1', '--file', "$dir/fw.bin",
-                     '--path', '/firmware/w-1.0.0.bin');
-is($rc, 0, 'artifact added') or diag $out;
+my ($rc, $out, $err) = ctl('artifact', 'add', 'w-1.0.0.bin', '--version',
+                           '1.0.0', '--models', 'W-1', '--file',
+                           "$dir/fw.bin", '--path', '/firmware/w-1.0.0.bin');
+is($rc, 0, 'artifact added') or diag "$out$err";
 
 sub start {
     redis('DEL', "${prefix}stats:W-1:w-1.0.0.bin");
-    my ($rc, $out) = ctl('rollout', 'start', 'W-1', '--artifact',
-                         'w-1.0.0.bin', '--phases', '1,5,25,100',
-                         '--hold', '30m', '--min-reports', '20',
-                         '--max-failure-ratio', '0.02');
-    is($rc, 0, 'phased rollout started') or diag $out;
+    my ($rc, $out, $err) = ctl('rollout', 'start', 'W-1', '--artifact',
+                               'w-1.0.0.bin', '--phases', '1,5,25,100',
+                               '--hold', '30m', '--min-reports', '20',
+                               '--max-failure-ratio', '0.02');
+    is($rc, 0, 'phased rollout started') or diag "$out$err";
     redis('HSET', "${prefix}stats:W-1:w-1.0.0.bin", 'success', 7,
           'failure', 1, 'deferred', 2);
 }

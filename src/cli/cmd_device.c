@@ -607,6 +607,32 @@ device_penalties(redisContext *c, redisReply *r, const char *id,
 
 
 /*
+ * the arguments of a subcommand that takes one ID or file: -1 to go on,
+ * else its exit status (after --help, or a usage error: expected says
+ * what it takes)
+ */
+static int
+device_args_one(int argc, char **argv, fwgctl_opt_t *opts, fwgctl_args_t *a,
+    const char *expected)
+{
+    if (fwgctl_args_parse(argc, argv, opts, a) != 0) {
+        return 2;
+    }
+
+    if (a->help) {
+        fputs(device_usage, stdout);
+        return 0;
+    }
+
+    if (a->npos != 1) {
+        return fwgctl_usage("%s", expected);
+    }
+
+    return -1;
+}
+
+
+/*
  * device pardon ID [--artifact A]: HDEL penalty:<A> (every penalty field
  * without --artifact) and the failure counts, in one transaction that
  * bumps the epoch and publishes device:<id> (the first command's key), so
@@ -630,17 +656,10 @@ device_pardon(redisContext *c, int argc, char **argv)
         { NULL, 0, NULL }
     };
 
-    if (fwgctl_args_parse(argc, argv, opts, &a) != 0) {
-        return 2;
-    }
-
-    if (a.help) {
-        fputs(device_usage, stdout);
-        return 0;
-    }
-
-    if (a.npos != 1) {
-        return fwgctl_usage("device pardon: one device ID expected");
+    rc = device_args_one(argc, argv, opts, &a,
+                         "device pardon: one device ID expected");
+    if (rc != -1) {
+        return rc;
     }
 
     id = a.pos[0];
@@ -1102,17 +1121,10 @@ device_import(redisContext *c, int argc, char **argv)
     int          tty, rc, nf;
     struct timeval  t0, t1;
 
-    if (fwgctl_args_parse(argc, argv, opts, &a) != 0) {
-        return 2;
-    }
-
-    if (a.help) {
-        fputs(device_usage, stdout);
-        return 0;
-    }
-
-    if (a.npos != 1) {
-        return fwgctl_usage("device import: one CSV file expected");
+    rc = device_args_one(argc, argv, opts, &a,
+                         "device import: one CSV file expected");
+    if (rc != -1) {
+        return rc;
     }
 
     f = strcmp(a.pos[0], "-") == 0 ? stdin : fopen(a.pos[0], "r");

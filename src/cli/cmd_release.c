@@ -9,11 +9,8 @@
  * can be concatenated for rotation.
  */
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -30,34 +27,6 @@ static const char release_usage[] =
 "Writes PREFIX.key (PEM ed25519 private key, mode 0600: keep it offline)\n"
 "and PREFIX.pub (one line \"ed25519 <base64 raw key>\", for\n"
 "fwgate_release_keys).  Never overwrites a file.  Prints the keyid.\n";
-
-
-static FILE *
-release_create(const char *prefix, const char *ext, int mode, char *path,
-    size_t size)
-{
-    int    fd;
-    FILE  *f;
-
-    if ((size_t) snprintf(path, size, "%s%s", prefix, ext) >= size) {
-        fwgctl_err("release-key gen: --out too long");
-        return NULL;
-    }
-
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
-    if (fd == -1) {
-        fwgctl_err("cannot create %s: %s", path, strerror(errno));
-        return NULL;
-    }
-
-    f = fdopen(fd, "w");
-    if (f == NULL) {
-        close(fd);
-        fwgctl_err("cannot write %s", path);
-    }
-
-    return f;
-}
 
 
 static int
@@ -109,7 +78,7 @@ release_gen(int argc, char **argv)
 
     fwg_key_free(k);
 
-    f = release_create(out, ".key", 0600, priv, sizeof(priv));
+    f = fwgctl_create_new("release-key gen", out, ".key", 0600, priv, sizeof(priv));
     if (f == NULL) {
         EVP_PKEY_free(pkey);
         return 1;
@@ -122,7 +91,7 @@ release_gen(int argc, char **argv)
         return fwgctl_err("cannot write %s", priv);
     }
 
-    f = release_create(out, ".pub", 0644, pub, sizeof(pub));
+    f = fwgctl_create_new("release-key gen", out, ".pub", 0644, pub, sizeof(pub));
     if (f == NULL) {
         return 1;
     }

@@ -13,14 +13,12 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -186,34 +184,6 @@ sig_curl_header(fwg_str_t name, const char *label, const char *value,
 
 /* keygen -------------------------------------------------------------- */
 
-static FILE *
-sig_create(const char *prefix, const char *ext, int mode, char *path,
-    size_t size)
-{
-    int    fd;
-    FILE  *f;
-
-    if ((size_t) snprintf(path, size, "%s%s", prefix, ext) >= size) {
-        fwg_cli_die("sig: --out too long");
-    }
-
-    /* never overwrite a key: O_EXCL */
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
-    if (fd == -1) {
-        fwgctl_err("cannot create %s: %s", path, strerror(errno));
-        return NULL;
-    }
-
-    f = fdopen(fd, "w");
-    if (f == NULL) {
-        close(fd);
-        fwgctl_err("cannot write %s", path);
-    }
-
-    return f;
-}
-
-
 static int
 sig_close(FILE *f, const char *path)
 {
@@ -329,7 +299,7 @@ sig_keygen(int argc, char **argv)
         OPENSSL_cleanse(secret, sizeof(secret));
 
         if (out) {
-            f = sig_create(out, ".key", 0600, priv, sizeof(priv));
+            f = fwgctl_create_new("sig", out, ".key", 0600, priv, sizeof(priv));
             if (f == NULL) {
                 return 1;
             }
@@ -380,7 +350,7 @@ sig_keygen(int argc, char **argv)
     rc = 0;
 
     if (out) {
-        f = sig_create(out, ".pem", 0600, priv, sizeof(priv));
+        f = fwgctl_create_new("sig", out, ".pem", 0600, priv, sizeof(priv));
         if (f == NULL) {
             EVP_PKEY_free(pkey);
             return 1;
@@ -394,7 +364,7 @@ sig_keygen(int argc, char **argv)
             rc = 1;
         }
 
-        f = rc ? NULL : sig_create(out, ".pub", 0644, pub, sizeof(pub));
+        f = rc ? NULL : fwgctl_create_new("sig", out, ".pub", 0644, pub, sizeof(pub));
         if (f == NULL) {
             EVP_PKEY_free(pkey);
             return 1;

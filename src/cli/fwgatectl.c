@@ -6,10 +6,13 @@
  * of fwgctl_opts.c.
  */
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fwgatectl.h"
 #include "fwgctl_opts.h"
@@ -248,4 +251,32 @@ fwg_cli_str(const char *s)
     v.len = s ? strlen(s) : 0;
 
     return v;
+}
+
+
+FILE *
+fwgctl_create_new(const char *who, const char *prefix, const char *ext,
+    int mode, char *path, size_t size)
+{
+    int    fd;
+    FILE  *f;
+
+    if ((size_t) snprintf(path, size, "%s%s", prefix, ext) >= size) {
+        fwg_cli_die("%s: --out too long", who);
+    }
+
+    /* never overwrite a key: O_EXCL */
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
+    if (fd == -1) {
+        fwgctl_err("cannot create %s: %s", path, strerror(errno));
+        return NULL;
+    }
+
+    f = fdopen(fd, "w");
+    if (f == NULL) {
+        close(fd);
+        fwgctl_err("cannot write %s", path);
+    }
+
+    return f;
 }

@@ -48,6 +48,14 @@ int fwgctl_usage(const char *fmt, ...)
 
 fwg_str_t fwg_cli_str(const char *s);
 
+/*
+ * creates PREFIX EXT (a key file: --out PREFIX) with mode, never over an
+ * existing file; its name in path; NULL after an error message.  who
+ * names the command when the name does not fit (a usage error: exit 2)
+ */
+FILE *fwgctl_create_new(const char *who, const char *prefix, const char *ext,
+    int mode, char *path, size_t size);
+
 /* s as a JSON string, quotes included (fwgctl_json.c); s may be NULL */
 void fwgctl_json_str(FILE *f, const char *s, size_t len);
 /* ,"key":"value" (the comma when comma is not 0) */

@@ -19,9 +19,6 @@
 #include "fwg_sf.h"
 
 
-#define FWG_RESPSIG_PARAMS_LINE  "\"@signature-params\": "
-
-
 int
 fwg_respsig_digest(char *dst, const unsigned char *body, size_t blen)
 {
@@ -158,7 +155,7 @@ fwg_respsig_base(int status, const fwg_msg_t *resp, const fwg_msg_t *req,
     const char **err)
 {
     int                   rc, is_req;
-    char                 *d, *st;
+    char                 *st;
     size_t                i, j, n, total;
     fwg_str_t             ids[FWG_SIG_MAX_COMPONENTS];
     fwg_str_t             vals[FWG_SIG_MAX_COMPONENTS];
@@ -188,7 +185,7 @@ fwg_respsig_base(int status, const fwg_msg_t *resp, const fwg_msg_t *req,
         return FWG_SIG_EMALFORMED;
     }
 
-    total = sizeof(FWG_RESPSIG_PARAMS_LINE) - 1 + in->params.len;
+    total = FWG_SIG_PARAMS_LINE_LEN + in->params.len;
 
     for (i = 0; i < n; i++) {
         if (items[i].bare.type != FWG_SF_STRING) {
@@ -265,34 +262,7 @@ fwg_respsig_base(int status, const fwg_msg_t *resp, const fwg_msg_t *req,
         }
     }
 
-    d = fwg_arena_alloc(a, total);
-    if (d == NULL) {
-        *err = "signature base does not fit";
-        return FWG_SIG_ECOMPONENT;
-    }
-
-    base->data = d;
-    base->len = total;
-
-    for (i = 0; i < n; i++) {
-        memcpy(d, ids[i].data, ids[i].len);
-        d += ids[i].len;
-        *d++ = ':';
-        *d++ = ' ';
-
-        if (vals[i].len) {
-            memcpy(d, vals[i].data, vals[i].len);
-            d += vals[i].len;
-        }
-
-        *d++ = '\n';
-    }
-
-    memcpy(d, FWG_RESPSIG_PARAMS_LINE, sizeof(FWG_RESPSIG_PARAMS_LINE) - 1);
-    d += sizeof(FWG_RESPSIG_PARAMS_LINE) - 1;
-    memcpy(d, in->params.data, in->params.len);
-
-    return FWG_SIG_OK;
+    return fwg_sig_base_join(a, ids, vals, n, in->params, total, base, err);
 }
 
 

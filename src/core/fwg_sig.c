@@ -14,9 +14,6 @@
 #include "fwg_b64.h"
 
 
-#define FWG_SIG_PARAMS_LINE  "\"@signature-params\": "
-
-
 static const char *fwg_alg_names[FWG_ALG__COUNT] = {
     "none", "ed25519", "ecdsa-p256-sha256", "hmac-sha256"
 };
@@ -1413,7 +1410,6 @@ fwg_sig_base(const fwg_msg_t *msg, const fwg_sig_input_t *in,
     fwg_arena_t *a, fwg_str_t *base, const char **err)
 {
     int                   rc;
-    char                 *d;
     size_t                i, j, n, total;
     fwg_str_t             ids[FWG_SIG_MAX_COMPONENTS];
     fwg_str_t             vals[FWG_SIG_MAX_COMPONENTS];
@@ -1442,7 +1438,7 @@ fwg_sig_base(const fwg_msg_t *msg, const fwg_sig_input_t *in,
         return FWG_SIG_EMALFORMED;
     }
 
-    total = sizeof(FWG_SIG_PARAMS_LINE) - 1 + in->params.len;
+    total = FWG_SIG_PARAMS_LINE_LEN + in->params.len;
 
     for (i = 0; i < n; i++) {
         for (j = 0; j < i; j++) {
@@ -1470,6 +1466,18 @@ fwg_sig_base(const fwg_msg_t *msg, const fwg_sig_input_t *in,
         }
     }
 
+    return fwg_sig_base_join(a, ids, vals, n, in->params, total, base, err);
+}
+
+
+int
+fwg_sig_base_join(fwg_arena_t *a, const fwg_str_t *ids,
+    const fwg_str_t *vals, size_t n, fwg_str_t params, size_t total,
+    fwg_str_t *base, const char **err)
+{
+    char    *d;
+    size_t   i;
+
     d = fwg_arena_alloc(a, total);
     if (d == NULL) {
         *err = "signature base does not fit";
@@ -1493,9 +1501,9 @@ fwg_sig_base(const fwg_msg_t *msg, const fwg_sig_input_t *in,
         *d++ = '\n';
     }
 
-    memcpy(d, FWG_SIG_PARAMS_LINE, sizeof(FWG_SIG_PARAMS_LINE) - 1);
-    d += sizeof(FWG_SIG_PARAMS_LINE) - 1;
-    memcpy(d, in->params.data, in->params.len);
+    memcpy(d, FWG_SIG_PARAMS_LINE, FWG_SIG_PARAMS_LINE_LEN);
+    d += FWG_SIG_PARAMS_LINE_LEN;
+    memcpy(d, params.data, params.len);
 
     return FWG_SIG_OK;
 }

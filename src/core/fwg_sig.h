@@ -19,6 +19,10 @@
 #define FWG_SIG_MAX_BASE        16384
 #define FWG_SIG_MAX_SIG         512     /* decoded signature bytes */
 
+/* the base's last line: this, then the serialized signature parameters */
+#define FWG_SIG_PARAMS_LINE      "\"@signature-params\": "
+#define FWG_SIG_PARAMS_LINE_LEN  (sizeof(FWG_SIG_PARAMS_LINE) - 1)
+
 typedef enum {
     FWG_ALG_NONE = 0,
     FWG_ALG_ED25519,
@@ -96,6 +100,15 @@ int fwg_sig_component(const fwg_msg_t *msg, const fwg_sf_item_t *comp,
 /* builds the signature base (RFC 9421 section 2.5) into the arena */
 int fwg_sig_base(const fwg_msg_t *msg, const fwg_sig_input_t *in,
     fwg_arena_t *a, fwg_str_t *base, const char **err);
+
+/*
+ * the base from its parts: "id: value\n" per covered component, then the
+ * "@signature-params" line; total is its length, which the caller counts
+ * (with FWG_SIG_PARAMS_LINE_LEN) while checking FWG_SIG_MAX_BASE
+ */
+int fwg_sig_base_join(fwg_arena_t *a, const fwg_str_t *ids,
+    const fwg_str_t *vals, size_t n, fwg_str_t params, size_t total,
+    fwg_str_t *base, const char **err);
 
 /* keys ---------------------------------------------------------------- */
 
