@@ -48,9 +48,10 @@ ngx_http_fwgate_hmac_key_get(fwg_str_t rec)
     const char   *err;
 
     if (ngx_http_fwgate_hmac_keys == NULL) {
-        ngx_http_fwgate_hmac_keys = ngx_calloc(NGX_HTTP_FWGATE_HMAC_KEYS
-                                               * sizeof(fwg_key_t *),
-                                               ngx_cycle->log);
+        /* calloc(): committed as slots fill, not at once (see memo.c) */
+
+        ngx_http_fwgate_hmac_keys = calloc(NGX_HTTP_FWGATE_HMAC_KEYS,
+                                           sizeof(fwg_key_t *));
         if (ngx_http_fwgate_hmac_keys == NULL) {
             return NULL;
         }
@@ -153,7 +154,7 @@ ngx_http_fwgate_keys_free(void)
             }
         }
 
-        ngx_free(ngx_http_fwgate_hmac_keys);
+        free(ngx_http_fwgate_hmac_keys);
         ngx_http_fwgate_hmac_keys = NULL;
     }
 

@@ -236,10 +236,17 @@ ngx_http_fwgate_memo_put(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     }
 
     if (ngx_http_fwgate_memo == NULL) {
-        ngx_http_fwgate_memo = ngx_calloc(NGX_HTTP_FWGATE_MEMO_SIZE
-                                          * sizeof(ngx_http_fwgate_memo_t),
-                                          ngx_cycle->log);
+        /*
+         * calloc(), not ngx_calloc(): a block this large is a fresh
+         * mapping that reads as zero, and ngx_calloc()'s memset would
+         * commit all of it at once; this way only the slots used are.
+         */
+
+        ngx_http_fwgate_memo = calloc(NGX_HTTP_FWGATE_MEMO_SIZE,
+                                      sizeof(ngx_http_fwgate_memo_t));
         if (ngx_http_fwgate_memo == NULL) {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
+                          "fwgate: no memory for the decision memo");
             return;
         }
     }
@@ -303,7 +310,7 @@ void
 ngx_http_fwgate_memo_exit_process(void)
 {
     if (ngx_http_fwgate_memo) {
-        ngx_free(ngx_http_fwgate_memo);
+        free(ngx_http_fwgate_memo);
         ngx_http_fwgate_memo = NULL;
     }
 }
