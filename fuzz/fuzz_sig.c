@@ -15,7 +15,7 @@
 
 #include <stdio.h>
 
-#include "fuzz_util.h"
+#include "fuzz_msg.h"
 #include "fwg_decide.h"
 #include "fwg_sig.h"
 
@@ -24,22 +24,6 @@
 
 static char  arena_mem[ARENA_SIZE];
 
-
-static fwg_str_t
-dup_str(const char *s, size_t len)
-{
-    fwg_str_t   r;
-    char       *p;
-
-    p = malloc(len ? len : 1);
-    if (p == NULL) {
-        abort();
-    }
-    memcpy(p, s, len);
-    r.data = p;
-    r.len = len;
-    return r;
-}
 
 
 static void
@@ -197,58 +181,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_pieces_t   pc;
     fwg_msg_t       msg;
     fwg_field_t     f[MAX_FIELDS];
-    fwg_str_t       path, line, fw = fwg_str_lit("fw"), empty = { "", 0 };
-    const char     *q, *colon;
-    size_t          i, nf, off;
+    fwg_str_t       fw = fwg_str_lit("fw"), empty = { "", 0 };
 
     fuzz_split(&pc, data, size);
-
-    memset(&msg, 0, sizeof(msg));
-    msg.method = fuzz_piece(&pc, 0);
-    msg.scheme = fuzz_piece(&pc, 1);
-    msg.authority = fuzz_piece(&pc, 2);
-
-    /* path and query in buffers of their own */
-    path = fuzz_piece(&pc, 3);
-    q = path.len ? memchr(path.data, '?', path.len) : NULL;
-    if (q != NULL) {
-        off = (size_t) (q - path.data);
-        msg.query = dup_str(q + 1, path.len - off - 1);
-        msg.has_query = 1;
-        msg.path = dup_str(path.data, off);
-    } else {
-        msg.query = dup_str("", 0);
-        msg.path = dup_str(path.data, path.len);
-    }
-
-    nf = 0;
-    for (i = 4; i < pc.n && nf < MAX_FIELDS; i++) {
-        line = pc.s[i];
-        colon = line.len ? memchr(line.data, ':', line.len) : NULL;
-        off = colon ? (size_t) (colon - line.data) : line.len;
-        f[nf].name = dup_str(line.data, off);
-        if (colon != NULL) {
-            off++;
-            if (off < line.len && line.data[off] == ' ') {
-                off++;
-            }
-        }
-        f[nf].value = dup_str(line.data + off, line.len - off);
-        nf++;
-    }
-    msg.fields = f;
-    msg.nfields = nf;
+    fuzz_msg_make(&pc, &msg, f, MAX_FIELDS);
 
     parse_all(&msg, empty);
     parse_all(&msg, fw);
     decide(&msg);
 
-    for (i = 0; i < nf; i++) {
-        free((void *) f[i].name.data);
-        free((void *) f[i].value.data);
-    }
-    free((void *) msg.path.data);
-    free((void *) msg.query.data);
+    fuzz_msg_free(&msg);
     fuzz_free(&pc);
     return 0;
 }
