@@ -19,10 +19,11 @@ def main():
         for row in csv.DictReader(f, delimiter='\t'):
             k = (row['scenario'], int(row['wp']), row['side'])
             a = agg.setdefault(k, dict(req=0, us=0, bytes=0, p50=[], p99=[],
-                                       bad=0, ngx=0, rds=0, aut=0))
+                                       bad=0, ngx=0, rds=0, aut=0, usr=0))
             a['ngx'] += int(row.get('nginx_ticks') or 0)
             a['rds'] += int(row.get('redis_ticks') or 0)
             a['aut'] += int(row.get('authsvc_ticks') or 0)
+            a['usr'] += int(row.get('nginx_user_ticks') or 0)
             a['req'] += int(row['requests'] or 0)
             a['us'] += int(row['duration_us'] or 0)
             a['bytes'] += int(row['bytes'] or 0)
@@ -41,9 +42,9 @@ def main():
     w('fwgate bench: %s CPUs, wrk -t%s -c%s, %s s per run, %s rounds of '
       '(plain, gated) per scenario' % (ncpu, threads, conns, dur, rounds))
     w('')
-    w('%-22s %2s %-6s %9s %7s %7s %8s %6s %6s %6s %6s %6s'
+    w('%-22s %2s %-6s %9s %7s %7s %8s %6s %6s %6s %6s %6s %6s'
       % ('scenario', 'wp', 'side', 'req/s', 'p50 ms', 'p99 ms', 'MB/s',
-         'ratio', 'errors', 'ngx', 'redis', 'authsv'))
+         'ratio', 'errors', 'ngx', 'ngxusr', 'redis', 'authsv'))
 
     def cpu(a, key):
         # clock ticks (1/100 s) -> CPU microseconds per request
@@ -60,12 +61,15 @@ def main():
             else:
                 ratio = '%.3f' % (r / rate(plain))
         w('%-22s %2d %-6s %9.0f %7.3f %7.3f %8.1f %6s %6d %6.1f %6.1f %6.1f'
+          ' %6.1f'
           % (scen, wp, side, r, sum(a['p50']) / len(a['p50']) / 1000.0,
              sum(a['p99']) / len(a['p99']) / 1000.0, mbs(a), ratio,
-             a['bad'], cpu(a, 'ngx'), cpu(a, 'rds'), cpu(a, 'aut')))
+             a['bad'], cpu(a, 'ngx'), cpu(a, 'usr'), cpu(a, 'rds'),
+             cpu(a, 'aut')))
     w('ngx, redis, authsv: CPU microseconds per request of the nginx '
       'workers, redis-server and the auth_request service (from '
-      '/proc/PID/stat)')
+      '/proc/PID/stat); ngxusr: the workers\' user time alone (ngx less '
+      'ngxusr is kernel time)')
     w('')
     w('openssl speed, one core: ed25519 %.0f verify/s, ecdsa-p256 %.0f '
       'verify/s' % (ed_v, ec_v))

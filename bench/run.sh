@@ -305,23 +305,27 @@ status_val() {  # instance metric-regex: sums matching lines
 # --- wrk ----------------------------------------------------------------
 
 RES=$OUT/results.tsv
-printf 'scenario\twp\tside\tround\trequests\tduration_us\tbytes\tp50_us\tp99_us\tnon2xx\tsockerr\tnginx_ticks\tredis_ticks\tauthsvc_ticks\n' > "$RES"
+printf 'scenario\twp\tside\tround\trequests\tduration_us\tbytes\tp50_us\tp99_us\tnon2xx\tsockerr\tnginx_ticks\tredis_ticks\tauthsvc_ticks\tnginx_user_ticks\n' > "$RES"
 
-# CPU clock ticks (utime + stime) of processes, summed
+# CPU clock ticks (utime + stime; FIELDS='$14' for utime alone) of
+# processes, summed
 ticks_of() {
     local p t=0 x
     for p in "$@"; do
-        x=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+        x=$(awk "{print ${FIELDS:-\$14 + \$15}}" "/proc/$p/stat" \
+            2>/dev/null || echo 0)
         t=$((t + x))
     done
     echo "$t"
 }
 
-# "nginx redis authsvc" ticks of an instance's workers and the helpers
+# "nginx redis authsvc nginx-user" ticks of an instance's workers and the
+# helpers: user time apart shows how much of a cost is the kernel's
 snap_cpu() {
     # shellcheck disable=SC2046
     echo "$(ticks_of $(workers_of "$1")) $(ticks_of "$REDIS_PID")" \
-         "$(ticks_of "$AUTH_PID")"
+         "$(ticks_of "$AUTH_PID")" \
+         "$(FIELDS='$14' ticks_of $(workers_of "$1"))"
 }
 
 # run_wrk instance path set offset count [extra env] -> BENCH line
@@ -339,12 +343,13 @@ field() { sed -n "s/.*\<$1=\([0-9]*\).*/\1/p" <<<"$2"; }
 
 record() {      # scenario wp side round BENCH-line cpu-before cpu-after
     local l=$5 b=($6) a=($7)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$1" "$2" "$3" \
         "$4" "$(field requests "$l")" "$(field duration_us "$l")" \
         "$(field bytes "$l")" "$(field p50_us "$l")" "$(field p99_us "$l")" \
         "$(field non2xx "$l")" "$(field sockerr "$l")" \
-        $((a[0] - b[0])) $((a[1] - b[1])) $((a[2] - b[2])) >> "$RES"
+        $((a[0] - b[0])) $((a[1] - b[1])) $((a[2] - b[2])) \
+        $((a[3] - b[3])) >> "$RES"
 }
 
 # one scenario: ROUNDS pairs of (plain, gated) runs on one instance
@@ -355,9 +360,17 @@ scenario() {    # name wp instance set plain-path gated-path
     # the auth service keeps its nonces across nginx restarts
     [ "$set" != authreq ] || k="authsvc:$set"
     for r in $(seq 1 "$ROUNDS"); do
+        perf=
+        if [ "$r" = 1 ] && [[ " ${BENCH_PERF:-} " == *" $name "* ]]; then
+            perf_run "$inst" "$name-wp$wp-plain" &
+            perf=$!
+        fi
         c0=$(snap_cpu "$inst")
         line=$(run_wrk "$inst" "$ppath" "$set" 0 $((RATE_CAP * D)))
-        record "$name" "$wp" plain "$r" "$line" "$c0" "$(snap_cpu "$inst")"
+        c1=$(snap_cpu "$inst")
+        [ -z "$perf" ] || wait "$perf" || true
+        perf=
+        record "$name" "$wp" plain "$r" "$line" "$c0" "$c1"
         off=${OFF[$k]:-0}
         n=$(( SET_COUNT[$set] - off ))
         # a token is not spent: the one request again and again
@@ -379,7 +392,8 @@ scenario() {    # name wp instance set plain-path gated-path
 }
 
 # BENCH_PERF="scenario ...": perf profile of the workers during the first
-# gated run of those scenarios, into build/bench/perf-<scenario>.txt
+# plain and gated runs of those scenarios, into
+# build/bench/perf-<scenario>-wp<N>[-plain].txt
 perf_run() {    # instance tag
     local pids
     pids=$(workers_of "$1" | tr ' ' ',' | sed 's/,$//')
