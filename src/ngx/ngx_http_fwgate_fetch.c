@@ -713,6 +713,42 @@ ngx_http_fwgate_wait(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
 }
 
 
+/*
+ * An allowed download is answered after the other requests this pass of
+ * the event loop read: its resume is posted, as a fetched record's is,
+ * and ngx_posted_events run once every ready connection has been
+ * handled.  The answers then leave back to back, and a client that sleeps
+ * between them is woken once for the group, not once per answer (a
+ * wake-up across CPUs costs the sender several microseconds, more than an
+ * HMAC decision; an ed25519 verification makes the gap between answers,
+ * and so the wake-ups, larger still).  The decision is made and recorded
+ * first: only the send waits, within the same loop iteration, so no timer
+ * is needed.
+ */
+
+ngx_int_t
+ngx_http_fwgate_defer(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
+{
+    ctx->waiting = 1;
+
+    if (r == r->main) {
+        if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        r->read_event_handler = ngx_http_test_reading;
+    }
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    if (!ctx->resume_ev.posted) {
+        ngx_post_event(&ctx->resume_ev, &ngx_posted_events);
+    }
+
+    return NGX_AGAIN;
+}
+
+
 static void
 ngx_http_fwgate_timeout_handler(ngx_event_t *ev)
 {

@@ -432,6 +432,7 @@ struct ngx_http_fwgate_ctx_s {
     ngx_msec_t                  memo_until;     /* the first to age out */
     unsigned                    memo_started:1; /* generation read */
     unsigned                    memo_off:1;     /* not memoizable */
+    unsigned                    batched:1;      /* answer deferred once */
 
     ngx_str_t                   body;       /* report body */
     ngx_uint_t                  stage;      /* handler-specific progress */
@@ -493,6 +494,9 @@ ngx_int_t ngx_http_fwgate_need_device(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
 /* after ngx_http_fwgate_need() returned NGX_AGAIN for some slot */
 ngx_int_t ngx_http_fwgate_wait(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx);
+/* an allow answered after this event-loop pass's other requests */
+ngx_int_t ngx_http_fwgate_defer(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx);
 /* NGX_OK when every slot is usable, NGX_ERROR: registry unavailable */
 ngx_int_t ngx_http_fwgate_records(ngx_http_request_t *r,
