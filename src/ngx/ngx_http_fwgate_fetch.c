@@ -47,6 +47,68 @@ static ngx_rbtree_node_t  ngx_http_fwgate_inflight_sentinel;
 static ngx_uint_t         ngx_http_fwgate_inflight_init;
 
 
+/*
+ * The core's arena for a request's signature (gate.c): a block of
+ * NGX_HTTP_FWGATE_ARENA_SIZE covers any request whose headers fit nginx's
+ * default buffers.  From the pool it was a large allocation, a malloc()
+ * and free() of 16 KiB per request; a worker keeps a few spare blocks
+ * instead, handed back by the ctx's pool cleanup.  Larger requests still
+ * take theirs from the pool.
+ */
+
+#define NGX_HTTP_FWGATE_ARENA_SIZE   16384
+#define NGX_HTTP_FWGATE_ARENA_SPARE  64
+
+static void       *ngx_http_fwgate_arena_spare[NGX_HTTP_FWGATE_ARENA_SPARE];
+static ngx_uint_t  ngx_http_fwgate_arena_nspare;
+
+
+ngx_int_t
+ngx_http_fwgate_ctx_arena(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
+    size_t size)
+{
+    u_char  *buf;
+
+    if (size > NGX_HTTP_FWGATE_ARENA_SIZE) {
+        buf = ngx_palloc(r->pool, size);
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
+
+        fwg_arena_init(&ctx->arena, buf, size);
+
+        return NGX_OK;
+    }
+
+    if (ctx->arena_buf == NULL) {
+        if (ngx_http_fwgate_arena_nspare) {
+            ctx->arena_buf = ngx_http_fwgate_arena_spare[
+                                 --ngx_http_fwgate_arena_nspare];
+
+        } else {
+            ctx->arena_buf = ngx_alloc(NGX_HTTP_FWGATE_ARENA_SIZE,
+                                       r->connection->log);
+            if (ctx->arena_buf == NULL) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    fwg_arena_init(&ctx->arena, ctx->arena_buf, NGX_HTTP_FWGATE_ARENA_SIZE);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_fwgate_arena_exit_process(void)
+{
+    while (ngx_http_fwgate_arena_nspare) {
+        ngx_free(ngx_http_fwgate_arena_spare[--ngx_http_fwgate_arena_nspare]);
+    }
+}
+
+
 ngx_http_fwgate_ctx_t *
 ngx_http_fwgate_ctx_create(ngx_http_request_t *r,
     ngx_http_fwgate_resume_pt resume)
@@ -103,6 +165,17 @@ ngx_http_fwgate_cleanup(void *data)
     }
 
     ngx_http_fwgate_admit_detach(ctx);
+
+    if (ctx->arena_buf) {
+        if (ngx_http_fwgate_arena_nspare < NGX_HTTP_FWGATE_ARENA_SPARE) {
+            ngx_http_fwgate_arena_spare[ngx_http_fwgate_arena_nspare++] =
+                                                                ctx->arena_buf;
+        } else {
+            ngx_free(ctx->arena_buf);
+        }
+
+        ctx->arena_buf = NULL;
+    }
 
     /* replies still on their way find their waiter detached */
 

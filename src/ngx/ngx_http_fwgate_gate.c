@@ -650,8 +650,9 @@ ngx_int_t
 ngx_http_fwgate_check_request(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf)
 {
-    u_char            *q, *end, *buf;
+    u_char            *q, *end;
     size_t             total, size;
+    ngx_str_t          kid, nonce;
     fwg_msg_t          msg;
     ngx_uint_t         i, n;
     fwg_field_t       *fields;
@@ -762,19 +763,31 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
         size = 512 * 1024;
     }
 
-    buf = ngx_palloc(r->pool, size);
-    if (buf == NULL) {
+    if (ngx_http_fwgate_ctx_arena(r, ctx, size) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    fwg_arena_init(&ctx->arena, buf, size);
 
     ctx->msg = msg;
 
     ctx->reason = fwg_decide_request(&msg, &lcf->policy, (int64_t) ngx_time(),
                                      &ctx->arena, &ctx->claims, NULL, NULL);
 
-    return ctx->reason == FWG_R_OK ? NGX_OK : NGX_DECLINED;
+    if (ctx->reason != FWG_R_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->claims.sig.nonce.len) {
+        kid.data = (u_char *) ctx->claims.device.data;
+        kid.len = ctx->claims.device.len;
+        nonce.data = (u_char *) ctx->claims.sig.nonce.data;
+        nonce.len = ctx->claims.sig.nonce.len;
+
+        ngx_http_fwgate_replay_prefetch(
+            ngx_http_get_module_main_conf(r, ngx_http_fwgate_module),
+            &kid, &nonce);
+    }
+
+    return NGX_OK;
 }
 
 

@@ -684,6 +684,7 @@ ngx_http_fwgate_exit_process(ngx_cycle_t *cycle)
     ngx_http_fwgate_redis_exit_process();
     ngx_http_fwgate_keys_free();
     ngx_http_fwgate_memo_exit_process();
+    ngx_http_fwgate_arena_exit_process();
     ngx_http_fwgate_release_free();
     ngx_http_fwgate_cache_exit_process();
     fwg_cohort_cleanup();

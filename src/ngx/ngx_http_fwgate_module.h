@@ -233,6 +233,9 @@ ngx_shm_zone_t *ngx_http_fwgate_replay_add_zone(ngx_conf_t *cf,
 /* FWG_REPLAY_NEW recorded, _SEEN replayed, _FULL no room (fwg_decide.h) */
 ngx_int_t ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *keyid, ngx_str_t *nonce, time_t expires_at, ngx_log_t *log);
+/* the check's cache lines, asked for ahead of the verification */
+void ngx_http_fwgate_replay_prefetch(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *keyid, ngx_str_t *nonce);
 
 
 /* conf.c: the directive handlers of the module's table --------------- */
@@ -397,6 +400,7 @@ struct ngx_http_fwgate_ctx_s {
     fwg_claims_t                claims;
     fwg_verdict_t               verdict;
     fwg_arena_t                 arena;
+    void                       *arena_buf;  /* a worker's spare block */
     ngx_str_t                   artifact;
     ngx_str_t                   path;       /* allowed: the artifact's
                                                registry path */
@@ -456,6 +460,10 @@ struct ngx_http_fwgate_ctx_s {
 
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_ctx_create(ngx_http_request_t *r,
     ngx_http_fwgate_resume_pt resume);
+/* ctx->arena of at least size bytes for the core's parse */
+ngx_int_t ngx_http_fwgate_ctx_arena(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, size_t size);
+void ngx_http_fwgate_arena_exit_process(void);
 
 /* the worker's memo of allowed decisions (memo.c) */
 ngx_int_t ngx_http_fwgate_memo_get(ngx_http_request_t *r,
