@@ -35,10 +35,11 @@
  *     of 1,000 entries, whatever the capacity;
  *   - an index of sets of NGX_HTTP_FWGATE_MEMO_WAYS ways, twice as many
  *     ways as entries (rounded up to a power of two), each way 8 bytes:
- *     the key's hash and its entry's number.  A set is one cache line,
- *     its hashes compared before any entry is read; twice the ways keeps
- *     a full set rare while the pool lasts (100,000 keys in the default
- *     131,072 entries: about 2 % of the sets ever see a fifth key).
+ *     the key's hash and its entry's number.  A set is 32 bytes aligned
+ *     (one cache line read), its hashes compared before any entry is
+ *     read; twice the ways keeps a full set rare while the pool lasts
+ *     (100,000 keys in the default 131,072 entries: about 2 % of the
+ *     sets ever see a fifth key).
  *
  * Both come from calloc() at the first entry kept.  A key goes into the
  * set its hash names: into the way already holding it; else a way whose
@@ -57,7 +58,7 @@
 #include "ngx_http_fwgate_module.h"
 
 
-#define NGX_HTTP_FWGATE_MEMO_WAYS   4           /* 4 x 8 bytes: a line */
+#define NGX_HTTP_FWGATE_MEMO_WAYS   4           /* a set: 32 bytes */
 #define NGX_HTTP_FWGATE_MEMO_DATA   344
 #define NGX_HTTP_FWGATE_MEMO_SKIP   8           /* the clock's passes */
 
@@ -83,7 +84,7 @@ typedef struct {
 
 typedef struct {
     void                        *block;     /* the index's, to free */
-    ngx_http_fwgate_memo_way_t  *index;     /* its sets, line-aligned */
+    ngx_http_fwgate_memo_way_t  *index;     /* its sets, aligned */
     ngx_http_fwgate_memo_t      *pool;
     ngx_uint_t                   mask;      /* sets - 1 */
     ngx_uint_t                   capacity;
@@ -176,7 +177,7 @@ ngx_http_fwgate_memo_alloc(ngx_http_fwgate_main_conf_t *fmcf)
      * calloc(), not ngx_calloc(): a block this large is a fresh mapping
      * that reads as zero, and ngx_calloc()'s memset would commit all of
      * it at once; this way only the pages used are.  The index has a
-     * line more, to start its sets on a cache line.
+     * set more, to align its sets: none then straddles two cache lines.
      */
 
     s->block = calloc(nways + NGX_HTTP_FWGATE_MEMO_WAYS,
