@@ -54,6 +54,7 @@ our %FAMILIES = (
     fwgate_cache_zone_size_bytes => 'gauge',
     fwgate_replay_rejects => 'counter',
     fwgate_replay_full => 'counter',
+    fwgate_memo => 'counter',
     fwgate_registry_staleness_seconds => 'gauge',
     fwgate_registry_max_staleness_seconds => 'gauge',
     fwgate_registry_source => 'gauge',

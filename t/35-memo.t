@@ -6,7 +6,10 @@
 #  - a record's ttl ends it, even when nobody bumped the epoch;
 #  - a hit still verifies the request's own signature and nonce;
 #  - another URI, another location or other claims are other entries;
-#  - fwgate_decision_memo off keeps nothing.
+#  - fwgate_decision_memo off keeps nothing;
+#  - fwgate_decision_memo_size bounds the entries of a worker: a fleet
+#    larger than it still gets memoized, evicting others' entries, and
+#    never serves one device's decision to another (TESTS 11-13).
 #
 # Every block first makes the memo hold the decision (two allowed
 # downloads in the block's --- init), then changes one thing.
@@ -44,6 +47,89 @@ sub then_change {
 }
 
 our $SEEN = ::sign(device => $D[4], path => $FW, nonce => 'memo-replay-1');
+
+# TESTS 11-12: a memo of 16 entries, and fleets of 40 devices of two models
+# (the second model's artifact is another version: a decision served from
+# another device's entry would show in X-Firmware-Version)
+our $A7 = 'ls6100-3.1.0.bin';
+artifact($A7, version => '3.1.0', models => 'LS-6100', file_size => 2000);
+rollout('LS-6100', artifact => $A7, percent => 100);
+
+our %FOR = ('LS-6000i' => [$FW, '2.5.0'],
+            'LS-6100' => ["/firmware/$A7", '3.1.0']);
+
+sub fleet {
+    my ($fmt) = @_;
+    return map {
+        my $m = $_ % 2 ? 'LS-6100' : 'LS-6000i';
+        device(sprintf($fmt, $_), model => $m, alg => 'hmac-sha256');
+        [sprintf($fmt, $_), $m];
+    } 0 .. 39;
+}
+
+our @E = fleet('LS6-836%03d');          # TEST 11
+our @F = fleet('LS6-837%03d');          # TEST 12
+our $X = device('LS6-838000', model => 'LS-6000i', alg => 'hmac-sha256');
+our $R = device('LS6-838001', model => 'LS-6000i', alg => 'hmac-sha256',
+                status => 'revoked');
+
+our $STATUS_CONF = <<'_EOC_';
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /status {
+        fwgate_status;
+    }
+_EOC_
+
+# the fwgate_memo_total counters, from /status
+sub memo_counts {
+    my $r = ::http_req('GET /status');
+    die "/status: $r->{status}\n" unless $r->{status} == 200;
+    my %c = $r->{body} =~ /^fwgate_memo_total\{result="(\w+)"\} (\d+)$/mg;
+    die "/status: no fwgate_memo_total\n" unless keys %c == 4;
+    return \%c;
+}
+
+# a device of @E or @F downloads its model's artifact: allowed, and the
+# version of its own model's artifact whether decided or remembered
+sub download {
+    my ($what, $d) = @_;
+    my ($path, $version) = @{ $FOR{ $d->[1] } };
+    my $r = must($what, $d->[0], 200, model => $d->[1], path => $path);
+    my $got = $r->{headers}{'x-firmware-version'} || '';
+    die "$what: $d->[0] was answered version $got, want $version\n"
+        unless $got eq $version;
+}
+
+# each device's downloads in a row: the first decides in full, the next
+# are hits; returns the counters' increases over them.  A device's very
+# first download waits for its record from Redis, and what was fetched is
+# not memoized: a pass before brings every record into the cache.
+sub downloads_in_a_row {
+    my ($fleet, $n, $between) = @_;
+    download("$_->[0] fetched", $_) for @$fleet;
+    my $c0 = memo_counts();
+    for my $d (@$fleet) {
+        download("$d->[0] download $_", $d) for 1 .. $n;
+        $between->() if $between;
+    }
+    my $c1 = memo_counts();
+    return { map { $_ => $c1->{$_} - $c0->{$_} } keys %$c1 };
+}
+
+# TEST 10 left admission limits: the rollout as it was, and the epoch poll
+# that ends every entry (the first after a start does too) seen before
+# the block counts
+sub fresh {
+    ::rollout('LS-6000i', artifact => $A6, percent => 100);
+    ::bump_epoch();
+    select undef, undef, undef, 1.5;
+}
+
+our $MEMO16 = ::http_config(extra => "    fwgate_decision_memo_size 16;\n");
 
 repeat_each(1);
 no_shuffle();
@@ -222,3 +308,65 @@ main::must('second device, decided from cached records', $::D[11], 503);
 X-Fwgate-Reason: rollout_throttled
 --- error_log
 fwgate: decision memo hit
+
+
+
+=== TEST 11: fwgate_decision_memo_size 16 and 40 devices: each one's second
+download in a row is a hit while the entries of the others are taken over
+--- http_config eval: $::MEMO16
+--- config eval: $::STATUS_CONF
+--- log_level: debug
+--- init
+main::fresh();
+my $d = main::downloads_in_a_row(\@::E, 2);
+Test::More::is($d->{hit}, 40, 'TEST 11: 40 second downloads were hits');
+Test::More::is($d->{stored}, 40, 'TEST 11: 40 allows stored');
+Test::More::cmp_ok($d->{evicted}, '>=', 24,
+                   'TEST 11: 16 entries held 40 devices: 24 evicted or more');
+--- request eval
+"GET $::FW"
+--- more_headers eval
+::sign(device => $::E[38][0], path => $::FW)
+--- error_code: 200
+--- response_headers
+X-Fwgate-Reason: ok
+X-Firmware-Version: 2.5.0
+--- error_log
+fwgate: decision memo hit
+
+
+
+=== TEST 12: eviction never serves a wrong decision: past a full memo each
+device gets its own model's version, a revoked device is refused, and a
+device evicted then revoked is refused after the epoch bump
+--- http_config eval: $::MEMO16
+--- config eval: $::STATUS_CONF
+--- init
+main::fresh();
+main::download("$::X first", [$::X, 'LS-6000i']);
+main::download("$::X second", [$::X, 'LS-6000i']);
+my $n = 0;
+my $d = main::downloads_in_a_row(\@::F, 3, sub {
+    main::must('revoked device', $::R, 403) if ++$n % 8 == 0 });
+Test::More::is($d->{hit}, 80, 'TEST 12: every device hit twice');
+Test::More::is($d->{stored}, 40, 'TEST 12: 40 allows stored');
+Test::More::cmp_ok($d->{evicted}, '>=', 24, 'TEST 12: entries evicted');
+::redis('HSET', "fwt35:device:$::X", 'status', 'revoked');
+::bump_epoch();
+select undef, undef, undef, 1.5;
+--- request eval
+"GET $::FW"
+--- more_headers eval
+::sign(device => $::X, path => $::FW)
+--- error_code: 403
+--- response_headers
+X-Fwgate-Reason: revoked
+
+
+
+=== TEST 13: fwgate_decision_memo_size 3: nginx -t fails, naming the bounds
+--- http_config eval
+::http_config(extra => "    fwgate_decision_memo_size 3;\n")
+--- must_die
+--- error_log
+"fwgate_decision_memo_size" 3: a worker's memo holds 16 to 16777216 entries

@@ -26,30 +26,76 @@
  * (admission, download record, headers, log, counters) as a full
  * decision does; the memo keeps what those read of the records.
  *
- * A direct-mapped table of NGX_HTTP_FWGATE_MEMO_SIZE slots of 384 bytes
- * per worker (24 MiB of address space, committed as slots fill); a
- * collision replaces the older entry; an entry too large is not kept.
+ * Storage, per worker: room for fwgate_decision_memo_size entries (the
+ * capacity), with resident memory that grows with the entries in use,
+ * not with the capacity:
+ *
+ *   - an entry pool of capacity entries of 384 bytes, handed out in
+ *     order: a worker that has seen 1,000 devices has touched the pages
+ *     of 1,000 entries, whatever the capacity;
+ *   - an index of sets of NGX_HTTP_FWGATE_MEMO_WAYS ways, twice as many
+ *     ways as entries (rounded up to a power of two), each way 8 bytes:
+ *     the key's hash and its entry's number.  A set is 32 bytes aligned
+ *     (one cache line read), its hashes compared before any entry is
+ *     read; twice the ways keeps a full set rare while the pool lasts
+ *     (100,000 keys in the default 131,072 entries: about 2 % of the
+ *     sets ever see a fifth key).
+ *
+ * Both come from calloc() at the first entry kept.  A key goes into the
+ * set its hash names: into the way already holding it; else a way whose
+ * entry is stale (another generation, or past its time), reusing the
+ * entry, so that a fleet coming back after an epoch change or a ttl
+ * takes no new memory; else a way with no entry, taking the pool's next
+ * one; else, in a set of live entries, one way in turn gives its entry
+ * up.  Once the pool is spent, a key whose set has a free way but no
+ * entry takes one from anywhere: a clock hand goes round the pool,
+ * passing over a few entries hit since it last came, and takes the
+ * entry from the way that held it.  So a fleet larger than the memo is
+ * still memoized, its latest devices first, in memory that stays put.
+ * An entry too large is not kept.
  */
 
 #include "ngx_http_fwgate_module.h"
 
 
-#define NGX_HTTP_FWGATE_MEMO_SIZE   65536       /* a power of two */
+#define NGX_HTTP_FWGATE_MEMO_WAYS   4           /* a set: 32 bytes */
 #define NGX_HTTP_FWGATE_MEMO_DATA   344
+#define NGX_HTTP_FWGATE_MEMO_SKIP   8           /* the clock's passes */
 
 
 typedef struct {
     uint32_t            hash;
-    u_short             klen;
+    uint32_t            entry;      /* the pool's index + 1; 0: none */
+} ngx_http_fwgate_memo_way_t;
+
+
+typedef struct {
+    uint32_t            hash;
+    uint32_t            way;        /* the index's way that links it */
+    u_short             klen;       /* 0: holds nothing */
     u_short             vlen;
+    uint32_t            bucket;
+    uint32_t            ref;        /* hit since the clock last came */
     ngx_uint_t          generation;
     ngx_msec_t          until;
-    uint32_t            bucket;
     u_char              data[NGX_HTTP_FWGATE_MEMO_DATA];
 } ngx_http_fwgate_memo_t;
 
 
-static ngx_http_fwgate_memo_t  *ngx_http_fwgate_memo;
+typedef struct {
+    void                        *block;     /* the index's, to free */
+    ngx_http_fwgate_memo_way_t  *index;     /* its sets, aligned */
+    ngx_http_fwgate_memo_t      *pool;
+    ngx_uint_t                   mask;      /* sets - 1 */
+    ngx_uint_t                   capacity;
+    ngx_uint_t                   next_free; /* the pool's first unused */
+    ngx_uint_t                   hand;      /* the clock's, in the pool */
+    ngx_uint_t                   turn;      /* a full set's way to give */
+    ngx_uint_t                   failed;    /* no memory: not again */
+} ngx_http_fwgate_memo_store_t;
+
+
+static ngx_http_fwgate_memo_store_t  ngx_http_fwgate_memo;
 
 
 /* a field as its length (2 bytes) and bytes: no two keys read the same */
@@ -98,6 +144,122 @@ ngx_http_fwgate_memo_key(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 }
 
 
+/* an entry that no lookup can take any more: it may be reused */
+
+static ngx_inline ngx_uint_t
+ngx_http_fwgate_memo_stale(ngx_http_fwgate_memo_t *m, ngx_uint_t generation)
+{
+    return m->klen == 0
+           || m->generation != generation
+           || (ngx_msec_int_t) (m->until - ngx_current_msec) <= 0;
+}
+
+
+static ngx_int_t
+ngx_http_fwgate_memo_alloc(ngx_http_fwgate_main_conf_t *fmcf)
+{
+    size_t                         nways;
+    ngx_http_fwgate_memo_store_t  *s;
+
+    s = &ngx_http_fwgate_memo;
+
+    if (s->failed) {
+        return NGX_ERROR;
+    }
+
+    nways = NGX_HTTP_FWGATE_MEMO_WAYS;
+
+    while (nways < 2 * (size_t) fmcf->memo_size) {
+        nways <<= 1;
+    }
+
+    /*
+     * calloc(), not ngx_calloc(): a block this large is a fresh mapping
+     * that reads as zero, and ngx_calloc()'s memset would commit all of
+     * it at once; this way only the pages used are.  The index has a
+     * set more, to align its sets: none then straddles two cache lines.
+     */
+
+    s->block = calloc(nways + NGX_HTTP_FWGATE_MEMO_WAYS,
+                      sizeof(ngx_http_fwgate_memo_way_t));
+    s->pool = calloc(fmcf->memo_size, sizeof(ngx_http_fwgate_memo_t));
+
+    if (s->block == NULL || s->pool == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
+                      "fwgate: no memory for the decision memo of %i "
+                      "entries", fmcf->memo_size);
+        free(s->block);
+        free(s->pool);
+        s->block = NULL;
+        s->pool = NULL;
+        s->failed = 1;
+        return NGX_ERROR;
+    }
+
+    s->index = (ngx_http_fwgate_memo_way_t *)
+                   ngx_align_ptr(s->block, NGX_HTTP_FWGATE_MEMO_WAYS
+                                       * sizeof(ngx_http_fwgate_memo_way_t));
+
+    s->mask = nways / NGX_HTTP_FWGATE_MEMO_WAYS - 1;
+    s->capacity = fmcf->memo_size;
+
+    return NGX_OK;
+}
+
+
+/* the first way of the set a hash names */
+
+static ngx_inline ngx_http_fwgate_memo_way_t *
+ngx_http_fwgate_memo_set(uint32_t hash)
+{
+    return &ngx_http_fwgate_memo.index[(hash & ngx_http_fwgate_memo.mask)
+                                       * NGX_HTTP_FWGATE_MEMO_WAYS];
+}
+
+
+/*
+ * The pool is spent and a set has a free way but no entry to reuse: the
+ * clock hand takes one from anywhere, a stale one or one not hit since
+ * the hand last came (passing over at most NGX_HTTP_FWGATE_MEMO_SKIP
+ * that were, so that a put costs a bounded time), and unlinks it from
+ * its way.  *live: it held another key still valid.
+ */
+
+static ngx_http_fwgate_memo_t *
+ngx_http_fwgate_memo_victim(ngx_uint_t generation, ngx_uint_t *live)
+{
+    ngx_uint_t                     n;
+    ngx_http_fwgate_memo_t        *m;
+    ngx_http_fwgate_memo_store_t  *s;
+
+    s = &ngx_http_fwgate_memo;
+
+    for (n = 0; /* void */; n++) {
+        m = &s->pool[s->hand];
+
+        if (++s->hand == s->capacity) {
+            s->hand = 0;
+        }
+
+        if (ngx_http_fwgate_memo_stale(m, generation)) {
+            *live = 0;
+            break;
+        }
+
+        if (!m->ref || n == NGX_HTTP_FWGATE_MEMO_SKIP) {
+            *live = 1;
+            break;
+        }
+
+        m->ref = 0;
+    }
+
+    s->index[m->way].entry = 0;
+
+    return m;
+}
+
+
 /*
  * Before the records are looked up: the generation they must belong to,
  * and a hit when the memo holds this decision.  NGX_OK: ctx holds the
@@ -115,6 +277,7 @@ ngx_http_fwgate_memo_get(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_uint_t                    i;
     fwg_str_t                    *out[8];
     ngx_http_fwgate_memo_t       *m;
+    ngx_http_fwgate_memo_way_t   *w;
     ngx_http_fwgate_main_conf_t  *fmcf;
     u_char                        key[NGX_HTTP_FWGATE_MEMO_DATA];
 
@@ -134,29 +297,43 @@ ngx_http_fwgate_memo_get(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_fwgate_memo == NULL) {
-        return NGX_DECLINED;
-    }
-
     klen = ngx_http_fwgate_memo_key(r, ctx, lcf, key, sizeof(key));
     if (klen == 0) {
         ctx->memo_off = 1;
         return NGX_DECLINED;
     }
 
-    hash = ngx_murmur_hash2(key, klen);
-    m = &ngx_http_fwgate_memo[hash & (NGX_HTTP_FWGATE_MEMO_SIZE - 1)];
-
-    if (m->klen != klen
-        || m->hash != hash
-        || m->generation != ctx->memo_generation
-        || (ngx_msec_int_t) (m->until - ngx_current_msec) <= 0
-        || ngx_memcmp(m->data, key, klen) != 0)
-    {
-        return NGX_DECLINED;
+    if (ngx_http_fwgate_memo.pool == NULL) {
+        goto miss;
     }
 
-    /* the values outlive the slot: the log phase reads them */
+    hash = ngx_murmur_hash2(key, klen);
+    w = ngx_http_fwgate_memo_set(hash);
+    m = NULL;
+
+    for (i = 0; i < NGX_HTTP_FWGATE_MEMO_WAYS; i++) {
+
+        if (w[i].hash != hash || w[i].entry == 0) {
+            continue;
+        }
+
+        m = &ngx_http_fwgate_memo.pool[w[i].entry - 1];
+
+        if (m->klen == klen
+            && m->hash == hash
+            && ngx_memcmp(m->data, key, klen) == 0)
+        {
+            break;
+        }
+
+        m = NULL;
+    }
+
+    if (m == NULL || ngx_http_fwgate_memo_stale(m, ctx->memo_generation)) {
+        goto miss;
+    }
+
+    /* the values outlive the entry: the log phase reads them */
 
     v = ngx_pnalloc(r->pool, m->vlen);
     if (v == NULL) {
@@ -199,10 +376,23 @@ ngx_http_fwgate_memo_get(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ctx->verdict.has_bucket = 1;
     ctx->verdict.target_version = ctx->artifact_rec.version;
 
+    /* spared by the clock hand once: this device is downloading */
+    m->ref = 1;
+
+    (void) ngx_atomic_fetch_add(&fmcf->stats->memo[NGX_HTTP_FWGATE_MEMO_HIT],
+                                1);
+
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "fwgate: decision memo hit");
 
     return NGX_OK;
+
+miss:
+
+    (void) ngx_atomic_fetch_add(
+                            &fmcf->stats->memo[NGX_HTTP_FWGATE_MEMO_MISS], 1);
+
+    return NGX_DECLINED;
 }
 
 
@@ -212,11 +402,15 @@ void
 ngx_http_fwgate_memo_put(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_http_fwgate_loc_conf_t *lcf)
 {
-    u_char                       *p, *end;
-    size_t                        klen;
-    uint32_t                      hash;
-    ngx_http_fwgate_memo_t       *m;
-    ngx_http_fwgate_main_conf_t  *fmcf;
+    u_char                        *p, *end;
+    size_t                         klen, len;
+    uint32_t                       hash;
+    ngx_uint_t                     i, empty, stale, live;
+    ngx_http_fwgate_memo_t        *m;
+    ngx_http_fwgate_memo_way_t    *w;
+    ngx_http_fwgate_main_conf_t   *fmcf;
+    ngx_http_fwgate_memo_store_t  *s;
+    u_char                         buf[NGX_HTTP_FWGATE_MEMO_DATA];
 
     if (ctx->reason != FWG_R_OK || ctx->memo_off || !ctx->memo_started
         || ctx->memo_fresh < NGX_HTTP_FWGATE_NSLOTS
@@ -235,41 +429,21 @@ ngx_http_fwgate_memo_put(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         return;
     }
 
-    if (ngx_http_fwgate_memo == NULL) {
-        /*
-         * calloc(), not ngx_calloc(): a block this large is a fresh
-         * mapping that reads as zero, and ngx_calloc()'s memset would
-         * commit all of it at once; this way only the slots used are.
-         */
+    s = &ngx_http_fwgate_memo;
 
-        ngx_http_fwgate_memo = calloc(NGX_HTTP_FWGATE_MEMO_SIZE,
-                                      sizeof(ngx_http_fwgate_memo_t));
-        if (ngx_http_fwgate_memo == NULL) {
-            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
-                          "fwgate: no memory for the decision memo");
-            return;
-        }
+    if (s->pool == NULL && ngx_http_fwgate_memo_alloc(fmcf) != NGX_OK) {
+        return;
     }
 
-    {
-        u_char  key[NGX_HTTP_FWGATE_MEMO_DATA];
+    /* the key and the values first: nothing is evicted for what won't fit */
 
-        klen = ngx_http_fwgate_memo_key(r, ctx, lcf, key, sizeof(key));
-        if (klen == 0) {
-            return;
-        }
-
-        hash = ngx_murmur_hash2(key, klen);
-        m = &ngx_http_fwgate_memo[hash & (NGX_HTTP_FWGATE_MEMO_SIZE - 1)];
-
-        /* cleared first: a slot half written must not match */
-
-        m->klen = 0;
-        ngx_memcpy(m->data, key, klen);
+    klen = ngx_http_fwgate_memo_key(r, ctx, lcf, buf, sizeof(buf));
+    if (klen == 0) {
+        return;
     }
 
-    p = m->data + klen;
-    end = m->data + NGX_HTTP_FWGATE_MEMO_DATA;
+    p = buf + klen;
+    end = buf + sizeof(buf);
 
     p = ngx_http_fwgate_memo_field(p, end, ctx->device_rec.alg.data,
                                    ctx->device_rec.alg.len);
@@ -297,20 +471,109 @@ ngx_http_fwgate_memo_put(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         return;
     }
 
+    len = p - buf;
+
+    /* the way for it: its own, a stale one, a free one, or one evicted */
+
+    hash = ngx_murmur_hash2(buf, klen);
+    w = ngx_http_fwgate_memo_set(hash);
+
+    empty = NGX_HTTP_FWGATE_MEMO_WAYS;
+    stale = NGX_HTTP_FWGATE_MEMO_WAYS;
+    live = 0;
+    m = NULL;
+
+    for (i = 0; i < NGX_HTTP_FWGATE_MEMO_WAYS; i++) {
+
+        if (w[i].entry == 0) {
+            if (empty == NGX_HTTP_FWGATE_MEMO_WAYS) {
+                empty = i;
+            }
+
+            continue;
+        }
+
+        m = &s->pool[w[i].entry - 1];
+
+        if (w[i].hash == hash
+            && m->klen == klen
+            && m->hash == hash
+            && ngx_memcmp(m->data, buf, klen) == 0)
+        {
+            break;
+        }
+
+        if (stale == NGX_HTTP_FWGATE_MEMO_WAYS
+            && ngx_http_fwgate_memo_stale(m, ctx->memo_generation))
+        {
+            stale = i;
+        }
+
+        m = NULL;
+    }
+
+    if (m) {
+        /* this key's own entry, renewed */
+
+    } else if (stale != NGX_HTTP_FWGATE_MEMO_WAYS) {
+        /* no new memory while a stale entry is at hand */
+        i = stale;
+        m = &s->pool[w[i].entry - 1];
+
+    } else if (empty != NGX_HTTP_FWGATE_MEMO_WAYS) {
+        i = empty;
+
+        if (s->next_free < s->capacity) {
+            m = &s->pool[s->next_free++];
+
+        } else {
+            m = ngx_http_fwgate_memo_victim(ctx->memo_generation, &live);
+        }
+
+        m->way = (uint32_t) (w + i - s->index);
+        w[i].entry = (uint32_t) (m - s->pool) + 1;
+
+    } else {
+        /* four live entries: each gives way in turn, not always the same */
+        i = s->turn++ % NGX_HTTP_FWGATE_MEMO_WAYS;
+        m = &s->pool[w[i].entry - 1];
+        live = 1;
+    }
+
+    /* cleared first: an entry half written must not match */
+
+    m->klen = 0;
+    w[i].hash = hash;
+
+    ngx_memcpy(m->data, buf, len);
+
     m->hash = hash;
-    m->vlen = (u_short) (p - (m->data + klen));
+    m->vlen = (u_short) (len - klen);
     m->generation = ctx->memo_generation;
     m->until = ctx->memo_until;
     m->bucket = ctx->verdict.bucket;
+    m->ref = 0;
     m->klen = (u_short) klen;
+
+    (void) ngx_atomic_fetch_add(
+                        &fmcf->stats->memo[NGX_HTTP_FWGATE_MEMO_STORED], 1);
+
+    if (live) {
+        (void) ngx_atomic_fetch_add(
+                        &fmcf->stats->memo[NGX_HTTP_FWGATE_MEMO_EVICTED], 1);
+    }
 }
 
 
 void
 ngx_http_fwgate_memo_exit_process(void)
 {
-    if (ngx_http_fwgate_memo) {
-        free(ngx_http_fwgate_memo);
-        ngx_http_fwgate_memo = NULL;
-    }
+    ngx_http_fwgate_memo_store_t  *s;
+
+    s = &ngx_http_fwgate_memo;
+
+    free(s->block);
+    free(s->pool);
+
+    ngx_memzero(s, sizeof(ngx_http_fwgate_memo_store_t));
 }

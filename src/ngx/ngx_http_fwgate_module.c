@@ -26,6 +26,12 @@ static ngx_int_t ngx_http_fwgate_fixed_key(ngx_conf_t *cf, ngx_str_t *key,
     ngx_str_t *prefix, const char *name);
 static ngx_int_t ngx_http_fwgate_init_process(ngx_cycle_t *cycle);
 static void ngx_http_fwgate_exit_process(ngx_cycle_t *cycle);
+static char *ngx_http_fwgate_memo_size_check(ngx_conf_t *cf, void *post,
+    void *data);
+
+
+static ngx_conf_post_handler_pt  ngx_http_fwgate_memo_size_post =
+    ngx_http_fwgate_memo_size_check;
 
 
 static void ngx_http_fwgate_poll_handler(ngx_event_t *ev);
@@ -164,6 +170,13 @@ static ngx_command_t  ngx_http_fwgate_commands[] = {
       offsetof(ngx_http_fwgate_loc_conf_t, memo),
       NULL },
 
+    { ngx_string("fwgate_decision_memo_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_fwgate_main_conf_t, memo_size),
+      &ngx_http_fwgate_memo_size_post },
+
     { ngx_string("fwgate_release_keys"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_fwgate_set_release_keys,
@@ -290,6 +303,7 @@ ngx_http_fwgate_create_main_conf(ngx_conf_t *cf)
     fmcf->poll = NGX_CONF_UNSET_MSEC;
     fmcf->max_staleness = NGX_CONF_UNSET_MSEC;
     fmcf->token_ttl = NGX_CONF_UNSET;
+    fmcf->memo_size = NGX_CONF_UNSET;
     fmcf->stats = ngx_http_fwgate_local_stats_get();
 
     return fmcf;
@@ -334,6 +348,9 @@ ngx_http_fwgate_init_main_conf(ngx_conf_t *cf, void *conf)
        finish on one token, as a Range request may come any time */
     ngx_conf_init_value(fmcf->token_ttl, 3600);
 
+    /* a 100,000-device fleet with room to spare, ~40 MB a worker used */
+    ngx_conf_init_value(fmcf->memo_size, 131072);
+
     if (fmcf->token_ttl <= 0) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"fwgate_token_ttl\" must be positive");
@@ -376,6 +393,28 @@ ngx_http_fwgate_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (fmcf->poll == 0) {
         fmcf->poll = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Bounds, so a typo cannot make a worker map gigabytes, nor a table too
+ * small to hold a set; 0 is not "off": fwgate_decision_memo off is.
+ */
+
+static char *
+ngx_http_fwgate_memo_size_check(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_int_t  *np = data;
+
+    if (*np < 16 || *np > 16777216) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"fwgate_decision_memo_size\" %i: a worker's "
+                           "memo holds 16 to 16777216 entries (\""
+                           "fwgate_decision_memo off\" keeps none)", *np);
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;

@@ -70,6 +70,9 @@ typedef struct {
     ngx_atomic_t                cache_entries;    /* gauge */
     ngx_atomic_t                replay_rejects;
     ngx_atomic_t                replay_full;      /* nonces refused */
+    ngx_atomic_t                memo[4];          /* the decision memo's:
+                                                     hit, miss, stored,
+                                                     evicted */
     ngx_atomic_t                invalidations[2]; /* push, poll */
     ngx_atomic_t                sub_messages;
     ngx_atomic_t                sub_last;         /* unix time, last msg */
@@ -78,6 +81,13 @@ typedef struct {
     ngx_atomic_t                sub_beat;         /* its last renewal, ms */
     ngx_atomic_t                phase_last;       /* unix time, phase poll */
 } ngx_http_fwgate_stats_t;
+
+
+/* the decision memo's counters (memo.c), fwgate_memo_total{result=} */
+#define NGX_HTTP_FWGATE_MEMO_HIT       0
+#define NGX_HTTP_FWGATE_MEMO_MISS      1
+#define NGX_HTTP_FWGATE_MEMO_STORED    2
+#define NGX_HTTP_FWGATE_MEMO_EVICTED   3    /* a live entry replaced */
 
 
 /* fwgate_redis read=: where a Sentinel-discovered worker reads */
@@ -112,6 +122,9 @@ typedef struct {
     fwg_token_secret_t         *token_secrets;  /* NULL: no tokens */
     ngx_uint_t                  ntoken_secrets; /* [0] mints */
     time_t                      token_ttl;
+
+    ngx_int_t                   memo_size;  /* decision memo entries a
+                                               worker */
 
     ngx_flag_t                  enabled_somewhere;
     ngx_http_fwgate_stats_t    *stats;      /* in the cache zone, or a

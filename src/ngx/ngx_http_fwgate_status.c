@@ -190,6 +190,19 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
             st->replay_rejects, st->replay_full);
 
     p = ngx_slprintf(p, last,
+            "# HELP fwgate_memo_total The workers' decision memo: lookups "
+            "that hit or missed, allows stored, live entries evicted.\n"
+            "# TYPE fwgate_memo_total counter\n"
+            "fwgate_memo_total{result=\"hit\"} %uA\n"
+            "fwgate_memo_total{result=\"miss\"} %uA\n"
+            "fwgate_memo_total{result=\"stored\"} %uA\n"
+            "fwgate_memo_total{result=\"evicted\"} %uA\n",
+            st->memo[NGX_HTTP_FWGATE_MEMO_HIT],
+            st->memo[NGX_HTTP_FWGATE_MEMO_MISS],
+            st->memo[NGX_HTTP_FWGATE_MEMO_STORED],
+            st->memo[NGX_HTTP_FWGATE_MEMO_EVICTED]);
+
+    p = ngx_slprintf(p, last,
             "# HELP fwgate_subscription_up Whether the node's invalidation "
             "subscription is up.\n"
             "# TYPE fwgate_subscription_up gauge\n"
