@@ -9,7 +9,10 @@
 #  - fwgate_decision_memo off keeps nothing;
 #  - fwgate_decision_memo_size bounds the entries of a worker: a fleet
 #    larger than it still gets memoized, evicting others' entries, and
-#    never serves one device's decision to another (TESTS 11-13).
+#    never serves one device's decision to another (TESTS 11-13);
+#  - the model's automatic-halt record, cached for negative_ttl while
+#    absent, is read again on every hit: an entry outlives its expiry, a
+#    halt written without an epoch bump does not go unseen (TESTS 14-15).
 #
 # Every block first makes the memo hold the decision (two allowed
 # downloads in the block's --- init), then changes one thing.
@@ -370,3 +373,54 @@ X-Fwgate-Reason: revoked
 --- must_die
 --- error_log
 "fwgate_decision_memo_size" 3: a worker's memo holds 16 to 16777216 entries
+
+
+
+=== TEST 14: an automatic halt written with no epoch bump: a memo hit sees
+it once the absent record's negative_ttl has run out
+--- http_config eval
+::http_config(cache => 'ttl=60s negative_ttl=1s')
+--- init
+::rollout('LS-6000i', artifact => $::A6, percent => 100);
+::bump_epoch();
+select undef, undef, undef, 1.5;
+main::then_change($::D[6], sub {
+    ::redis('HSET', "fwt35:rollout:LS-6000i:halt", 'artifact', $::A6,
+            'reason', 'memo test', 'at', time) }, 1.5);
+# another device's full decision brings the halt record into the cache:
+# the entry of $D[6] is within its time, the halt record fresh and present
+main::must('another device', $::D[8], 403);
+--- request eval
+"GET $::FW"
+--- more_headers eval
+::sign(device => $::D[6], path => $::FW)
+--- error_code: 403
+--- response_headers
+X-Fwgate-Reason: rollout_halted
+
+
+
+=== TEST 15: past the halt record's negative_ttl, with no halt, the entry
+still answers: a hit, not the full path
+--- http_config eval
+::http_config(cache => 'ttl=60s negative_ttl=1s')
+--- config eval: $::STATUS_CONF
+--- init
+::redis('DEL', "fwt35:rollout:LS-6000i:halt");
+::rollout('LS-6000i', artifact => $::A6, percent => 100);
+::bump_epoch();
+select undef, undef, undef, 1.5;
+main::then_change($::D[7], undef, 1.5);
+# the first past negative_ttl fetches the halt record again (a wait, not
+# memoized); the entry itself is still good for the next
+main::must('refetch', $::D[7], 200);
+my $c0 = main::memo_counts();
+main::must('after', $::D[7], 200);
+my $c1 = main::memo_counts();
+Test::More::is($c1->{hit} - $c0->{hit}, 1,
+               'TEST 15: a hit past the halt record\'s negative_ttl');
+--- request eval
+"GET $::FW"
+--- more_headers eval
+::sign(device => $::D[7], path => $::FW)
+--- error_code: 200

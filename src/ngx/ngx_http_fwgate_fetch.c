@@ -538,12 +538,19 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         ctx->blobs[slot] = value;
         ctx->slot[slot] = NGX_HTTP_FWGATE_SLOT_HAVE;
 
-        /* a decision may be memoized only as long as all it read is fresh */
+        /*
+         * A decision may be memoized only as long as all it read is fresh;
+         * but the model's halt record, absent, is cached for negative_ttl
+         * only and shared by the model's whole fleet: a memo hit reads it
+         * afresh (memo.c) rather than every entry ending with it.
+         */
 
-        if (ctx->memo_fresh == 0
-            || (ngx_msec_int_t) (until - ctx->memo_until) < 0)
+        if (slot != NGX_HTTP_FWGATE_SLOT_HALT
+            && (!ctx->memo_until_set
+                || (ngx_msec_int_t) (until - ctx->memo_until) < 0))
         {
             ctx->memo_until = until;
+            ctx->memo_until_set = 1;
         }
 
         ctx->memo_fresh++;

@@ -261,6 +261,43 @@ ngx_http_fwgate_memo_victim(ngx_uint_t generation, ngx_uint_t *live)
 
 
 /*
+ * The model's halt record (rollout:<model>:halt, written by the automatic
+ * halts) is one cache entry shared by every device of the model; absent,
+ * it is cached for negative_ttl only (5 s by default).  Were it to bound
+ * each entry's time, a fleet's entries would all end every few seconds;
+ * instead an entry's time leaves it out (fetch.c) and a hit reads it from
+ * the cache here: NGX_OK only when it is fresh and absent, as the full
+ * decision requires.  Otherwise the full path runs and fetches it.
+ */
+
+static ngx_int_t
+ngx_http_fwgate_memo_unhalted(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_main_conf_t *fmcf)
+{
+    ngx_str_t   model, key, value;
+    ngx_msec_t  until;
+
+    model.data = (u_char *) ctx->claims.model.data;
+    model.len = ctx->claims.model.len;
+
+    if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL,
+                                     ":halt")
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_fwgate_cache_get(fmcf, &key, r->pool, &value, &until)
+        != NGX_HTTP_FWGATE_CACHE_FRESH)
+    {
+        return NGX_DECLINED;
+    }
+
+    return value.len == 0 ? NGX_OK : NGX_DECLINED;
+}
+
+
+/*
  * Before the records are looked up: the generation they must belong to,
  * and a hit when the memo holds this decision.  NGX_OK: ctx holds the
  * records' fields the rest of the request reads, and the verdict of
@@ -329,7 +366,9 @@ ngx_http_fwgate_memo_get(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         m = NULL;
     }
 
-    if (m == NULL || ngx_http_fwgate_memo_stale(m, ctx->memo_generation)) {
+    if (m == NULL || ngx_http_fwgate_memo_stale(m, ctx->memo_generation)
+        || ngx_http_fwgate_memo_unhalted(r, ctx, fmcf) != NGX_OK)
+    {
         goto miss;
     }
 

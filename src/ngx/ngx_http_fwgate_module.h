@@ -448,6 +448,7 @@ struct ngx_http_fwgate_ctx_s {
     ngx_uint_t                  memo_fresh;     /* slots read fresh */
     ngx_msec_t                  memo_until;     /* the first to age out */
     unsigned                    memo_started:1; /* generation read */
+    unsigned                    memo_until_set:1;
     unsigned                    memo_off:1;     /* not memoizable */
     unsigned                    batched:1;      /* answer deferred once */
 
