@@ -264,29 +264,24 @@ fwg_trace(fwg_trace_pt trace, void *tdata, int step, fwg_reason_t r,
 static int
 fwg_name_ieq(fwg_str_t a, const char *lit)
 {
-    size_t  i, n;
-    char    c, d;
+    size_t  i;
+    char    c;
 
-    n = strlen(lit);
+    /* one pass, no strlen(): every header line of every request */
 
-    if (a.len != n) {
-        return 0;
-    }
-
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < a.len; i++) {
         c = a.data[i];
-        d = lit[i];
 
         if (c >= 'A' && c <= 'Z') {
             c = (char) (c - 'A' + 'a');
         }
 
-        if (c != d) {
+        if (lit[i] == '\0' || c != lit[i]) {
             return 0;
         }
     }
 
-    return 1;
+    return lit[a.len] == '\0';
 }
 
 

@@ -55,18 +55,23 @@ fwg_arena_alloc(fwg_arena_t *a, size_t n)
 }
 
 
+/*
+ * One pass, no strlen(): names are compared on every request (header
+ * names, record fields, covered components), mostly against a literal
+ * that differs in its first bytes.
+ */
 int
 fwg_str_eq(fwg_str_t a, const char *lit)
 {
-    size_t  n;
+    size_t  i;
 
-    n = strlen(lit);
-
-    if (a.len != n) {
-        return 0;
+    for (i = 0; i < a.len; i++) {
+        if (lit[i] == '\0' || lit[i] != a.data[i]) {
+            return 0;
+        }
     }
 
-    return n == 0 || memcmp(a.data, lit, n) == 0;
+    return lit[a.len] == '\0';
 }
 
 

@@ -947,11 +947,34 @@ ngx_http_fwgate_decide_signed(ngx_http_request_t *r,
 }
 
 
+/* the worker's last Repr-Digest value, and the hex digest it is of */
+
+static u_char  ngx_http_fwgate_digest_hex[64];
+static u_char  ngx_http_fwgate_digest_value[sizeof("sha-256=::") - 1
+                                            + 44];
+static size_t  ngx_http_fwgate_digest_len;
+
+
+static ngx_int_t
+ngx_http_fwgate_digest_make(fwg_str_t sha, u_char *digest)
+{
+    u_char  *p;
+
+    p = ngx_cpymem(ngx_http_fwgate_digest_value, "sha-256=:", 9);
+    p += fwg_b64_encode((char *) p, digest, 32);
+    *p++ = ':';
+
+    ngx_http_fwgate_digest_len = p - ngx_http_fwgate_digest_value;
+    ngx_memcpy(ngx_http_fwgate_digest_hex, sha.data, 64);
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_http_fwgate_loc_conf_t *lcf, ngx_uint_t count)
 {
-    u_char                       *p;
     size_t                        n;
     ngx_str_t                     v;
     ngx_uint_t                    allow;
@@ -1069,22 +1092,29 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /*
+     * Repr-Digest from the record's hex sha256: the worker keeps the last
+     * one made, since one artifact is what a rollout's devices download
+     * (a copy goes in the pool: the header is sent after other requests,
+     * once this one is resumed).
+     */
+
     sha = ctx->artifact_rec.sha256;
 
     if (sha.len == 64
-        && fwg_hex_decode(digest, sizeof(digest), &n, sha.data, sha.len) == 0
-        && n == 32)
+        && (ngx_memcmp(sha.data, ngx_http_fwgate_digest_hex, 64) == 0
+            || (fwg_hex_decode(digest, sizeof(digest), &n, sha.data, sha.len)
+                == 0
+                && n == 32
+                && ngx_http_fwgate_digest_make(sha, digest) == NGX_OK)))
     {
-        v.len = sizeof("sha-256=::") - 1 + fwg_b64_enc_len(32);
+        v.len = ngx_http_fwgate_digest_len;
         v.data = ngx_pnalloc(r->pool, v.len);
         if (v.data == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        p = ngx_cpymem(v.data, "sha-256=:", 9);
-        p += fwg_b64_encode((char *) p, digest, 32);
-        *p++ = ':';
-        v.len = p - v.data;
+        ngx_memcpy(v.data, ngx_http_fwgate_digest_value, v.len);
 
         if (ngx_http_fwgate_header_set(r, &ctx->h_digest, "Repr-Digest", &v)
             != NGX_OK)
