@@ -19,6 +19,7 @@
 
 use Test::Nginx::Socket 'no_plan';
 use t::FwgateTest;
+use MIME::Base64 ();
 
 fw_setup('fwt35:');
 
@@ -27,7 +28,8 @@ device($_, model => 'LS-6000i', alg => 'hmac-sha256') for @D;
 
 our $A6 = 'ls6000i-2.5.0.bin';
 our $FW = "/firmware/$A6";
-artifact($A6, version => '2.5.0', models => 'LS-6000i', file_size => 2000);
+our $SHA6 = artifact($A6, version => '2.5.0', models => 'LS-6000i',
+                     file_size => 2000);
 rollout('LS-6000i', artifact => $A6, percent => 100);
 
 sub must {
@@ -55,11 +57,12 @@ our $SEEN = ::sign(device => $D[4], path => $FW, nonce => 'memo-replay-1');
 # (the second model's artifact is another version: a decision served from
 # another device's entry would show in X-Firmware-Version)
 our $A7 = 'ls6100-3.1.0.bin';
-artifact($A7, version => '3.1.0', models => 'LS-6100', file_size => 2000);
+our $SHA7 = artifact($A7, version => '3.1.0', models => 'LS-6100',
+                     file_size => 1500);
 rollout('LS-6100', artifact => $A7, percent => 100);
 
-our %FOR = ('LS-6000i' => [$FW, '2.5.0'],
-            'LS-6100' => ["/firmware/$A7", '3.1.0']);
+our %FOR = ('LS-6000i' => [$FW, '2.5.0', $SHA6],
+            'LS-6100' => ["/firmware/$A7", '3.1.0', $SHA7]);
 
 sub fleet {
     my ($fmt) = @_;
@@ -100,11 +103,18 @@ sub memo_counts {
 # version of its own model's artifact whether decided or remembered
 sub download {
     my ($what, $d) = @_;
-    my ($path, $version) = @{ $FOR{ $d->[1] } };
+    my ($path, $version, $sha) = @{ $FOR{ $d->[1] } };
     my $r = must($what, $d->[0], 200, model => $d->[1], path => $path);
     my $got = $r->{headers}{'x-firmware-version'} || '';
     die "$what: $d->[0] was answered version $got, want $version\n"
         unless $got eq $version;
+    # the two models' artifacts alternate: the worker's kept Repr-Digest
+    # value must follow the artifact served
+    my $want = 'sha-256=:' . MIME::Base64::encode_base64(pack('H*', $sha), '')
+               . ':';
+    $got = $r->{headers}{'repr-digest'} || '';
+    die "$what: $d->[0] was answered Repr-Digest $got, want $want\n"
+        unless $got eq $want;
 }
 
 # each device's downloads in a row: the first decides in full, the next
