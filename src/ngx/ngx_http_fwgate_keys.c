@@ -12,20 +12,27 @@
  *
  * HMAC keys, the common case in large fleets, have a table of their own,
  * sized so that a fleet of 100,000 devices cycling through one worker
- * stays warm: a slot is a pointer (8 bytes; 1 MiB for the table, touched
- * as it fills) to a key holding its two pre-keyed SHA-256 states and the
- * secret, about 180 bytes of heap with the allocator's headers, so about
- * 190 bytes per device per worker.  A slot checks its key against the
- * record by the secret itself (fwg_key_hmac_is), with no copy of the
- * record.  Asymmetric keys hold OpenSSL objects of a kilobyte or more and
- * keep the smaller table.
+ * stays warm.  It is set-associative: 32,768 sets of 8 ways, a way being
+ * the key's hash and a pointer to a key holding its two pre-keyed
+ * SHA-256 states and the secret (about 180 bytes of heap with the
+ * allocator's headers).  A direct-mapped table of as many slots had more
+ * than half of such a fleet sharing a slot with another device, and so
+ * rebuilding its key on every other request; with 8 ways about 1 % of
+ * 100,000 keys find their set full.  A set is 128 bytes (two cache
+ * lines), its hashes compared before any key is read; the index is 4 MiB,
+ * touched as it fills: about 230 bytes per device per worker in all.  A
+ * way checks its key against the record by the secret itself
+ * (fwg_key_hmac_is), with no copy of the record; a full set gives up its
+ * ways in turn.  Asymmetric keys hold OpenSSL objects of a kilobyte or
+ * more and keep the smaller table.
  */
 
 #include "ngx_http_fwgate_module.h"
 
 
 #define NGX_HTTP_FWGATE_KEYS        4096     /* power of two */
-#define NGX_HTTP_FWGATE_HMAC_KEYS   131072   /* power of two */
+#define NGX_HTTP_FWGATE_HMAC_SETS   32768    /* power of two */
+#define NGX_HTTP_FWGATE_HMAC_WAYS   8
 #define NGX_HTTP_FWGATE_KEY_MAXREC  256
 
 
@@ -37,32 +44,65 @@ typedef struct {
 } ngx_http_fwgate_key_slot_t;
 
 
+typedef struct {
+    uint32_t        hash;
+    fwg_key_t      *key;
+} ngx_http_fwgate_hmac_way_t;
+
+
 static ngx_http_fwgate_key_slot_t  *ngx_http_fwgate_keys;
-static fwg_key_t                  **ngx_http_fwgate_hmac_keys;
+static void                        *ngx_http_fwgate_hmac_block;
+static ngx_http_fwgate_hmac_way_t  *ngx_http_fwgate_hmac_keys;
+static ngx_uint_t                   ngx_http_fwgate_hmac_turn;
 
 
 static const fwg_key_t *
 ngx_http_fwgate_hmac_key_get(fwg_str_t rec)
 {
-    fwg_key_t    *key, **s;
-    const char   *err;
+    uint32_t                     hash;
+    fwg_key_t                   *key;
+    ngx_uint_t                   i, w;
+    const char                  *err;
+    ngx_http_fwgate_hmac_way_t  *set;
 
     if (ngx_http_fwgate_hmac_keys == NULL) {
-        /* calloc(): committed as slots fill, not at once (see memo.c) */
+        /*
+         * calloc(): committed as sets fill, not at once (see memo.c); a
+         * set more, to align the sets on cache lines
+         */
 
-        ngx_http_fwgate_hmac_keys = calloc(NGX_HTTP_FWGATE_HMAC_KEYS,
-                                           sizeof(fwg_key_t *));
-        if (ngx_http_fwgate_hmac_keys == NULL) {
+        ngx_http_fwgate_hmac_block = calloc((NGX_HTTP_FWGATE_HMAC_SETS + 1)
+                                            * NGX_HTTP_FWGATE_HMAC_WAYS,
+                                            sizeof(ngx_http_fwgate_hmac_way_t));
+        if (ngx_http_fwgate_hmac_block == NULL) {
             return NULL;
         }
+
+        ngx_http_fwgate_hmac_keys = (ngx_http_fwgate_hmac_way_t *)
+                              ngx_align_ptr(ngx_http_fwgate_hmac_block, 64);
     }
 
-    s = &ngx_http_fwgate_hmac_keys[ngx_murmur_hash2((u_char *) rec.data,
-                                                    rec.len)
-                                   & (NGX_HTTP_FWGATE_HMAC_KEYS - 1)];
+    hash = ngx_murmur_hash2((u_char *) rec.data, rec.len);
+    set = &ngx_http_fwgate_hmac_keys[(hash & (NGX_HTTP_FWGATE_HMAC_SETS - 1))
+                                     * NGX_HTTP_FWGATE_HMAC_WAYS];
 
-    if (*s && fwg_key_hmac_is(*s, rec.data, rec.len)) {
-        return *s;
+    w = NGX_HTTP_FWGATE_HMAC_WAYS;
+
+    for (i = 0; i < NGX_HTTP_FWGATE_HMAC_WAYS; i++) {
+
+        if (set[i].key == NULL) {
+            if (w == NGX_HTTP_FWGATE_HMAC_WAYS) {
+                w = i;
+            }
+
+            continue;
+        }
+
+        if (set[i].hash == hash
+            && fwg_key_hmac_is(set[i].key, rec.data, rec.len))
+        {
+            return set[i].key;
+        }
     }
 
     err = NULL;
@@ -72,11 +112,14 @@ ngx_http_fwgate_hmac_key_get(fwg_str_t rec)
         return NULL;
     }
 
-    if (*s) {
-        fwg_key_free(*s);
+    if (w == NGX_HTTP_FWGATE_HMAC_WAYS) {
+        /* a full set: its ways are given up in turn */
+        w = ngx_http_fwgate_hmac_turn++ % NGX_HTTP_FWGATE_HMAC_WAYS;
+        fwg_key_free(set[w].key);
     }
 
-    *s = key;
+    set[w].hash = hash;
+    set[w].key = key;
 
     return key;
 }
@@ -148,13 +191,17 @@ ngx_http_fwgate_keys_free(void)
     ngx_uint_t  i;
 
     if (ngx_http_fwgate_hmac_keys) {
-        for (i = 0; i < NGX_HTTP_FWGATE_HMAC_KEYS; i++) {
-            if (ngx_http_fwgate_hmac_keys[i]) {
-                fwg_key_free(ngx_http_fwgate_hmac_keys[i]);
+        for (i = 0;
+             i < NGX_HTTP_FWGATE_HMAC_SETS * NGX_HTTP_FWGATE_HMAC_WAYS;
+             i++)
+        {
+            if (ngx_http_fwgate_hmac_keys[i].key) {
+                fwg_key_free(ngx_http_fwgate_hmac_keys[i].key);
             }
         }
 
-        free(ngx_http_fwgate_hmac_keys);
+        free(ngx_http_fwgate_hmac_block);
+        ngx_http_fwgate_hmac_block = NULL;
         ngx_http_fwgate_hmac_keys = NULL;
     }
 
