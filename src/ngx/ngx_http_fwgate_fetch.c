@@ -774,6 +774,7 @@ ngx_http_fwgate_wait(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
                    "fwgate: waiting for %ui registry records", ctx->pending);
 
     ctx->waiting = 1;
+    ctx->waited = 1;
 
     if (!ctx->timeout_ev.timer_set) {
         ngx_add_timer(&ctx->timeout_ev, fmcf->timeout);

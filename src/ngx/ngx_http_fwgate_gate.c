@@ -253,8 +253,12 @@ ngx_http_fwgate_gate_ran(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_int_t rc)
 {
     if (rc != NGX_OK || ctx->reason != FWG_R_OK || ctx->batched
-        || !ctx->done)
+        || ctx->waited || !ctx->done)
     {
+        /*
+         * A request back from a Redis wait is already answered from a
+         * posted event, with the others the same replies woke.
+         */
         return rc;
     }
 

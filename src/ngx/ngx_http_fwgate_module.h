@@ -451,6 +451,7 @@ struct ngx_http_fwgate_ctx_s {
     unsigned                    memo_until_set:1;
     unsigned                    memo_off:1;     /* not memoizable */
     unsigned                    batched:1;      /* answer deferred once */
+    unsigned                    waited:1;       /* resumed from a wait */
 
     ngx_str_t                   body;       /* report body */
     ngx_uint_t                  stage;      /* handler-specific progress */
