@@ -644,6 +644,17 @@ fwg_decide_verify(const fwg_decide_in_t *in, const fwg_device_rec_t *dev,
         }
     }
 
+    if (in->key == NULL && in->hmac_states != NULL
+        && alg == FWG_ALG_HMAC_SHA256)
+    {
+        /* the key's states, kept with an earlier decision (the memo) */
+
+        rc = fwg_sig_verify_hmac_states(in->hmac_states, c->base.data,
+                                        c->base.len, c->sig.sig,
+                                        c->sig.siglen);
+        goto verified;
+    }
+
     own = NULL;
     key = in->key;
 
@@ -669,6 +680,8 @@ fwg_decide_verify(const fwg_decide_in_t *in, const fwg_device_rec_t *dev,
                         c->sig.siglen);
 
     fwg_key_free(own);
+
+verified:
 
     if (rc != 1) {
         *detail = rc == 0 ? "signature does not verify" : "verify error";

@@ -164,6 +164,10 @@ typedef struct {
     const fwg_rollout_rec_t  *rollout_rec;
     const fwg_key_t          *key;      /* parsed record key, or NULL to
                                            parse it here */
+    const uint32_t           *hmac_states; /* key NULL and the record's
+                                           alg hmac: the key's chaining
+                                           values (fwg_key_hmac_states),
+                                           kept by the caller */
     fwg_replay_pt             replay;   /* NULL: no replay store */
     void                     *replay_data;
     int64_t                   replay_window; /* seconds a nonce is kept */

@@ -255,19 +255,66 @@ fwg_key_hmac_init(fwg_key_t *k)
 }
 
 
+static void
+fwg_hmac_resume(const uint32_t *hin, const uint32_t *hout, const char *data,
+    size_t len, unsigned char *out)
+{
+    unsigned char   inner[FWG_SHA256_LEN];
+
+    fwg_sha256_resume(hin, data, len, inner);
+    fwg_sha256_resume(hout, inner, sizeof(inner), out);
+
+    OPENSSL_cleanse(inner, sizeof(inner));
+}
+
+
 static int
 fwg_key_hmac(const fwg_key_t *k, const char *data, size_t len,
     unsigned char *out, size_t *outlen)
 {
-    unsigned char   inner[FWG_SHA256_LEN];
-
-    fwg_sha256_resume(k->hin, data, len, inner);
-    fwg_sha256_resume(k->hout, inner, sizeof(inner), out);
-
-    OPENSSL_cleanse(inner, sizeof(inner));
+    fwg_hmac_resume(k->hin, k->hout, data, len, out);
     *outlen = FWG_SHA256_LEN;
 
     return 0;
+}
+
+
+int
+fwg_key_hmac_states(const fwg_key_t *k, uint32_t *states)
+{
+    if (k == NULL || k->alg != FWG_ALG_HMAC_SHA256) {
+        return -1;
+    }
+
+    memcpy(states, k->hin, sizeof(k->hin));
+    memcpy(states + 8, k->hout, sizeof(k->hout));
+
+    return 0;
+}
+
+
+/* the MAC compared in constant time, as fwg_sig_verify() does */
+int
+fwg_sig_verify_hmac_states(const uint32_t *states, const char *base,
+    size_t len, const unsigned char *sig, size_t siglen)
+{
+    int             rc;
+    unsigned char   mac[FWG_SHA256_LEN];
+
+    if (states == NULL || base == NULL || sig == NULL) {
+        return -1;
+    }
+
+    if (siglen != sizeof(mac)) {
+        return 0;
+    }
+
+    fwg_hmac_resume(states, states + 8, base, len, mac);
+
+    rc = fwg_ct_memcmp(mac, sig, sizeof(mac)) == 0;
+    OPENSSL_cleanse(mac, sizeof(mac));
+
+    return rc;
 }
 
 

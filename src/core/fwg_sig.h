@@ -143,6 +143,18 @@ long fwg_key_record(const fwg_key_t *k, char *dst, size_t dstsize);
 int fwg_sig_verify(const fwg_key_t *k, const char *base, size_t len,
     const unsigned char *sig, size_t siglen);
 
+/*
+ * An hmac-sha256 key's two SHA-256 chaining values, after its ipad and
+ * its opad block (RFC 2104): all a MAC needs, so that a caller may keep
+ * them with a decision (the module's memo) and verify without the key
+ * object.  They are as secret as the key.  0 ok, -1 not an hmac key.
+ */
+#define FWG_HMAC_STATES  16             /* uint32_t words */
+
+int fwg_key_hmac_states(const fwg_key_t *k, uint32_t *states);
+int fwg_sig_verify_hmac_states(const uint32_t *states, const char *base,
+    size_t len, const unsigned char *sig, size_t siglen);
+
 /* 0 ok; sig must hold FWG_SIG_MAX_SIG bytes */
 int fwg_sig_sign(const fwg_key_t *k, const char *base, size_t len,
     unsigned char *sig, size_t *siglen);

@@ -166,6 +166,11 @@ ngx_http_fwgate_cleanup(void *data)
 
     ngx_http_fwgate_admit_detach(ctx);
 
+    if (ctx->memo_has_states) {
+        /* key material: not left in a freed pool */
+        ngx_explicit_memzero(ctx->memo_states, sizeof(ctx->memo_states));
+    }
+
     if (ctx->arena_buf) {
         if (ngx_http_fwgate_arena_nspare < NGX_HTTP_FWGATE_ARENA_SPARE) {
             ngx_http_fwgate_arena_spare[ngx_http_fwgate_arena_nspare++] =

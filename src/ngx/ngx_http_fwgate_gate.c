@@ -886,7 +886,11 @@ ngx_http_fwgate_decide_in(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         }
     }
 
-    if (ctx->device_rec.found) {
+    if (ctx->memo_has_states) {
+        /* a memo hit's hmac key, as its chaining values */
+        in.hmac_states = ctx->memo_states;
+
+    } else if (ctx->device_rec.found) {
         in.key = ngx_http_fwgate_key_get(ctx->device_rec.alg,
                                          ctx->device_rec.key);
     }

@@ -398,6 +398,14 @@ ngx_http_fwgate_memo_get(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         p += 2 + out[i]->len;
     }
 
+    /* an hmac key's chaining values (memo_put): verified with directly */
+
+    if (((p[0] << 8) | p[1]) == sizeof(ctx->memo_states)) {
+        ngx_memcpy(ctx->memo_states, p + 2, sizeof(ctx->memo_states));
+        ngx_explicit_memzero(p + 2, sizeof(ctx->memo_states));
+        ctx->memo_has_states = 1;
+    }
+
     /* what an allow proved of the records (steps 9-13) */
 
     ctx->device_rec.found = 1;
@@ -449,6 +457,10 @@ ngx_http_fwgate_memo_put(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_http_fwgate_memo_way_t    *w;
     ngx_http_fwgate_main_conf_t   *fmcf;
     ngx_http_fwgate_memo_store_t  *s;
+    size_t                         nstates;
+    fwg_str_t                      keyrec;
+    const fwg_key_t               *key;
+    uint32_t                       states[FWG_HMAC_STATES];
     u_char                         buf[NGX_HTTP_FWGATE_MEMO_DATA];
 
     if (ctx->reason != FWG_R_OK || ctx->memo_off || !ctx->memo_started
@@ -484,10 +496,26 @@ ngx_http_fwgate_memo_put(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     p = buf + klen;
     end = buf + sizeof(buf);
 
+    /*
+     * An hmac key is kept as its two chaining values (64 bytes) instead
+     * of the secret's record: a hit then verifies with them directly,
+     * with no lookup in the worker's key table (for a large fleet, two
+     * more dependent cache misses and a base64 decode per request).
+     */
+
+    keyrec = ctx->device_rec.key;
+    nstates = 0;
+    key = ngx_http_fwgate_key_get(ctx->device_rec.alg, ctx->device_rec.key);
+
+    if (key && fwg_key_hmac_states(key, states) == 0) {
+        keyrec.data = "";
+        keyrec.len = 0;
+        nstates = sizeof(states);
+    }
+
     p = ngx_http_fwgate_memo_field(p, end, ctx->device_rec.alg.data,
                                    ctx->device_rec.alg.len);
-    p = ngx_http_fwgate_memo_field(p, end, ctx->device_rec.key.data,
-                                   ctx->device_rec.key.len);
+    p = ngx_http_fwgate_memo_field(p, end, keyrec.data, keyrec.len);
     p = ngx_http_fwgate_memo_field(p, end, ctx->artifact_rec.version.data,
                                    ctx->artifact_rec.version.len);
     p = ngx_http_fwgate_memo_field(p, end, ctx->artifact_rec.sha256.data,
@@ -505,6 +533,9 @@ ngx_http_fwgate_memo_put(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     p = ngx_http_fwgate_memo_field(p, end,
                                    ctx->rollout_rec.in_flight_expiry.data,
                                    ctx->rollout_rec.in_flight_expiry.len);
+    p = ngx_http_fwgate_memo_field(p, end, states, nstates);
+
+    ngx_explicit_memzero(states, sizeof(states));
 
     if (p == NULL) {
         return;
@@ -573,7 +604,7 @@ ngx_http_fwgate_memo_put(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         w[i].entry = (uint32_t) (m - s->pool) + 1;
 
     } else {
-        /* four live entries: each gives way in turn, not always the same */
+        /* a set of live entries: each gives way in turn, not always one */
         i = s->turn++ % NGX_HTTP_FWGATE_MEMO_WAYS;
         m = &s->pool[w[i].entry - 1];
         live = 1;

@@ -449,6 +449,8 @@ struct ngx_http_fwgate_ctx_s {
     ngx_msec_t                  memo_until;     /* the first to age out */
     unsigned                    memo_started:1; /* generation read */
     unsigned                    memo_until_set:1;
+    unsigned                    memo_has_states:1; /* a hit's hmac key */
+    uint32_t                    memo_states[FWG_HMAC_STATES];
     unsigned                    memo_off:1;     /* not memoizable */
     unsigned                    batched:1;      /* answer deferred once */
     unsigned                    waited:1;       /* resumed from a wait */

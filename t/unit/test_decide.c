@@ -588,6 +588,7 @@ suite_decide_registry_steps(void)
     trace_t        t;
     replay_t       rs;
     fwg_semver_t   v;
+    uint32_t       states[FWG_HMAC_STATES];
     fwg_key_t     *k;
     static char    mem2[32768];
     const char    *err;
@@ -653,6 +654,24 @@ suite_decide_registry_steps(void)
     set_str(&w.dev.key, "garbage");
     w.in.key = k;
     FWG_CHECK_EQ_INT(decide(&w), FWG_R_OK);
+
+    /* the key's kept states (a worker's memo) verify as the key does */
+    FWG_CHECK(fwg_key_hmac_states(k, states) == 0);
+    world_init(&w, &c);
+    set_str(&w.dev.key, "garbage");
+    w.in.hmac_states = states;
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_OK);
+
+    /* another key's states: bad_signature at step 7 */
+    fwg_key_free(k);
+    k = fwg_key_from_record(FWG_ALG_HMAC_SHA256, other_b64,
+                            strlen(other_b64), &err);
+    FWG_CHECK(k != NULL && fwg_key_hmac_states(k, states) == 0);
+    world_init(&w, &c);
+    w.in.hmac_states = states;
+    FWG_CHECK_EQ_INT(decide(&w), FWG_R_BAD_SIGNATURE);
+    FWG_CHECK_EQ_INT(w.v.step, 7);
+
     fwg_key_free(k);
 
     good_req(&r2, "");

@@ -66,11 +66,15 @@ suite_hmac(void)
     size_t          i, klen, siglen;
     fwg_key_t      *k;
     unsigned int    reflen;
-    unsigned char   key[200], data[50], ref[32], sig[FWG_SIG_MAX_SIG];
+    uint32_t        states[FWG_HMAC_STATES];
+    unsigned char   key[200], data[50], ref[32], ref0[32];
+    unsigned char   sig[FWG_SIG_MAX_SIG];
 
     unit_suite("hmac");
 
     memset(key, 0x0b, 20);
+    FWG_CHECK(fwg_key_hmac_states(NULL, states) == -1);
+
     FWG_CHECK(hmac_is(key, 20, "Hi There", 8,
         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"));
 
@@ -97,6 +101,9 @@ suite_hmac(void)
         k = hmac_key(key, klen);
         same = k != NULL;
 
+        HMAC(EVP_sha256(), key, (int) klen, data, sizeof(data), ref0,
+             &reflen);
+
         for (i = 0; same && i < 3; i++) {
             HMAC(EVP_sha256(), key, (int) klen, data, sizeof(data) - i,
                  ref, &reflen);
@@ -109,6 +116,20 @@ suite_hmac(void)
 
         FWG_CHECK_MSG(same, "hmac with a %zu-byte key differs from "
                       "OpenSSL's HMAC()", klen);
+
+        /* the key's kept states verify as the key does, and only that */
+
+        same = k != NULL && fwg_key_hmac_states(k, states) == 0
+               && fwg_sig_verify_hmac_states(states, (const char *) data,
+                                             sizeof(data), ref0, 32) == 1;
+        ref0[klen % 32] ^= 1;
+        same = same
+               && fwg_sig_verify_hmac_states(states, (const char *) data,
+                                             sizeof(data), ref0, 32) == 0
+               && fwg_sig_verify_hmac_states(states, (const char *) data,
+                                             sizeof(data), ref0, 31) == 0;
+        FWG_CHECK_MSG(same, "hmac from the kept states of a %zu-byte key",
+                      klen);
         fwg_key_free(k);
     }
 }
