@@ -12,8 +12,9 @@
  *
  * The table is made of 64-byte buckets (one cache line) of four slots;
  * a digest may live in either of two buckets chosen from its bits and is
- * written to the one with a free or expired slot ("two choices" keep the
- * table usable to about 90 % full).  A check therefore reads two cache
+ * written to the one with more free or expired slots ("two choices": a
+ * new nonce finds both full about once in 13,000 with the table half
+ * full).  A check therefore reads two cache
  * lines under the zone's mutex, against an rbtree's twenty-odd misses at
  * a million nonces.  Expired slots are simply overwritten: there is no
  * sweep.  When both buckets hold only live nonces the new one is refused,
@@ -289,9 +290,9 @@ ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *keyid, ngx_str_t *nonce, time_t expires_at, ngx_log_t *log)
 {
     uint64_t                          hash;
-    ngx_uint_t                        i, j, b[2];
+    ngx_uint_t                        i, j, b[2], nfree[2];
     ngx_http_fwgate_replay_ctx_t     *ctx;
-    ngx_http_fwgate_replay_slot_t    *s, *free;
+    ngx_http_fwgate_replay_slot_t    *s, *free, *first[2];
     ngx_http_fwgate_replay_bucket_t  *bucket;
 
     if (fmcf->replay_zone == NULL) {
@@ -307,7 +308,20 @@ ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
         return FWG_REPLAY_SEEN;
     }
 
+    /*
+     * The new digest goes into the bucket with more free slots: the "two
+     * choices" that keep buckets even.  Taking the first free slot seen
+     * filled the first bucket before the second and refused a few new
+     * nonces (both buckets full) with the table under a fifth full:
+     * make bench counted 12 in 2.9 million.  A lookup reads both buckets
+     * either way, so tables filled by the older rule stay valid.
+     */
+
     free = NULL;
+    nfree[0] = 0;
+    nfree[1] = 0;
+    first[0] = NULL;
+    first[1] = NULL;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
@@ -318,10 +332,11 @@ ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
             s = &bucket->slot[j];
 
             if (s->hash == 0 || s->expires <= ngx_time()) {
-                if (free == NULL) {
-                    free = s;
+                if (first[i] == NULL) {
+                    first[i] = s;
                 }
 
+                nfree[i]++;
                 continue;
             }
 
@@ -332,6 +347,8 @@ ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
             }
         }
     }
+
+    free = (nfree[1] > nfree[0]) ? first[1] : first[0];
 
     if (free == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
