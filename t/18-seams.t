@@ -425,3 +425,40 @@ my $h = ::sign(%::S6, path => '/firmware/ls6000i-2.5.0.bin');
 --- error_code: 200
 --- response_headers
 X-Fwgate-Reason: ok
+
+
+
+=== TEST 16: a nonce goes into the less full of its two buckets: a 32k
+zone filled to 45 % of its slots refuses no new nonce (in a simulation,
+3 fills in 10,000; taking the first free slot refused in two of three)
+--- http_config eval
+::http_config(replay => 0)
+. "    fwgate_replay_zone fwgate_replay18b:32k;\n"
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+    location = /status {
+        fwgate_status;
+    }
+--- init
+my $st = ::http_req('GET /status');
+my ($slots) = $st->{body} =~ /^fwgate_replay_slots (\d+)$/m;
+Test::More::ok($slots && $slots >= 512, "init: the table has $slots slots");
+my ($ok, $n) = (0, 0);
+while ($n < int($slots * 0.45)) {
+    $n++;
+    my $x = ::http_req("GET /firmware/$main::A6",
+                       ::sign(%main::S6, path => "/firmware/$main::A6",
+                              nonce => 1));
+    last unless $x->{status} == 200;
+    $ok++;
+}
+Test::More::is($ok, $n, "init: $ok of $n new nonces kept in $slots slots");
+--- request
+GET /status
+--- error_code: 200
+--- response_body_like
+fwgate_replay_full_total 0

@@ -246,6 +246,8 @@ ngx_shm_zone_t *ngx_http_fwgate_replay_add_zone(ngx_conf_t *cf,
 /* FWG_REPLAY_NEW recorded, _SEEN replayed, _FULL no room (fwg_decide.h) */
 ngx_int_t ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *keyid, ngx_str_t *nonce, time_t expires_at, ngx_log_t *log);
+/* the table's size in slots (0: no zone) */
+ngx_uint_t ngx_http_fwgate_replay_slots(ngx_http_fwgate_main_conf_t *fmcf);
 /* the check's cache lines, asked for ahead of the verification */
 void ngx_http_fwgate_replay_prefetch(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *keyid, ngx_str_t *nonce);

@@ -285,6 +285,23 @@ ngx_http_fwgate_replay_prefetch(ngx_http_fwgate_main_conf_t *fmcf,
 }
 
 
+/* the table's size in slots, for /status: an operator sizes by it */
+
+ngx_uint_t
+ngx_http_fwgate_replay_slots(ngx_http_fwgate_main_conf_t *fmcf)
+{
+    ngx_http_fwgate_replay_ctx_t  *ctx;
+
+    if (fmcf->replay_zone == NULL) {
+        return 0;
+    }
+
+    ctx = fmcf->replay_zone->data;
+
+    return ctx->sh ? ctx->sh->nbuckets * NGX_HTTP_FWGATE_REPLAY_WAYS : 0;
+}
+
+
 ngx_int_t
 ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *keyid, ngx_str_t *nonce, time_t expires_at, ngx_log_t *log)

@@ -184,10 +184,15 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
             "# HELP fwgate_replay_full_total New nonces refused because "
             "the zone was full of unexpired ones.\n"
             "# TYPE fwgate_replay_full_total counter\n"
-            "fwgate_replay_full_total %uA\n",
+            "fwgate_replay_full_total %uA\n"
+            "# HELP fwgate_replay_slots Nonces the replay zone's table "
+            "holds (0: no zone).\n"
+            "# TYPE fwgate_replay_slots gauge\n"
+            "fwgate_replay_slots %ui\n",
             st->cache_hits, st->cache_misses, st->cache_stale,
             st->cache_evictions, st->cache_entries, used, size,
-            st->replay_rejects, st->replay_full);
+            st->replay_rejects, st->replay_full,
+            ngx_http_fwgate_replay_slots(fmcf));
 
     p = ngx_slprintf(p, last,
             "# HELP fwgate_memo_total The workers' decision memo: lookups "
