@@ -40,6 +40,8 @@ static void ngx_http_fwgate_fetch_done(ngx_http_fwgate_redis_cb_t *cb,
     redisReply *reply);
 static void ngx_http_fwgate_timeout_handler(ngx_event_t *ev);
 static void ngx_http_fwgate_resume_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_fwgate_park(ngx_http_request_t *r,
+    ngx_http_fwgate_ctx_t *ctx);
 
 
 static ngx_rbtree_t       ngx_http_fwgate_inflight;
@@ -778,12 +780,22 @@ ngx_http_fwgate_wait(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "fwgate: waiting for %ui registry records", ctx->pending);
 
-    ctx->waiting = 1;
     ctx->waited = 1;
 
     if (!ctx->timeout_ev.timer_set) {
         ngx_add_timer(&ctx->timeout_ev, fmcf->timeout);
     }
+
+    return ngx_http_fwgate_park(r, ctx);
+}
+
+
+/* the request waits for its resume event, noticing a client that leaves */
+
+static ngx_int_t
+ngx_http_fwgate_park(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
+{
+    ctx->waiting = 1;
 
     if (r == r->main) {
         if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
@@ -815,23 +827,15 @@ ngx_http_fwgate_wait(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
 ngx_int_t
 ngx_http_fwgate_defer(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
 {
-    ctx->waiting = 1;
+    ngx_int_t  rc;
 
-    if (r == r->main) {
-        if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    rc = ngx_http_fwgate_park(r, ctx);
 
-        r->read_event_handler = ngx_http_test_reading;
-    }
-
-    r->write_event_handler = ngx_http_request_empty_handler;
-
-    if (!ctx->resume_ev.posted) {
+    if (rc == NGX_AGAIN && !ctx->resume_ev.posted) {
         ngx_post_event(&ctx->resume_ev, &ngx_posted_events);
     }
 
-    return NGX_AGAIN;
+    return rc;
 }
 
 

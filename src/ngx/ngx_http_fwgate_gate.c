@@ -177,8 +177,7 @@ ngx_http_fwgate_access_handler(ngx_http_request_t *r)
             return ngx_http_fwgate_admitted(r, ctx, lcf);
         }
 
-        return ngx_http_fwgate_gate_ran(r, ctx,
-                                        ngx_http_fwgate_gate_run(r, ctx, lcf));
+        return ngx_http_fwgate_gate_run(r, ctx, lcf);
     }
 
     ctx = ngx_http_fwgate_ctx_create(r, ngx_http_fwgate_access_resume);
@@ -219,9 +218,7 @@ ngx_http_fwgate_access_handler(ngx_http_request_t *r)
         switch (ngx_http_fwgate_check_token(r, ctx, &tok)) {
 
         case NGX_OK:
-            return ngx_http_fwgate_gate_ran(r, ctx,
-                                            ngx_http_fwgate_gate_run(r, ctx,
-                                                                     lcf));
+            return ngx_http_fwgate_gate_run(r, ctx, lcf);
 
         case NGX_DECLINED:
             return ngx_http_fwgate_finish(r, ctx, lcf, 1);
@@ -235,8 +232,7 @@ ngx_http_fwgate_access_handler(ngx_http_request_t *r)
         return ngx_http_fwgate_finish(r, ctx, lcf, 1);
     }
 
-    return ngx_http_fwgate_gate_ran(r, ctx,
-                                    ngx_http_fwgate_gate_run(r, ctx, lcf));
+    return ngx_http_fwgate_gate_run(r, ctx, lcf);
 }
 
 
@@ -252,17 +248,13 @@ static ngx_int_t
 ngx_http_fwgate_gate_ran(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_int_t rc)
 {
-    if (rc != NGX_OK || ctx->reason != FWG_R_OK || ctx->batched
-        || ctx->waited || !ctx->done)
-    {
+    if (rc != NGX_OK || ctx->reason != FWG_R_OK || ctx->waited) {
         /*
          * A request back from a Redis wait is already answered from a
          * posted event, with the others the same replies woke.
          */
         return rc;
     }
-
-    ctx->batched = 1;
 
     return ngx_http_fwgate_defer(r, ctx);
 }
@@ -562,7 +554,8 @@ admit:
         }
     }
 
-    return ngx_http_fwgate_finish(r, ctx, lcf, 1);
+    return ngx_http_fwgate_gate_ran(r, ctx,
+                                    ngx_http_fwgate_finish(r, ctx, lcf, 1));
 }
 
 
@@ -963,10 +956,28 @@ static u_char  ngx_http_fwgate_digest_value[sizeof("sha-256=::") - 1
 static size_t  ngx_http_fwgate_digest_len;
 
 
+/* NGX_OK: ngx_http_fwgate_digest_value is the Repr-Digest of hex sha */
+
 static ngx_int_t
-ngx_http_fwgate_digest_make(fwg_str_t sha, u_char *digest)
+ngx_http_fwgate_digest_of(fwg_str_t sha)
 {
     u_char  *p;
+    size_t   n;
+    u_char   digest[32];
+
+    if (sha.len != 64) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_memcmp(sha.data, ngx_http_fwgate_digest_hex, 64) == 0) {
+        return NGX_OK;
+    }
+
+    if (fwg_hex_decode(digest, sizeof(digest), &n, sha.data, sha.len) != 0
+        || n != 32)
+    {
+        return NGX_DECLINED;
+    }
 
     p = ngx_cpymem(ngx_http_fwgate_digest_value, "sha-256=:", 9);
     p += fwg_b64_encode((char *) p, digest, 32);
@@ -983,13 +994,11 @@ ngx_int_t
 ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_http_fwgate_loc_conf_t *lcf, ngx_uint_t count)
 {
-    size_t                        n;
     ngx_str_t                     v;
     ngx_uint_t                    allow;
     fwg_str_t                     sha;
     const char                   *name;
     ngx_http_fwgate_main_conf_t  *fmcf;
-    u_char                        digest[32];
 
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
 
@@ -1109,13 +1118,7 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 
     sha = ctx->artifact_rec.sha256;
 
-    if (sha.len == 64
-        && (ngx_memcmp(sha.data, ngx_http_fwgate_digest_hex, 64) == 0
-            || (fwg_hex_decode(digest, sizeof(digest), &n, sha.data, sha.len)
-                == 0
-                && n == 32
-                && ngx_http_fwgate_digest_make(sha, digest) == NGX_OK)))
-    {
+    if (ngx_http_fwgate_digest_of(sha) == NGX_OK) {
         v.len = ngx_http_fwgate_digest_len;
         v.data = ngx_pnalloc(r->pool, v.len);
         if (v.data == NULL) {

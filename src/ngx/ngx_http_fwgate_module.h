@@ -454,7 +454,6 @@ struct ngx_http_fwgate_ctx_s {
     unsigned                    memo_has_states:1; /* a hit's hmac key */
     uint32_t                    memo_states[FWG_HMAC_STATES];
     unsigned                    memo_off:1;     /* not memoizable */
-    unsigned                    batched:1;      /* answer deferred once */
     unsigned                    waited:1;       /* resumed from a wait */
 
     ngx_str_t                   body;       /* report body */
