@@ -14,7 +14,7 @@ fw_setup('fwt29:');
 our $A6 = 'ls6000i-2.5.0.bin';
 our $P = 'fwt29:';
 
-our @D = map { sprintf 'LS6-%06d', $_ } 1 .. 13;
+our @D = map { sprintf 'LS6-%06d', $_ } 1 .. 14;
 device($_, model => 'LS-6000i', alg => 'hmac-sha256') for @D;
 artifact($A6, version => '2.5.0', models => 'LS-6000i');
 
@@ -216,3 +216,37 @@ Test::More::like($out, qr/"admission":\{"success":0,.*"throttled":1,"in_flight":
 --- error_code: 503
 --- response_headers
 X-Fwgate-Reason: rollout_throttled
+
+
+
+=== TEST 8: with ttl=0 (no registry cache) a device's download record is
+sent once per epoch, not on every download (an EVAL each); a registry
+change sends it again
+--- http_config eval
+::http_config(cache => 'ttl=0 poll=200ms')
+--- init
+main::fresh();
+my $d = $main::D[13];
+my $dl = "${main::P}downloads:LS-6000i:$main::A6";
+my $sv = "${main::P}stats:LS-6000i:$main::A6:devices";
+Test::More::is(main::download($d)->{status}, 200, 'init: first download');
+select(undef, undef, undef, 0.3);
+Test::More::ok(main::rv('ZSCORE', $dl, $d) ne '', 'init: recorded');
+# gone from Redis behind the edge's back: only a resend brings it back
+::redis('DEL', $dl, $sv);
+Test::More::is(main::download($d)->{status}, 200, 'init: again');
+select(undef, undef, undef, 0.3);
+Test::More::is(main::rv('ZSCORE', $dl, $d), '', 'init: not sent again');
+::bump_epoch();
+select(undef, undef, undef, 0.6);
+Test::More::is(main::download($d)->{status}, 200, 'init: after a change');
+select(undef, undef, undef, 0.3);
+Test::More::ok(main::rv('ZSCORE', $dl, $d) ne '',
+               'init: a registry change sends it again');
+--- request eval
+"GET /firmware/$main::A6"
+--- more_headers eval
+::sign(device => $main::D[13], path => "/firmware/$main::A6")
+--- error_code: 200
+--- response_headers
+X-Fwgate-Reason: ok

@@ -21,11 +21,12 @@
  *
  * Freshness: an entry is fresh while younger than its ttl and written in
  * the current registry epoch.  A new epoch (read from Redis by the poll)
- * or a pushed message (subscribe.c) invalidates every entry at once, and an invalidated entry is never used
- * again, not even when Redis cannot answer: it may predate a revoke or a
- * halt.  Only an entry that merely aged out in the current epoch is a
- * stale copy, used when Redis cannot answer, up to the `stale` age
- * (docs/faults.md, "Invalidated data is never a fallback").
+ * or a pushed message (subscribe.c) invalidates every entry at once, and
+ * an invalidated entry is never used again, not even when Redis cannot
+ * answer: it may predate a revoke or a halt.  Only an entry that merely
+ * aged out in the current epoch is a stale copy, used when Redis cannot
+ * answer, up to the `stale` age (docs/faults.md, "Invalidated data is
+ * never a fallback").
  */
 
 #include "ngx_http_fwgate_module.h"
@@ -37,7 +38,7 @@ struct ngx_http_fwgate_cache_node_s {
     ngx_http_fwgate_cache_node_t  *next;        /* in its bucket */
     uint32_t                       hash;
     u_short                        klen;
-    u_char                         negative;
+    u_char                         kind;        /* NGX_HTTP_FWGATE_ENTRY_* */
     uint32_t                       vlen;
     ngx_queue_t                    queue;
     ngx_msec_t                     stored;
@@ -48,6 +49,7 @@ struct ngx_http_fwgate_cache_node_s {
 
 
 #define NGX_HTTP_FWGATE_CACHE_BUCKET_BYTES  256
+
 
 
 typedef struct {
@@ -81,7 +83,7 @@ typedef struct {
     ngx_http_fwgate_cache_shctx_t  *sh;         /* the zone it copies */
     uint32_t                        hash;
     u_short                         klen;
-    u_short                         negative;
+    u_short                         kind;
     uint32_t                        vlen;
     ngx_msec_t                      stored;
     ngx_uint_t                      generation;
@@ -104,7 +106,7 @@ static ngx_http_fwgate_l1_t *ngx_http_fwgate_l1_fresh(
     ngx_http_fwgate_main_conf_t *fmcf, ngx_http_fwgate_cache_ctx_t *ctx,
     ngx_str_t *key, uint32_t hash);
 static void ngx_http_fwgate_l1_store(ngx_http_fwgate_cache_ctx_t *ctx,
-    ngx_str_t *key, uint32_t hash, ngx_str_t *value, ngx_uint_t negative,
+    ngx_str_t *key, uint32_t hash, ngx_str_t *value, ngx_uint_t kind,
     ngx_msec_t stored, ngx_uint_t generation);
 
 
@@ -242,16 +244,30 @@ ngx_http_fwgate_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
  * alike: younger than its ttl and written in the current epoch.
  */
 
+static ngx_inline ngx_msec_t
+ngx_http_fwgate_cache_ttl(ngx_http_fwgate_main_conf_t *fmcf, ngx_uint_t kind)
+{
+    switch (kind) {
+
+    case NGX_HTTP_FWGATE_ENTRY_NEGATIVE:
+        return fmcf->negative_ttl;
+
+    case NGX_HTTP_FWGATE_ENTRY_MARK:
+        return ngx_max(fmcf->ttl, NGX_HTTP_FWGATE_MARK_TTL);
+
+    default:
+        return fmcf->ttl;
+    }
+}
+
+
 static ngx_inline ngx_uint_t
 ngx_http_fwgate_cache_fresh(ngx_http_fwgate_main_conf_t *fmcf,
-    ngx_uint_t negative, ngx_msec_t stored, ngx_uint_t generation,
+    ngx_uint_t kind, ngx_msec_t stored, ngx_uint_t generation,
     ngx_uint_t current)
 {
-    ngx_msec_t  ttl;
-
-    ttl = negative ? fmcf->negative_ttl : fmcf->ttl;
-
-    return ngx_current_msec - stored < ttl && generation == current;
+    return ngx_current_msec - stored < ngx_http_fwgate_cache_ttl(fmcf, kind)
+           && generation == current;
 }
 
 
@@ -323,7 +339,7 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     ngx_pool_t *pool, ngx_str_t *value, ngx_msec_t *until)
 {
     uint32_t                        hash;
-    ngx_uint_t                      negative, generation;
+    ngx_uint_t                      kind, generation;
     ngx_msec_t                      stored;
     ngx_http_fwgate_l1_t           *l1;
     ngx_http_fwgate_cache_ctx_t    *ctx;
@@ -346,8 +362,7 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
         if (value->data) {
             ngx_memcpy(value->data, l1->data + l1->klen, l1->vlen);
             value->data[l1->vlen] = '\0';
-            *until = l1->stored + (l1->negative ? fmcf->negative_ttl
-                                                : fmcf->ttl);
+            *until = l1->stored + ngx_http_fwgate_cache_ttl(fmcf, l1->kind);
             (void) ngx_atomic_fetch_add(&fmcf->stats->cache_hits, 1);
 
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, pool->log, 0,
@@ -359,7 +374,7 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     }
 
     state = NGX_HTTP_FWGATE_CACHE_NONE;
-    negative = 0;
+    kind = 0;
     stored = 0;
     generation = 0;
 
@@ -368,14 +383,14 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     cn = ngx_http_fwgate_cache_lookup(ctx, key, hash);
 
     if (cn) {
-        if (ngx_http_fwgate_cache_fresh(fmcf, cn->negative, cn->stored,
+        if (ngx_http_fwgate_cache_fresh(fmcf, cn->kind, cn->stored,
                                         cn->generation, ctx->sh->generation))
         {
             state = NGX_HTTP_FWGATE_CACHE_FRESH;
 
         } else if (cn->generation == ctx->sh->generation
                    && ngx_current_msec - cn->stored
-                      < (cn->negative ? fmcf->negative_ttl : fmcf->ttl)
+                      < ngx_http_fwgate_cache_ttl(fmcf, cn->kind)
                         + fmcf->stale)
         {
             /* aged out, but no registry change seen since it was read */
@@ -393,10 +408,10 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
                 ngx_memcpy(value->data, cn->data + cn->klen, cn->vlen);
                 value->data[cn->vlen] = '\0';
 
-                negative = cn->negative;
+                kind = cn->kind;
                 stored = cn->stored;
                 generation = cn->generation;
-                *until = stored + (negative ? fmcf->negative_ttl : fmcf->ttl);
+                *until = stored + ngx_http_fwgate_cache_ttl(fmcf, kind);
 
                 /*
                  * LRU order to the second is enough: a hot record is not
@@ -421,7 +436,7 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
                    ngx_http_fwgate_key_len(key), key->data);
 
     if (state == NGX_HTTP_FWGATE_CACHE_FRESH) {
-        ngx_http_fwgate_l1_store(ctx, key, hash, value, negative, stored,
+        ngx_http_fwgate_l1_store(ctx, key, hash, value, kind, stored,
                                  generation);
         (void) ngx_atomic_fetch_add(&fmcf->stats->cache_hits, 1);
 
@@ -442,7 +457,7 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
 
 void
 ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
-    ngx_str_t *value, ngx_uint_t negative, ngx_uint_t generation)
+    ngx_str_t *value, ngx_uint_t kind, ngx_uint_t generation)
 {
     size_t                         n;
     uint32_t                       hash;
@@ -454,7 +469,7 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
         return;
     }
 
-    if ((negative ? fmcf->negative_ttl : fmcf->ttl) == 0) {
+    if (ngx_http_fwgate_cache_ttl(fmcf, kind) == 0) {
         return;
     }
 
@@ -495,7 +510,7 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     cn->hash = hash;
     cn->klen = (u_short) key->len;
     cn->vlen = (uint32_t) value->len;
-    cn->negative = negative ? 1 : 0;
+    cn->kind = (u_char) kind;
     cn->stored = ngx_current_msec;
     cn->touched = ngx_current_msec;
     cn->generation = generation;
@@ -510,7 +525,7 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
-    ngx_http_fwgate_l1_store(ctx, key, hash, value, negative,
+    ngx_http_fwgate_l1_store(ctx, key, hash, value, kind,
                              ngx_current_msec, generation);
 }
 
@@ -564,9 +579,10 @@ ngx_http_fwgate_cache_marked(ngx_http_fwgate_main_conf_t *fmcf,
     cn = ngx_http_fwgate_cache_lookup(ctx, key, hash);
 
     fresh = (cn != NULL
-             && !cn->negative
-             && ngx_http_fwgate_cache_fresh(fmcf, 0, cn->stored,
-                                            cn->generation,
+             && cn->kind == NGX_HTTP_FWGATE_ENTRY_MARK
+             && ngx_http_fwgate_cache_fresh(fmcf,
+                                            NGX_HTTP_FWGATE_ENTRY_MARK,
+                                            cn->stored, cn->generation,
                                             ctx->sh->generation));
 
     if (fresh) {
@@ -577,7 +593,8 @@ ngx_http_fwgate_cache_marked(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
     if (fresh) {
-        ngx_http_fwgate_l1_store(ctx, key, hash, &one, 0, stored,
+        ngx_http_fwgate_l1_store(ctx, key, hash, &one,
+                                 NGX_HTTP_FWGATE_ENTRY_MARK, stored,
                                  generation);
         return 1;
     }
@@ -586,7 +603,7 @@ ngx_http_fwgate_cache_marked(ngx_http_fwgate_main_conf_t *fmcf,
         return 0;
     }
 
-    ngx_http_fwgate_cache_put(fmcf, key, &one, 0,
+    ngx_http_fwgate_cache_put(fmcf, key, &one, NGX_HTTP_FWGATE_ENTRY_MARK,
                               ngx_http_fwgate_cache_generation(fmcf));
 
     return 0;
@@ -635,7 +652,7 @@ ngx_http_fwgate_l1_fresh(ngx_http_fwgate_main_conf_t *fmcf,
      * from one that ran a moment earlier.
      */
 
-    if (!ngx_http_fwgate_cache_fresh(fmcf, l1->negative, l1->stored,
+    if (!ngx_http_fwgate_cache_fresh(fmcf, l1->kind, l1->stored,
             l1->generation, *(volatile ngx_uint_t *) &ctx->sh->generation))
     {
         return NULL;
@@ -647,7 +664,7 @@ ngx_http_fwgate_l1_fresh(ngx_http_fwgate_main_conf_t *fmcf,
 
 static void
 ngx_http_fwgate_l1_store(ngx_http_fwgate_cache_ctx_t *ctx, ngx_str_t *key,
-    uint32_t hash, ngx_str_t *value, ngx_uint_t negative, ngx_msec_t stored,
+    uint32_t hash, ngx_str_t *value, ngx_uint_t kind, ngx_msec_t stored,
     ngx_uint_t generation)
 {
     size_t                 size;
@@ -681,7 +698,7 @@ ngx_http_fwgate_l1_store(ngx_http_fwgate_cache_ctx_t *ctx, ngx_str_t *key,
     l1->hash = hash;
     l1->klen = (u_short) key->len;
     l1->vlen = (uint32_t) value->len;
-    l1->negative = negative ? 1 : 0;
+    l1->kind = (u_short) kind;
     l1->stored = stored;
     l1->generation = generation;
 

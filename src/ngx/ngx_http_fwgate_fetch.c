@@ -714,8 +714,11 @@ ngx_http_fwgate_fetch_done(ngx_http_fwgate_redis_cb_t *cb, redisReply *reply)
         if (ngx_http_fwgate_blob_from_reply(reply, f->kind, &blob) == NGX_OK) {
             ok = 1;
             ngx_http_fwgate_cache_put(f->fmcf, &f->sn.str, &blob,
-                                      f->kind == NGX_HTTP_FWGATE_KIND_HASH
-                                      && blob.len == 0, f->generation);
+                                      (f->kind == NGX_HTTP_FWGATE_KIND_HASH
+                                       && blob.len == 0)
+                                      ? NGX_HTTP_FWGATE_ENTRY_NEGATIVE
+                                      : NGX_HTTP_FWGATE_ENTRY_DATA,
+                                      f->generation);
 
         } else {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,

@@ -201,8 +201,24 @@ ngx_shm_zone_t *ngx_http_fwgate_zone_add(ngx_conf_t *cf, ngx_str_t *name,
 ngx_http_fwgate_cache_state_e ngx_http_fwgate_cache_get(
     ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key, ngx_pool_t *pool,
     ngx_str_t *value, ngx_msec_t *until);
+
+/*
+ * What an entry holds, which decides how long it lives: a record read
+ * from Redis (ttl), a key Redis did not have (negative_ttl), or a mark
+ * that a side effect was sent (ngx_http_fwgate_cache_marked).  A mark is
+ * not registry data, so ttl=0 (read the registry on every request) does
+ * not make it die at once: it lives the ttl but at least
+ * NGX_HTTP_FWGATE_MARK_TTL, and like any entry ends with a registry change.
+ */
+
+#define NGX_HTTP_FWGATE_ENTRY_DATA      0
+#define NGX_HTTP_FWGATE_ENTRY_NEGATIVE  1
+#define NGX_HTTP_FWGATE_ENTRY_MARK      2
+
+#define NGX_HTTP_FWGATE_MARK_TTL        60000   /* ms */
+
 void ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf,
-    ngx_str_t *key, ngx_str_t *value, ngx_uint_t negative,
+    ngx_str_t *key, ngx_str_t *value, ngx_uint_t kind,
     ngx_uint_t generation);
 ngx_uint_t ngx_http_fwgate_cache_generation(
     ngx_http_fwgate_main_conf_t *fmcf);

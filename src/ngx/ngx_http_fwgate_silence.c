@@ -475,9 +475,10 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
     device.len = ctx->claims.device.len;
 
     /*
-     * Once per device, artifact, ttl and epoch is enough: the script is
-     * idempotent (ZADD NX), and sending it on every allowed request would
-     * cost more than the download itself.
+     * Once per device, artifact and epoch, renewed each ttl (at least
+     * each NGX_HTTP_FWGATE_MARK_TTL), is enough: the script is idempotent
+     * (HSETNX, ZADD NX, SADD), and sending it on every allowed request
+     * would cost more than the download itself (an EVAL in Redis each).
      */
 
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
