@@ -119,6 +119,32 @@ static const unsigned char  fwg_sigfast_b64s[256] = {
 #define fwg_sigfast_b64_char(c)  fwg_sigfast_b64s[(unsigned char) (c)]
 
 
+/*
+ * Characters a String holds as they are (printable ASCII but '"' and
+ * '\\'): a table, so the usual string is one load and test a byte.
+ */
+static const unsigned char  fwg_sigfast_strchars[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+#define fwg_sigfast_strchar(c)  fwg_sigfast_strchars[(unsigned char) (c)]
+
+
 static int
 fwg_sigfast_name_eq(fwg_str_t field, const char *n, size_t len)
 {
@@ -239,6 +265,10 @@ fwg_sigfast_string(fwg_sigfast_in_t *in, fwg_str_t *raw, size_t *nesc)
     *nesc = 0;
 
     for ( ;; ) {
+        while (p < in->end && fwg_sigfast_strchar(*p)) {
+            p++;
+        }
+
         if (p == in->end) {
             return D;
         }
