@@ -66,7 +66,9 @@ typedef struct {
 } bcase_t;
 
 
-static fwg_key_t       *ec_key, *ed_key, *hm_key;
+static fwg_key_t       *ec_key, *ec_evp_key, *ed_key, *hm_key;
+static char             ec_rec[512];
+static size_t           ec_reclen;
 static unsigned char    ec_sig[FWG_SIG_MAX_SIG], ed_sig[FWG_SIG_MAX_SIG];
 static unsigned char    hm_sig[FWG_SIG_MAX_SIG];
 static size_t           ec_siglen, ed_siglen, hm_siglen;
@@ -113,6 +115,43 @@ run_fwg_ecdsa(unsigned long n)
         {
             die("ecdsa verify failed");
         }
+    }
+}
+
+
+/* the fallback: fwg_key_evp_only() */
+static void
+run_fwg_ecdsa_evp(unsigned long n)
+{
+    while (n--) {
+        if (fwg_sig_verify(ec_evp_key, base, sizeof(base) - 1, ec_sig,
+                           ec_siglen)
+            != 1)
+        {
+            die("ecdsa verify (EVP path) failed");
+        }
+    }
+}
+
+
+/* a key cache miss: the key made from its record, one verify, freed */
+static void
+run_fwg_ecdsa_cold(unsigned long n)
+{
+    const char  *err;
+    fwg_key_t   *k;
+
+    while (n--) {
+        k = fwg_key_from_record(FWG_ALG_ECDSA_P256_SHA256, ec_rec, ec_reclen,
+                                &err);
+        if (k == NULL
+            || fwg_sig_verify(k, base, sizeof(base) - 1, ec_sig, ec_siglen)
+               != 1)
+        {
+            die("ecdsa cold verify failed");
+        }
+
+        fwg_key_free(k);
     }
 }
 
@@ -317,6 +356,7 @@ public_of(fwg_key_t *priv)
 static void
 setup(const char *dir)
 {
+    long            n;
     char            path[4096];
     FILE           *f;
     BIGNUM         *r, *s;
@@ -329,6 +369,15 @@ setup(const char *dir)
         die("ecdsa sign");
     }
     ec_key = public_of(priv);
+    ec_evp_key = public_of(priv);
+    if (fwg_key_evp_only(ec_evp_key) != 0) {
+        die("fwg_key_evp_only");
+    }
+    n = fwg_key_record(priv, ec_rec, sizeof(ec_rec));
+    if (n < 0) {
+        die("fwg_key_record");
+    }
+    ec_reclen = (size_t) n;
     fwg_key_free(priv);
 
     priv = load(FWG_ALG_ED25519, "test-key-ed25519.pem", dir);
@@ -402,6 +451,10 @@ main(int argc, char **argv)
         { .name = "fwg_sig_verify ecdsa-p256-sha256", .run = run_fwg_ecdsa },
         { .name = "ECDSA_do_verify (kept EC_KEY, ECDSA_SIG, dgst)",
           .run = run_low },
+        { .name = "fwg_sig_verify ecdsa, the EVP path (evp_only)",
+          .run = run_fwg_ecdsa_evp },
+        { .name = "ecdsa key from record, verify, free",
+          .run = run_fwg_ecdsa_cold },
         { .name = "fwg_sig_verify ed25519", .run = run_fwg_ed25519 },
         { .name = "fwg_sig_verify hmac-sha256", .run = run_fwg_hmac },
         { .name = "sha256: EVP_Digest(EVP_sha256())",
@@ -487,6 +540,7 @@ main(int argc, char **argv)
     }
 
     fwg_key_free(ec_key);
+    fwg_key_free(ec_evp_key);
     fwg_key_free(ed_key);
     fwg_key_free(hm_key);
     EVP_PKEY_CTX_free(ec_vctx);
