@@ -36,8 +36,10 @@
 #define FWG_P256_COORD       32
 #define FWG_P256_DER_MAX     72         /* SEQUENCE of two 33-byte INTEGERs */
 
-/* EC_KEY is gone from the headers of an OpenSSL built without 3.0's
- * deprecated API: then only the EVP path is there (see below) */
+/*
+ * EC_KEY is gone from the headers of an OpenSSL built without 3.0's
+ * deprecated API: then only the EVP path is there (see below)
+ */
 #if !defined(OPENSSL_NO_DEPRECATED_3_0)
 typedef EC_KEY  fwg_ec_key_t;
 #else
@@ -769,6 +771,8 @@ fwg_key_ecdsa_from_der(const unsigned char *der, size_t derlen,
  * export of the key and a group made from its name), and
  * EC_KEY_new_by_curve_name() 10 us; a copy of the made group and the
  * point's decoding cost 2 (`make bench-verify`, "key from record").
+ * The EC_KEY and its copy of the group add about 1.5 KB to a key (2.9
+ * -> 4.4 KB of heap after its first verify).
  */
 
 static EC_GROUP     *fwg_p256_group;

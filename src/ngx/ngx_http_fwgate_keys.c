@@ -11,7 +11,7 @@
  * sharing a slot in 70 % of key sets, 2.4 % of them on average, and a
  * device sharing a slot rebuilt its key on every request when the
  * devices take turns (bench/run.sh's signed requests do): about 2 us
- * per ECDSA request on average.  4 ways make a full set unlikely below
+ * per ECDSA request on average (docs/benchmarks.md, "ECDSA verify").  4 ways make a full set unlikely below
  * a thousand devices or so.  Nothing is shared between workers: OpenSSL
  * key objects are process memory, and each worker is single-threaded.
  *
