@@ -32,7 +32,7 @@ MODULE      := $(BUILD)/ngx_http_fwgate_module.so
         build-strict deb test-deb test-matrix \
         test-faults test-fleet test-admission test-valgrind test-token \
         test-rollout \
-        bench fuzz clean
+        bench bench-verify fuzz clean
 
 all: module cli
 
@@ -119,6 +119,18 @@ test-token: all
 # plain nginx beside the gate under wrk; BENCH_DURATION=S lengthens it
 bench: all
 	bash bench/run.sh
+
+# one verification in isolation: fwg_sig_verify per algorithm beside
+# `openssl speed`'s loop and the parts of an ECDSA verify, a few seconds
+# on CPU 1 (docs/benchmarks.md, "ECDSA verify"); VERIFY_ARGS="REPS MS"
+VERIFY_ARGS ?= 25 20
+
+$(BUILD)/verify_speed: bench/verify_speed.c $(CORE_HDRS) $(BUILD)/libfwgcore.a
+	$(CC) $(FWG_CFLAGS) -o $@ bench/verify_speed.c $(BUILD)/libfwgcore.a \
+	    $(LDLIBS_CORE)
+
+bench-verify: $(BUILD)/verify_speed
+	taskset -c 1 $(BUILD)/verify_speed $(VERIFY_ARGS)
 
 # libFuzzer targets, FUZZ_SECONDS (default 60) each
 fuzz:

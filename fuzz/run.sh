@@ -15,7 +15,7 @@ ROOT=$PWD
 . scripts/lib.sh
 OUT=$ROOT/build/fuzz
 SECS=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-fuzz_sf fuzz_sig fuzz_sigfast fuzz_semver fuzz_decide
+TARGETS=${FUZZ_TARGETS:-fuzz_sf fuzz_sig fuzz_sigfast fuzz_ecdsa fuzz_semver fuzz_decide
          fuzz_record fuzz_report fuzz_token}
 JOBS=${FUZZ_JOBS:-$(nproc)}
 

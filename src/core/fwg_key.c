@@ -1,7 +1,9 @@
 /*
  * Keys and signature algorithms of RFC 9421 section 3.3 that fwgate
  * supports: ed25519, ecdsa-p256-sha256 (raw r||s signatures, section
- * 3.3.4) and hmac-sha256.  OpenSSL 3 EVP interfaces only.
+ * 3.3.4) and hmac-sha256.  OpenSSL 3 EVP interfaces, but for P-256
+ * verification: ECDSA_do_verify(), with the EVP path as its fallback
+ * (see "ecdsa-p256-sha256 verification" below).
  *
  * A key is bound to one algorithm when it is made: the record's or the
  * caller's algorithm decides, and a key is never used for another.
@@ -15,7 +17,9 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -30,6 +34,17 @@
 #define FWG_KEY_MAX_FILE     65536
 #define FWG_KEY_HMAC_MIN     16         /* shorter secrets are refused */
 #define FWG_P256_COORD       32
+#define FWG_P256_DER_MAX     72         /* SEQUENCE of two 33-byte INTEGERs */
+
+/*
+ * EC_KEY is gone from the headers of an OpenSSL built without 3.0's
+ * deprecated API: then only the EVP path is there (see below)
+ */
+#if !defined(OPENSSL_NO_DEPRECATED_3_0)
+typedef EC_KEY  fwg_ec_key_t;
+#else
+typedef void    fwg_ec_key_t;
+#endif
 
 
 struct fwg_key_s {
@@ -56,11 +71,26 @@ struct fwg_key_s {
      */
     EVP_PKEY_CTX    *vctx;              /* P-256: verify_init done */
     EVP_MD_CTX      *vtmpl;             /* ed25519: DigestVerifyInit done */
+
+    /*
+     * P-256, also made on first use (fwg_key_p256_setup()): the
+     * signature's r and s are read into the two BIGNUMs of one kept
+     * ECDSA_SIG, and verified by ECDSA_do_verify() on the low-level
+     * EC_KEY; without the EC_KEY (OpenSSL built without the deprecated
+     * 3.0 API, or fwg_key_evp_only()) the kept ECDSA_SIG is encoded to
+     * DER on the stack for EVP_PKEY_verify() on vctx.
+     */
+    fwg_ec_key_t    *ec;
+    ECDSA_SIG       *es;
+    BIGNUM          *r, *s;             /* es's own */
+    int              p256;              /* es, r, s made */
+    int              evp_only;
 };
 
 
 static int fwg_key_verify_fast(fwg_key_t *k, const char *base, size_t len,
     const unsigned char *sig, size_t siglen);
+static void fwg_key_ec_free(fwg_key_t *k);
 
 
 static fwg_key_t *
@@ -86,6 +116,8 @@ fwg_key_free(fwg_key_t *k)
 
     EVP_PKEY_CTX_free(k->vctx);
     EVP_MD_CTX_free(k->vtmpl);
+    fwg_key_ec_free(k);
+    ECDSA_SIG_free(k->es);
     EVP_PKEY_free(k->pkey);
     OPENSSL_cleanse(k->hin, sizeof(k->hin));
     OPENSSL_cleanse(k->hout, sizeof(k->hout));
@@ -200,7 +232,15 @@ fwg_key_p256_point(const unsigned char *p, size_t len)
 }
 
 
-/* the public point must lie on the curve: a bad record is refused early */
+/*
+ * The public point must lie on the curve: a bad record is refused early.
+ * The quick check (not the point at infinity, coordinates below p, on
+ * the curve) is the whole check for P-256: its cofactor is 1, so every
+ * other point on the curve has the prime order n, and the full check's
+ * n * Q == infinity, a scalar multiplication, adds nothing but 55 us to
+ * every key made (a key cache miss: `make bench-verify`, "key from
+ * record").
+ */
 static int
 fwg_key_check_public(EVP_PKEY *pkey)
 {
@@ -212,7 +252,7 @@ fwg_key_check_public(EVP_PKEY *pkey)
         return 0;
     }
 
-    rc = EVP_PKEY_public_check(ctx);
+    rc = EVP_PKEY_public_check_quick(ctx);
     EVP_PKEY_CTX_free(ctx);
 
     return rc == 1;
@@ -659,33 +699,6 @@ fwg_key_record(const fwg_key_t *k, char *dst, size_t dstsize)
 }
 
 
-/* raw r||s (section 3.3.4) to DER for OpenSSL */
-static int
-fwg_key_ecdsa_to_der(const unsigned char *sig, unsigned char **der,
-    int *derlen)
-{
-    BIGNUM     *r, *s;
-    ECDSA_SIG  *es;
-
-    es = ECDSA_SIG_new();
-    r = BN_bin2bn(sig, FWG_P256_COORD, NULL);
-    s = BN_bin2bn(sig + FWG_P256_COORD, FWG_P256_COORD, NULL);
-
-    if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
-        ECDSA_SIG_free(es);
-        BN_free(r);
-        BN_free(s);
-        return -1;
-    }
-
-    *der = NULL;
-    *derlen = i2d_ECDSA_SIG(es, der);
-    ECDSA_SIG_free(es);
-
-    return *derlen > 0 ? 0 : -1;
-}
-
-
 static int
 fwg_key_ecdsa_from_der(const unsigned char *der, size_t derlen,
     unsigned char *sig)
@@ -713,22 +726,280 @@ fwg_key_ecdsa_from_der(const unsigned char *der, size_t derlen,
 }
 
 
+/*
+ * ecdsa-p256-sha256 verification.
+ *
+ * `openssl speed ecdsap256` times EVP_PKEY_verify() on a kept context
+ * with a 32-byte digest and a DER signature.  The signature on the wire
+ * is raw r||s (RFC 9421 section 3.3.4), and the EVP interface takes only
+ * DER, which the provider then decodes again (d2i_ECDSA_SIG, and an
+ * i2d_ECDSA_SIG with a compare to refuse non-canonical DER) before it
+ * calls ECDSA_do_verify().  The path used to convert r||s with two
+ * BN_bin2bn() allocations, an ECDSA_SIG and an i2d_ECDSA_SIG() buffer,
+ * and to digest with EVP_Digest(EVP_sha256()), which fetches the
+ * implementation on every call: about 2.5 % above the speed loop in
+ * `make bench-verify`, more in an nginx worker whose caches hold other
+ * code.
+ *
+ * Now r and s are read in place into a kept ECDSA_SIG and verified by
+ * ECDSA_do_verify() on a kept EC_KEY: the very function the provider
+ * ends in, with the same BIGNUMs a canonical DER encoding of r||s
+ * decodes to, so the verdicts are the EVP path's (t/unit/test_ecdsa.c
+ * compares them over thousands of mutated signatures), and no
+ * allocation but OpenSSL's own inside the verify.  The digest is
+ * fwg_sha256(), no fetch.  On par with the speed loop, or 1-2 % under
+ * it (the loop's DER decoding is gone).  ECDSA_do_verify() and the
+ * EC_KEY functions are deprecated in OpenSSL 3 but present, so their
+ * warnings are silenced for the four functions below that use them; the
+ * EVP path, now without allocations either, stays as the fallback when
+ * they are not (OPENSSL_NO_DEPRECATED_3_0) or the EC_KEY cannot be had.
+ *
+ * Keys live in one thread (an nginx worker, the CLI), so the kept
+ * ECDSA_SIG needs no lock.
+ */
+
+#if !defined(OPENSSL_NO_DEPRECATED_3_0)
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+
+/*
+ * The EC_KEY of a key's public point, on one P-256 group made once per
+ * process and never freed: EVP_PKEY_get1_EC_KEY() would cost 22 us (an
+ * export of the key and a group made from its name), and
+ * EC_KEY_new_by_curve_name() 10 us; a copy of the made group and the
+ * point's decoding cost 2 (`make bench-verify`, "key from record").
+ * The EC_KEY and its copy of the group add about 1.5 KB to a key (2.9
+ * -> 4.4 KB of heap after its first verify).
+ */
+
+static EC_GROUP     *fwg_p256_group;
+static CRYPTO_ONCE   fwg_p256_once = CRYPTO_ONCE_STATIC_INIT;
+
+
+static void
+fwg_p256_group_init(void)
+{
+    fwg_p256_group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+}
+
+
+static EC_KEY *
+fwg_key_ec_get(EVP_PKEY *pkey)
+{
+    size_t          len;
+    EC_KEY         *ec;
+    unsigned char   point[2 * FWG_P256_COORD + 1];
+
+    if (!CRYPTO_THREAD_run_once(&fwg_p256_once, fwg_p256_group_init)
+        || fwg_p256_group == NULL)
+    {
+        return NULL;
+    }
+
+    if (EVP_PKEY_get_octet_string_param(pkey,
+            OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof(point), &len)
+        != 1)
+    {
+        return NULL;
+    }
+
+    ec = EC_KEY_new();
+
+    if (ec == NULL
+        || EC_KEY_set_group(ec, fwg_p256_group) != 1
+        || EC_KEY_oct2key(ec, point, len, NULL) != 1)
+    {
+        EC_KEY_free(ec);
+        return NULL;
+    }
+
+    return ec;
+}
+
+
+/* 1 valid, 0 invalid, as ECDSA_verify() inside the provider decides */
+static int
+fwg_key_ec_verify(fwg_key_t *k, const unsigned char *dgst)
+{
+    return ECDSA_do_verify(dgst, FWG_SHA256_LEN, k->es, k->ec) == 1;
+}
+
+
+static void
+fwg_key_ec_free(fwg_key_t *k)
+{
+    EC_KEY_free(k->ec);
+    k->ec = NULL;
+}
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+#else
+
+static fwg_ec_key_t *
+fwg_key_ec_get(EVP_PKEY *pkey)
+{
+    return NULL;
+}
+
+
+static int
+fwg_key_ec_verify(fwg_key_t *k, const unsigned char *dgst)
+{
+    return -1;
+}
+
+
+static void
+fwg_key_ec_free(fwg_key_t *k)
+{
+}
+
+#endif
+
+
+/*
+ * The kept ECDSA_SIG, and the EC_KEY when it can be had; 0 ok, -1 error
+ * (out of memory: the next verify tries again).
+ */
+static int
+fwg_key_p256_setup(fwg_key_t *k)
+{
+    if (k->p256) {
+        return 0;
+    }
+
+    k->es = ECDSA_SIG_new();
+    k->r = BN_new();
+    k->s = BN_new();
+
+    if (k->es == NULL || k->r == NULL || k->s == NULL
+        || !ECDSA_SIG_set0(k->es, k->r, k->s))
+    {
+        ECDSA_SIG_free(k->es);
+        BN_free(k->r);
+        BN_free(k->s);
+        goto failed;
+    }
+
+    /* storage for 256 bits now, so that BN_bin2bn() never allocates */
+
+    if (BN_set_bit(k->r, 255) != 1 || BN_set_bit(k->s, 255) != 1) {
+        ECDSA_SIG_free(k->es);
+        goto failed;
+    }
+
+    if (!k->evp_only) {
+        k->ec = fwg_key_ec_get(k->pkey);
+    }
+
+    k->p256 = 1;
+
+    return 0;
+
+failed:
+
+    k->es = NULL;
+    k->r = NULL;
+    k->s = NULL;
+
+    return -1;
+}
+
+
+int
+fwg_key_evp_only(fwg_key_t *k)
+{
+    if (k == NULL || k->alg != FWG_ALG_ECDSA_P256_SHA256) {
+        return -1;
+    }
+
+    k->evp_only = 1;
+    fwg_key_ec_free(k);
+
+    return 0;
+}
+
+
+/* the EVP path: the kept ECDSA_SIG as DER, EVP_PKEY_verify() on vctx */
+static int
+fwg_key_p256_evp(fwg_key_t *k, const unsigned char *dgst)
+{
+    int             derlen;
+    unsigned char   der[FWG_P256_DER_MAX], *p;
+
+    if (k->vctx == NULL) {
+        k->vctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+
+        if (k->vctx == NULL || EVP_PKEY_verify_init(k->vctx) != 1) {
+            EVP_PKEY_CTX_free(k->vctx);
+            k->vctx = NULL;
+            return -1;
+        }
+    }
+
+    /* r, s < 2^256: at most 2 + 2 * (2 + 33) bytes */
+
+    if (i2d_ECDSA_SIG(k->es, NULL) > (int) sizeof(der)) {
+        return -1;
+    }
+
+    p = der;
+    derlen = i2d_ECDSA_SIG(k->es, &p);
+    if (derlen <= 0) {
+        return -1;
+    }
+
+    return EVP_PKEY_verify(k->vctx, der, (size_t) derlen, dgst,
+                           FWG_SHA256_LEN) == 1;
+}
+
+
+static int
+fwg_key_p256_verify(fwg_key_t *k, const char *base, size_t len,
+    const unsigned char *sig)
+{
+    unsigned char  dgst[FWG_SHA256_LEN];
+
+    if (fwg_key_p256_setup(k) != 0) {
+        return -1;
+    }
+
+    /* the kept BIGNUMs hold 256 bits: no allocation here */
+
+    if (BN_bin2bn(sig, FWG_P256_COORD, k->r) == NULL
+        || BN_bin2bn(sig + FWG_P256_COORD, FWG_P256_COORD, k->s) == NULL)
+    {
+        return -1;
+    }
+
+    fwg_sha256(base, len, dgst);
+
+    if (k->ec) {
+        return fwg_key_ec_verify(k, dgst);
+    }
+
+    return fwg_key_p256_evp(k, dgst);
+}
+
+
 int
 fwg_sig_verify(const fwg_key_t *k, const char *base, size_t len,
     const unsigned char *sig, size_t siglen)
 {
-    int             rc, derlen;
+    int             rc;
     size_t          maclen;
     EVP_MD_CTX     *md;
-    const EVP_MD   *digest;
-    unsigned char  *der, mac[32];
+    unsigned char   mac[32];
 
     if (k == NULL || sig == NULL || base == NULL) {
         return -1;
     }
-
-    der = NULL;
-    derlen = 0;
 
     switch (k->alg) {
 
@@ -750,7 +1021,6 @@ fwg_sig_verify(const fwg_key_t *k, const char *base, size_t len,
             return 0;
         }
 
-        digest = NULL;
         break;
 
     case FWG_ALG_ECDSA_P256_SHA256:
@@ -758,14 +1028,7 @@ fwg_sig_verify(const fwg_key_t *k, const char *base, size_t len,
             return 0;
         }
 
-        if (fwg_key_ecdsa_to_der(sig, &der, &derlen) != 0) {
-            return -1;
-        }
-
-        sig = der;
-        siglen = (size_t) derlen;
-        digest = EVP_sha256();
-        break;
+        return fwg_key_p256_verify((fwg_key_t *) k, base, len, sig);
 
     default:
         return -1;
@@ -774,7 +1037,6 @@ fwg_sig_verify(const fwg_key_t *k, const char *base, size_t len,
     rc = fwg_key_verify_fast((fwg_key_t *) k, base, len, sig, siglen);
 
     if (rc != -2) {
-        OPENSSL_free(der);
         return rc;
     }
 
@@ -782,29 +1044,27 @@ fwg_sig_verify(const fwg_key_t *k, const char *base, size_t len,
 
     md = EVP_MD_CTX_new();
     if (md == NULL) {
-        OPENSSL_free(der);
         return -1;
     }
 
     rc = -1;
 
-    if (EVP_DigestVerifyInit(md, NULL, digest, NULL, k->pkey) == 1) {
+    if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, k->pkey) == 1) {
         rc = EVP_DigestVerify(md, sig, siglen,
                               (const unsigned char *) base, len);
         rc = (rc == 1) ? 1 : 0;
     }
 
     EVP_MD_CTX_free(md);
-    OPENSSL_free(der);
 
     return rc;
 }
 
 
 /*
- * Verification with the contexts kept in the key: 1 valid, 0 invalid,
- * -2 when no kept context can be made (the caller then takes the general
- * path).  sig is DER for P-256 here.
+ * ed25519 verification with the context kept in the key: 1 valid,
+ * 0 invalid, -2 when no kept context can be made (the caller then takes
+ * the general path).
  */
 
 static int
@@ -812,30 +1072,7 @@ fwg_key_verify_fast(fwg_key_t *k, const char *base, size_t len,
     const unsigned char *sig, size_t siglen)
 {
     int             rc;
-    unsigned int    dlen;
     EVP_MD_CTX     *md;
-    unsigned char   digest[EVP_MAX_MD_SIZE];
-
-    if (k->alg == FWG_ALG_ECDSA_P256_SHA256) {
-
-        if (k->vctx == NULL) {
-            k->vctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
-
-            if (k->vctx == NULL || EVP_PKEY_verify_init(k->vctx) != 1) {
-                EVP_PKEY_CTX_free(k->vctx);
-                k->vctx = NULL;
-                return -2;
-            }
-        }
-
-        if (EVP_Digest(base, len, digest, &dlen, EVP_sha256(), NULL) != 1) {
-            return -1;
-        }
-
-        rc = EVP_PKEY_verify(k->vctx, sig, siglen, digest, dlen);
-
-        return rc == 1 ? 1 : 0;
-    }
 
     if (k->alg != FWG_ALG_ED25519) {
         return -2;

@@ -19,4 +19,11 @@ void fwg_sha256_block_state(const unsigned char block[64], uint32_t st[8]);
 void fwg_sha256_resume(const uint32_t st[8], const void *data, size_t len,
     unsigned char out[FWG_SHA256_LEN]);
 
+/*
+ * SHA-256 of data, no key: the digest an ecdsa-p256-sha256 signature is
+ * made over.  No fetch and no allocation (see fwg_sha256.c).
+ */
+void fwg_sha256(const void *data, size_t len,
+    unsigned char out[FWG_SHA256_LEN]);
+
 #endif /* FWG_SHA256_H */

@@ -144,6 +144,13 @@ int fwg_sig_verify(const fwg_key_t *k, const char *base, size_t len,
     const unsigned char *sig, size_t siglen);
 
 /*
+ * Tests and bench/verify_speed: verify k's ecdsa-p256-sha256 signatures
+ * by the EVP path only, the fallback of the low-level one (fwg_key.c).
+ * 0 ok, -1 not a P-256 key.
+ */
+int fwg_key_evp_only(fwg_key_t *k);
+
+/*
  * An hmac-sha256 key's two SHA-256 chaining values, after its ipad and
  * its opad block (RFC 2104): all a MAC needs, so that a caller may keep
  * them with a decision (the module's memo) and verify without the key

@@ -4,11 +4,16 @@
  *
  * Turning a registry key into an OpenSSL key object (decoding a P-256
  * point, say) costs about as much as the verification itself, and the
- * same devices come back again and again.  A small direct-mapped table,
- * indexed by a hash of the algorithm and the key as stored in Redis,
- * keeps the parsed objects; a collision simply replaces the older entry.
- * Nothing is shared between workers: OpenSSL key objects are process
- * memory, and each worker is single-threaded.
+ * same devices come back again and again.  A small table, indexed by a
+ * hash of the algorithm and the key as stored in Redis, keeps the parsed
+ * objects: 1024 sets of 4 ways, a full set giving up its ways in turn.
+ * It was direct-mapped (4096 slots): 100 devices then had two or more
+ * sharing a slot in 70 % of key sets, 2.4 % of them on average, and a
+ * device sharing a slot rebuilt its key on every request when the
+ * devices take turns (bench/run.sh's signed requests do): about 2 us
+ * per ECDSA request on average (docs/benchmarks.md, "ECDSA verify").  4 ways make a full set unlikely below
+ * a thousand devices or so.  Nothing is shared between workers: OpenSSL
+ * key objects are process memory, and each worker is single-threaded.
  *
  * HMAC keys, the common case in large fleets, have a table of their own,
  * sized so that a fleet of 100,000 devices cycling through one worker
@@ -30,7 +35,10 @@
 #include "ngx_http_fwgate_module.h"
 
 
-#define NGX_HTTP_FWGATE_KEYS        4096     /* power of two */
+#define NGX_HTTP_FWGATE_KEY_SETS    1024     /* power of two */
+#define NGX_HTTP_FWGATE_KEY_WAYS    4
+#define NGX_HTTP_FWGATE_KEYS                                                  \
+    (NGX_HTTP_FWGATE_KEY_SETS * NGX_HTTP_FWGATE_KEY_WAYS)
 #define NGX_HTTP_FWGATE_HMAC_SETS   32768    /* power of two */
 #define NGX_HTTP_FWGATE_HMAC_WAYS   8
 #define NGX_HTTP_FWGATE_KEY_MAXREC  256
@@ -38,6 +46,7 @@
 
 typedef struct {
     fwg_key_t      *key;
+    uint32_t        hash;               /* compared before the record */
     fwg_alg_t       alg;
     size_t          len;
     u_char          rec[NGX_HTTP_FWGATE_KEY_MAXREC];
@@ -54,6 +63,7 @@ static ngx_http_fwgate_key_slot_t  *ngx_http_fwgate_keys;
 static void                        *ngx_http_fwgate_hmac_block;
 static ngx_http_fwgate_hmac_way_t  *ngx_http_fwgate_hmac_keys;
 static ngx_uint_t                   ngx_http_fwgate_hmac_turn;
+static ngx_uint_t                   ngx_http_fwgate_key_turn;
 
 
 static const fwg_key_t *
@@ -131,8 +141,9 @@ ngx_http_fwgate_key_get(fwg_str_t alg_name, fwg_str_t rec)
     uint32_t                     hash;
     fwg_alg_t                    alg;
     fwg_key_t                   *key;
+    ngx_uint_t                   i, w;
     const char                  *err;
-    ngx_http_fwgate_key_slot_t  *s;
+    ngx_http_fwgate_key_slot_t  *set, *s;
 
     alg = fwg_alg_parse(alg_name.data ? alg_name.data : "", alg_name.len);
 
@@ -157,12 +168,27 @@ ngx_http_fwgate_key_get(fwg_str_t alg_name, fwg_str_t rec)
     }
 
     hash = ngx_murmur_hash2((u_char *) rec.data, rec.len) ^ (uint32_t) alg;
-    s = &ngx_http_fwgate_keys[hash & (NGX_HTTP_FWGATE_KEYS - 1)];
+    set = &ngx_http_fwgate_keys[(hash & (NGX_HTTP_FWGATE_KEY_SETS - 1))
+                                * NGX_HTTP_FWGATE_KEY_WAYS];
 
-    if (s->key && s->alg == alg && s->len == rec.len
-        && ngx_memcmp(s->rec, rec.data, rec.len) == 0)
-    {
-        return s->key;
+    w = NGX_HTTP_FWGATE_KEY_WAYS;
+
+    for (i = 0; i < NGX_HTTP_FWGATE_KEY_WAYS; i++) {
+        s = &set[i];
+
+        if (s->key == NULL) {
+            if (w == NGX_HTTP_FWGATE_KEY_WAYS) {
+                w = i;
+            }
+
+            continue;
+        }
+
+        if (s->hash == hash && s->alg == alg && s->len == rec.len
+            && ngx_memcmp(s->rec, rec.data, rec.len) == 0)
+        {
+            return s->key;
+        }
     }
 
     err = NULL;
@@ -172,11 +198,15 @@ ngx_http_fwgate_key_get(fwg_str_t alg_name, fwg_str_t rec)
         return NULL;
     }
 
-    if (s->key) {
-        fwg_key_free(s->key);
+    if (w == NGX_HTTP_FWGATE_KEY_WAYS) {
+        /* a full set: its ways are given up in turn */
+        w = ngx_http_fwgate_key_turn++ % NGX_HTTP_FWGATE_KEY_WAYS;
+        fwg_key_free(set[w].key);
     }
 
+    s = &set[w];
     s->key = key;
+    s->hash = hash;
     s->alg = alg;
     s->len = rec.len;
     ngx_memcpy(s->rec, rec.data, rec.len);

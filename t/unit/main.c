@@ -165,6 +165,7 @@ main(void)
     suite_semver();
     suite_cohort();
     suite_sig();
+    suite_ecdsa();
     suite_sigfast();
     suite_decide();
     suite_digest();

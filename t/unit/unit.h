@@ -66,6 +66,7 @@ void suite_sf_json(void);
 void suite_semver(void);
 void suite_cohort(void);
 void suite_sig(void);
+void suite_ecdsa(void);
 void suite_sigfast(void);
 void suite_decide(void);
 void suite_digest(void);
