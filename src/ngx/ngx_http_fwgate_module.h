@@ -471,6 +471,9 @@ struct ngx_http_fwgate_ctx_s {
     uint32_t                    memo_states[FWG_HMAC_STATES];
     unsigned                    memo_off:1;     /* not memoizable */
     unsigned                    waited:1;       /* resumed from a wait */
+    unsigned                    verify_later:1; /* a memo hit's signature
+                                                   waits for the batch */
+    unsigned                    batched:1;      /* and was verified */
 
     ngx_str_t                   body;       /* report body */
     ngx_uint_t                  stage;      /* handler-specific progress */
