@@ -14,7 +14,7 @@ fw_setup('fwt29:');
 our $A6 = 'ls6000i-2.5.0.bin';
 our $P = 'fwt29:';
 
-our @D = map { sprintf 'LS6-%06d', $_ } 1 .. 14;
+our @D = map { sprintf 'LS6-%06d', $_ } 1 .. 15;
 device($_, model => 'LS-6000i', alg => 'hmac-sha256') for @D;
 artifact($A6, version => '2.5.0', models => 'LS-6000i');
 
@@ -247,6 +247,39 @@ Test::More::ok(main::rv('ZSCORE', $dl, $d) ne '',
 "GET /firmware/$main::A6"
 --- more_headers eval
 ::sign(device => $main::D[13], path => "/firmware/$main::A6")
+--- error_code: 200
+--- response_headers
+X-Fwgate-Reason: ok
+
+
+
+=== TEST 9: with the cache and the decision memo, a memo hit does not
+send the download record again; a registry change ends that, so the
+record is sent again
+--- init
+main::fresh();
+my $d = $main::D[14];
+my $dl = "${main::P}downloads:LS-6000i:$main::A6";
+my $sv = "${main::P}stats:LS-6000i:$main::A6:devices";
+Test::More::is(main::download($d)->{status}, 200, 'init: first download');
+select(undef, undef, undef, 0.3);
+Test::More::ok(main::rv('ZSCORE', $dl, $d) ne '', 'init: recorded');
+::redis('DEL', $dl, $sv);
+for my $i (1 .. 3) {
+    Test::More::is(main::download($d)->{status}, 200, "init: again ($i)");
+}
+select(undef, undef, undef, 0.3);
+Test::More::is(main::rv('ZSCORE', $dl, $d), '', 'init: not sent again');
+::bump_epoch();
+select(undef, undef, undef, 0.6);
+Test::More::is(main::download($d)->{status}, 200, 'init: after a change');
+select(undef, undef, undef, 0.3);
+Test::More::ok(main::rv('ZSCORE', $dl, $d) ne '',
+               'init: a registry change sends it again');
+--- request eval
+"GET /firmware/$main::A6"
+--- more_headers eval
+::sign(device => $main::D[14], path => "/firmware/$main::A6")
 --- error_code: 200
 --- response_headers
 X-Fwgate-Reason: ok

@@ -76,6 +76,7 @@ typedef struct {
     u_short             vlen;
     uint32_t            bucket;
     uint32_t            ref;        /* hit since the clock last came */
+    uint32_t            recorded;   /* the download record is sent */
     ngx_uint_t          generation;
     ngx_msec_t          until;
     u_char              data[NGX_HTTP_FWGATE_MEMO_DATA];
@@ -372,6 +373,9 @@ ngx_http_fwgate_memo_get(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         goto miss;
     }
 
+    ctx->memo_entry = (uint32_t) (m - ngx_http_fwgate_memo.pool) + 1;
+    ctx->memo_hash = hash;
+
     /* the values outlive the entry: the log phase reads them */
 
     v = ngx_pnalloc(r->pool, m->vlen);
@@ -623,7 +627,11 @@ ngx_http_fwgate_memo_put(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     m->until = ctx->memo_until;
     m->bucket = ctx->verdict.bucket;
     m->ref = 0;
+    m->recorded = 0;
     m->klen = (u_short) klen;
+
+    ctx->memo_entry = (uint32_t) (m - s->pool) + 1;
+    ctx->memo_hash = hash;
 
     (void) ngx_atomic_fetch_add(
                         &fmcf->stats->memo[NGX_HTTP_FWGATE_MEMO_STORED], 1);
@@ -631,6 +639,62 @@ ngx_http_fwgate_memo_put(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     if (live) {
         (void) ngx_atomic_fetch_add(
                         &fmcf->stats->memo[NGX_HTTP_FWGATE_MEMO_EVICTED], 1);
+    }
+}
+
+
+/*
+ * Whether the download record of the request's memo entry was sent (or
+ * found marked): a hit then skips building the mark's key and looking it
+ * up.  The flag lives as the entry does, no longer than the first of its
+ * records' ttl and within one registry generation, which a mark outlives
+ * (cache.c: a mark lives the ttl, at least 60 s).  The entry is checked
+ * to still be the request's own: another key may have taken it since.
+ */
+
+static ngx_http_fwgate_memo_t *
+ngx_http_fwgate_memo_entry(ngx_http_fwgate_ctx_t *ctx)
+{
+    ngx_http_fwgate_memo_t  *m;
+
+    if (ctx->memo_entry == 0 || ngx_http_fwgate_memo.pool == NULL
+        || ctx->memo_entry > ngx_http_fwgate_memo.capacity)
+    {
+        return NULL;
+    }
+
+    m = &ngx_http_fwgate_memo.pool[ctx->memo_entry - 1];
+
+    if (m->klen == 0 || m->hash != ctx->memo_hash
+        || ngx_http_fwgate_memo_stale(m, ctx->memo_generation))
+    {
+        return NULL;
+    }
+
+    return m;
+}
+
+
+ngx_uint_t
+ngx_http_fwgate_memo_recorded(ngx_http_fwgate_ctx_t *ctx)
+{
+    ngx_http_fwgate_memo_t  *m;
+
+    m = ngx_http_fwgate_memo_entry(ctx);
+
+    return m != NULL && m->recorded;
+}
+
+
+void
+ngx_http_fwgate_memo_set_recorded(ngx_http_fwgate_ctx_t *ctx)
+{
+    ngx_http_fwgate_memo_t  *m;
+
+    m = ngx_http_fwgate_memo_entry(ctx);
+
+    if (m) {
+        m->recorded = 1;
     }
 }
 

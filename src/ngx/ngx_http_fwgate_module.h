@@ -468,6 +468,8 @@ struct ngx_http_fwgate_ctx_s {
     unsigned                    memo_started:1; /* generation read */
     unsigned                    memo_until_set:1;
     unsigned                    memo_has_states:1; /* a hit's hmac key */
+    uint32_t                    memo_entry;     /* its entry + 1, 0: none */
+    uint32_t                    memo_hash;
     uint32_t                    memo_states[FWG_HMAC_STATES];
     unsigned                    memo_off:1;     /* not memoizable */
     unsigned                    waited:1;       /* resumed from a wait */
@@ -507,6 +509,8 @@ ngx_int_t ngx_http_fwgate_memo_get(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
 void ngx_http_fwgate_memo_put(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx, ngx_http_fwgate_loc_conf_t *lcf);
+ngx_uint_t ngx_http_fwgate_memo_recorded(ngx_http_fwgate_ctx_t *ctx);
+void ngx_http_fwgate_memo_set_recorded(ngx_http_fwgate_ctx_t *ctx);
 void ngx_http_fwgate_memo_exit_process(void);
 /* the request's ctx, found again after an internal redirect cleared it */
 ngx_http_fwgate_ctx_t *ngx_http_fwgate_get_ctx(ngx_http_request_t *r);

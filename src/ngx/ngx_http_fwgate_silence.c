@@ -462,6 +462,7 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
     u_char              buf[NGX_HTTP_FWGATE_NOW_LEN];
 
     if (ctx->admission == NGX_HTTP_FWGATE_ADMIT_IN
+        || ngx_http_fwgate_memo_recorded(ctx)
         || !ngx_http_fwgate_redis_writable())
     {
         return;
@@ -484,6 +485,7 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
 
     if (ngx_http_fwgate_cache_mark(fmcf, &ctx->mark)) {
+        ngx_http_fwgate_memo_set_recorded(ctx);
         return;
     }
 
@@ -507,7 +509,9 @@ ngx_http_fwgate_record_download(ngx_http_request_t *r,
     ngx_http_fwgate_eval_argv(argv, argvlen, &ngx_http_fwgate_download_lua,
                               "3", args, 6);
 
-    (void) ngx_http_fwgate_redis_forget(9, argv, argvlen);
+    if (ngx_http_fwgate_redis_forget(9, argv, argvlen) == NGX_OK) {
+        ngx_http_fwgate_memo_set_recorded(ctx);
+    }
 }
 
 
