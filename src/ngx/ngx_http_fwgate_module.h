@@ -325,6 +325,7 @@ struct ngx_http_fwgate_redis_conn_s {
     ngx_uint_t                      writer;     /* needs the primary */
     ngx_uint_t                      writable;   /* ROLE said master */
     ngx_uint_t                      sentinel;   /* no AUTH/SELECT/ROLE */
+    ngx_uint_t                      writing;    /* in its write handler */
     const char                     *what;       /* "redis", "sentinel" */
     ngx_http_fwgate_redis_conn_pt   on_connect;
     ngx_http_fwgate_redis_conn_pt   lost;

@@ -883,7 +883,11 @@ ngx_http_fwgate_redis_write_handler(ngx_event_t *ev)
         return;
     }
 
+    /* rc is ours and outlives the context: only the context may go */
+
+    rc->writing = 1;
     redisAsyncHandleWrite(rc->ac);
+    rc->writing = 0;
 }
 
 
@@ -934,6 +938,25 @@ ngx_http_fwgate_redis_event(ngx_http_fwgate_redis_conn_t *rc,
     event = write ? NGX_WRITE_EVENT : NGX_READ_EVENT;
 
     if (ev->active == add) {
+        return;
+    }
+
+    /*
+     * Commands, once connected, go out at the end of the event loop's
+     * pass that made them, all in one write: the write event is posted
+     * rather than added to epoll and deleted once written (two
+     * epoll_ctl() and one more epoll_wait() for every round trip).  Only
+     * a write that could not finish (hiredis asks for the event again
+     * from the write handler) waits for epoll.
+     */
+
+    if (write && add && !rc->writing && rc->ac
+        && (rc->ac->c.flags & REDIS_CONNECTED))
+    {
+        if (!ev->posted) {
+            ngx_post_event(ev, &ngx_posted_events);
+        }
+
         return;
     }
 
