@@ -32,7 +32,7 @@ MODULE      := $(BUILD)/ngx_http_fwgate_module.so
         build-strict deb test-deb test-matrix \
         test-faults test-fleet test-admission test-valgrind test-token \
         test-rollout \
-        bench bench-verify fuzz clean
+        bench bench-verify bench-instr fuzz clean
 
 all: module cli
 
@@ -131,6 +131,12 @@ $(BUILD)/verify_speed: bench/verify_speed.c $(CORE_HDRS) $(BUILD)/libfwgcore.a
 
 bench-verify: $(BUILD)/verify_speed
 	taskset -c 1 $(BUILD)/verify_speed $(VERIFY_ARGS)
+
+# instructions per request under callgrind, gated against plain: what a
+# change costs, free of the machine's timing noise (INSTR_ARGS: warm|cold
+# DEVICES REQUESTS)
+bench-instr: all
+	bash bench/instr.sh $(INSTR_ARGS)
 
 # libFuzzer targets, FUZZ_SECONDS (default 60) each
 fuzz:
