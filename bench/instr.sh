@@ -53,9 +53,11 @@ build/bench/gen keys hmac-sha256 "$NDEV" BH- BENCH-A "$W/keys" \
 "${CTL[@]}" rollout start BENCH-A --artifact bench-1k.bin --percent 100 \
     >/dev/null
 
-# warm-up: every device three times (the memo, the key table, the zone)
+# warm-up: every device three times (the memo, the key table, the zone);
+# each run's lines go 40 past its count, for the requests wrk has in
+# flight when it is stopped (a line used twice is a replay: 401)
 WARM=$(( NDEV * 3 > 2000 ? NDEV * 3 : 2000 ))
-build/bench/gen sign hmac-sha256 "$NDEV" BH- "$W/keys" $((WARM + N + 100)) \
+build/bench/gen sign hmac-sha256 "$NDEV" BH- "$W/keys" $((WARM + N + 200)) \
     /firmware/bench-1k.bin fw.bench BENCH-A 2.4.1 "$(date +%s)" ni \
     > "$W/set.req"
 
@@ -96,24 +98,27 @@ for _ in $(seq 1 300); do
     sleep 0.1
 done
 
-run() {         # path offset count: count responses, then wrk stops
+run() {         # path offset count [any]: count responses, then stop
     local p
     rm -f "$W"/done.*
     BENCH_LIMIT=$3 BENCH_DONE=$W/done wrk -t1 -c8 -d600s --timeout 60s \
         -s bench/req.lua "http://127.0.0.1:$PORT$1" -- "$W/set.req" "$1" \
-        BENCH-A 2.4.1 "$2" "$3" > "$W/wrk.out" 2>&1 &
+        BENCH-A 2.4.1 "$2" $(($3 + 40)) > "$W/wrk.out" 2>&1 &
     p=$!
     while [ ! -e "$W/done.0" ] && kill -0 "$p" 2>/dev/null; do
         sleep 0.2
     done
     kill -INT "$p" 2>/dev/null || true
     wait "$p" || true
-    grep -q "non2xx=0 " "$W/wrk.out" \
-        || { echo "bench-instr: non-2xx answers: $(grep BENCH "$W/wrk.out")" >&2; exit 1; }
+    # the warm-up may meet a worker still connecting to Redis (503)
+    [ -n "${4:-}" ] || grep -q "non2xx=0 " "$W/wrk.out" || {
+        echo "bench-instr: non-2xx answers: $(grep BENCH "$W/wrk.out")" >&2
+        exit 1
+    }
 }
 
-run /firmware/bench-1k.bin 0 "$WARM"
-run /plain/bench-1k.bin 0 500
+run /firmware/bench-1k.bin 0 "$WARM" any
+run /plain/bench-1k.bin 0 500 any
 callgrind_control -z "$NG" >/dev/null
 run /firmware/bench-1k.bin "$((WARM + 50))" "$N"
 callgrind_control -d gated "$NG" >/dev/null
