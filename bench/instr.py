@@ -35,7 +35,8 @@ def main():
             '__libc_start_main@@GLIBC_2.34'}
     rows = sorted(((gated.get(k, 0) - plain.get(k, 0)) / n,
                    gated.get(k, 0) / n, plain.get(k, 0) / n, k)
-                  for k in set(gated) | set(plain) if k not in skip)
+                  for k in set(gated) | set(plain)
+                  if k not in skip and gated.get(k, 0) != tg)
     print('%8s %8s %8s  %s' % ('gate', 'gated', 'plain', 'function'))
     for row in reversed(rows[-int(os.environ.get('TOP', '30')):]):
         print('%8.0f %8.0f %8.0f  %s' % row)
