@@ -119,11 +119,11 @@ run() {         # path offset count [any]: count responses, then stop
 
 run /firmware/bench-1k.bin 0 "$WARM" any
 run /plain/bench-1k.bin 0 500 any
-callgrind_control -z "$NG" >/dev/null
+callgrind_control -z "$NG" >/dev/null 2>&1
 run /firmware/bench-1k.bin "$((WARM + 50))" "$N"
-callgrind_control -d gated "$NG" >/dev/null
+callgrind_control -d gated "$NG" >/dev/null 2>&1
 run /plain/bench-1k.bin 0 "$N"
-callgrind_control -d plain "$NG" >/dev/null
+callgrind_control -d plain "$NG" >/dev/null 2>&1
 kill -QUIT "$NG"
 wait "$NG" || true
 NG=

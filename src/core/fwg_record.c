@@ -222,11 +222,10 @@ fwg_record_fill(const char *blob, size_t len, const fwg_record_field_t *fields,
             return -1;
         }
 
+        /* fwg_str_eq: no strlen() of every name for every field line */
+
         for (i = 0; i < n; i++) {
-            if (!(seen & (1u << i))
-                && f.len == strlen(fields[i].name)
-                && memcmp(f.data, fields[i].name, f.len) == 0)
-            {
+            if (!(seen & (1u << i)) && fwg_str_eq(f, fields[i].name)) {
                 s = (fwg_str_t *) ((char *) rec + fields[i].offset);
                 *s = v;
                 seen |= 1u << i;

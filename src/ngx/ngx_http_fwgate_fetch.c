@@ -403,13 +403,15 @@ ngx_http_fwgate_registry_key(ngx_http_request_t *r, ngx_str_t *out,
     const char *kind, ngx_str_t *a, ngx_str_t *b, const char *suffix)
 {
     u_char                       *p;
-    size_t                        len;
+    size_t                        len, klen, slen;
     ngx_http_fwgate_main_conf_t  *fmcf;
 
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
 
-    len = fmcf->prefix.len + ngx_strlen(kind) + a->len
-          + (b ? 1 + b->len : 0) + (suffix ? ngx_strlen(suffix) : 0);
+    klen = ngx_strlen(kind);
+    slen = suffix ? ngx_strlen(suffix) : 0;
+
+    len = fmcf->prefix.len + klen + a->len + (b ? 1 + b->len : 0) + slen;
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -420,7 +422,7 @@ ngx_http_fwgate_registry_key(ngx_http_request_t *r, ngx_str_t *out,
     out->len = len;
 
     p = ngx_cpymem(p, fmcf->prefix.data, fmcf->prefix.len);
-    p = ngx_cpymem(p, kind, ngx_strlen(kind));
+    p = ngx_cpymem(p, kind, klen);
     p = ngx_cpymem(p, a->data, a->len);
 
     if (b) {
@@ -428,8 +430,8 @@ ngx_http_fwgate_registry_key(ngx_http_request_t *r, ngx_str_t *out,
         p = ngx_cpymem(p, b->data, b->len);
     }
 
-    if (suffix) {
-        p = ngx_cpymem(p, suffix, ngx_strlen(suffix));
+    if (slen) {
+        p = ngx_cpymem(p, suffix, slen);
     }
 
     return NGX_OK;
