@@ -318,6 +318,16 @@ enum {
 };
 
 
+/* by FWG_F_*, with their lengths */
+static const fwg_str_t  fwg_f_names[FWG_F_N] = {
+    { "signature-input", sizeof("signature-input") - 1 },
+    { "signature", sizeof("signature") - 1 },
+    { "x-device-model", sizeof("x-device-model") - 1 },
+    { "x-firmware-version", sizeof("x-firmware-version") - 1 },
+    { "x-device-hw", sizeof("x-device-hw") - 1 }
+};
+
+
 typedef struct {
     size_t      n[FWG_F_N];         /* field lines of each name */
     fwg_str_t   v[FWG_F_N];         /* the first, trimmed */
@@ -327,40 +337,26 @@ typedef struct {
 static void
 fwg_find_fields(const fwg_msg_t *msg, fwg_fields_t *f)
 {
-    int          k;
-    size_t       i;
-    const char  *name;
+    int     k;
+    size_t  i;
 
     memset(f, 0, sizeof(*f));
 
     for (i = 0; i < msg->nfields; i++) {
 
-        switch (msg->fields[i].name.len) {
-        case sizeof("signature-input") - 1:
-            k = FWG_F_SIGNATURE_INPUT;
-            name = "signature-input";
-            break;
-        case sizeof("signature") - 1:
-            k = FWG_F_SIGNATURE;
-            name = "signature";
-            break;
-        case sizeof("x-device-model") - 1:
-            k = FWG_F_MODEL;
-            name = "x-device-model";
-            break;
-        case sizeof("x-firmware-version") - 1:
-            k = FWG_F_VERSION;
-            name = "x-firmware-version";
-            break;
-        case sizeof("x-device-hw") - 1:
-            k = FWG_F_HW;
-            name = "x-device-hw";
-            break;
-        default:
+        for (k = 0; k < FWG_F_N; k++) {
+            if (msg->fields[i].name.len == fwg_f_names[k].len) {
+                break;
+            }
+        }
+
+        if (k == FWG_F_N) {
             continue;
         }
 
-        if (fwg_name_ieq(msg->fields[i].name, name) && f->n[k]++ == 0) {
+        if (fwg_name_ieq(msg->fields[i].name, fwg_f_names[k].data)
+            && f->n[k]++ == 0)
+        {
             f->v[k] = fwg_trim(msg->fields[i].value);
         }
     }
