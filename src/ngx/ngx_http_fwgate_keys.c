@@ -11,9 +11,10 @@
  * sharing a slot in 70 % of key sets, 2.4 % of them on average, and a
  * device sharing a slot rebuilt its key on every request when the
  * devices take turns (bench/run.sh's signed requests do): about 2 us
- * per ECDSA request on average (docs/benchmarks.md, "ECDSA verify").  4 ways make a full set unlikely below
- * a thousand devices or so.  Nothing is shared between workers: OpenSSL
- * key objects are process memory, and each worker is single-threaded.
+ * per ECDSA request on average (docs/benchmarks.md, "ECDSA verify").
+ * 4 ways make a full set unlikely below a thousand devices or so.
+ * Nothing is shared between workers: OpenSSL key objects are process
+ * memory, and each worker is single-threaded.
  *
  * HMAC keys, the common case in large fleets, have a table of their own,
  * sized so that a fleet of 100,000 devices cycling through one worker

@@ -119,12 +119,13 @@ static ngx_int_t ngx_http_fwgate_download_keys(ngx_http_request_t *r,
 /*
  * The report: KEYS stats, devices, downloads, rollout:<model>:halt,
  * epoch, watch; ARGV device, status, artifact, now, model,
- * rollout:<model>, device:<id>, devfail:<model>:<artifact>.  Only a device the rollout
- * served counts (the download script marked it "served"): a device
- * outside the cohort cannot add successes that dilute a failure ratio,
- * nor failures that halt a rollout it never received.  A device counts
- * once per artifact, under its latest outcome: a failure followed by a
- * success moves it from one count to the other.
+ * rollout:<model>, device:<id>, devfail:<model>:<artifact>.  Only a
+ * device the rollout served counts (the download script marked it
+ * "served"): a device outside the cohort cannot add successes that
+ * dilute a failure ratio, nor failures that halt a rollout it never
+ * received.  A device counts once per artifact, under its latest
+ * outcome: a failure followed by a success moves it from one count to
+ * the other.
  *
  * Progress (deferred, downloading, installing) is counted per report in
  * its own field and leaves the outcome alone: the device is alive, so
