@@ -58,6 +58,8 @@ typedef struct {
     int64_t         expires;
     unsigned        has_created:1;
     unsigned        has_expires:1;
+    unsigned        plain_items:1;  /* by fwg_sigfast_parse: names only,
+                                       each checked, none twice */
     fwg_str_t       keyid;      /* data NULL when absent */
     fwg_str_t       alg;
     fwg_str_t       nonce;

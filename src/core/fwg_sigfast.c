@@ -871,6 +871,7 @@ fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
     out->siglen = sig.len;
     out->label = sel.key;
     out->inner = inner;
+    out->plain_items = 1;
 
     return FWG_SIG_OK;
 }
@@ -911,16 +912,20 @@ fwg_sigfast_base(const fwg_msg_t *msg, const fwg_sig_input_t *in,
     for (i = 0; i < n; i++) {
         name = it[i].bare.str;
 
-        if (it[i].bare.type != FWG_SF_STRING || it[i].nparams != 0
-            || name.data == NULL
-            || !fwg_sigfast_comp_ok(name.data, name.len))
-        {
-            return D;
-        }
+        /* what fwg_sigfast_parse built it has checked already */
 
-        for (j = 0; j < i; j++) {
-            if (fwg_str_eqs(name, it[j].bare.str)) {
+        if (!in->plain_items) {
+            if (it[i].bare.type != FWG_SF_STRING || it[i].nparams != 0
+                || name.data == NULL
+                || !fwg_sigfast_comp_ok(name.data, name.len))
+            {
                 return D;
+            }
+
+            for (j = 0; j < i; j++) {
+                if (fwg_str_eqs(name, it[j].bare.str)) {
+                    return D;
+                }
             }
         }
 

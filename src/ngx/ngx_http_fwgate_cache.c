@@ -335,10 +335,10 @@ ngx_http_fwgate_cache_unlink(ngx_http_fwgate_cache_ctx_t *ctx,
 
 
 ngx_http_fwgate_cache_state_e
-ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
-    ngx_pool_t *pool, ngx_str_t *value, ngx_msec_t *until)
+ngx_http_fwgate_cache_get_hashed(ngx_http_fwgate_main_conf_t *fmcf,
+    ngx_str_t *key, uint32_t hash, ngx_pool_t *pool, ngx_str_t *value,
+    ngx_msec_t *until)
 {
-    uint32_t                        hash;
     ngx_uint_t                      kind, generation;
     ngx_msec_t                      stored;
     ngx_http_fwgate_l1_t           *l1;
@@ -351,7 +351,6 @@ ngx_http_fwgate_cache_get(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     }
 
     ctx = fmcf->cache_zone->data;
-    hash = ngx_murmur_hash2(key->data, key->len);
 
     l1 = ngx_http_fwgate_l1_fresh(fmcf, ctx, key, hash);
 

@@ -398,6 +398,29 @@ ngx_http_fwgate_header_out(ngx_http_request_t *r, const char *name,
 }
 
 
+/*
+ * A slot's state for the need functions: NGX_AGAIN while its fetch is in
+ * flight, NGX_OK once read or failed, NGX_DECLINED while nothing was asked.
+ */
+
+static ngx_int_t
+ngx_http_fwgate_slot_state(ngx_http_fwgate_ctx_t *ctx, ngx_uint_t slot)
+{
+    switch (ctx->slot[slot]) {
+
+    case NGX_HTTP_FWGATE_SLOT_PENDING:
+        return NGX_AGAIN;
+
+    case NGX_HTTP_FWGATE_SLOT_HAVE:
+    case NGX_HTTP_FWGATE_SLOT_FAILED:
+        return NGX_OK;
+
+    default:
+        return NGX_DECLINED;
+    }
+}
+
+
 ngx_int_t
 ngx_http_fwgate_registry_key(ngx_http_request_t *r, ngx_str_t *out,
     const char *kind, ngx_str_t *a, ngx_str_t *b, const char *suffix)
@@ -448,7 +471,15 @@ ngx_int_t
 ngx_http_fwgate_need_key(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_uint_t slot, const char *kind, ngx_str_t *name, const char *suffix)
 {
+    ngx_int_t  rc;
     ngx_str_t  key, device;
+
+    /* a slot read or on its way: no key to build (a resumed request) */
+
+    rc = ngx_http_fwgate_slot_state(ctx, slot);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
 
     if (ngx_http_fwgate_registry_key(r, &key, kind, name, NULL, suffix)
         != NGX_OK)
@@ -495,15 +526,19 @@ ngx_http_fwgate_need_device(ngx_http_request_t *r,
 
     /* an automatic halt, written by edges where they may write */
 
-    if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL,
-                                     ":halt")
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
+    rc[4] = ngx_http_fwgate_slot_state(ctx, NGX_HTTP_FWGATE_SLOT_HALT);
 
-    rc[4] = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_HALT,
-                                 NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
+    if (rc[4] == NGX_DECLINED) {
+        if (ngx_http_fwgate_registry_key(r, &key, "rollout:", &model, NULL,
+                                         ":halt")
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        rc[4] = ngx_http_fwgate_need(r, ctx, NGX_HTTP_FWGATE_SLOT_HALT,
+                                     NGX_HTTP_FWGATE_KIND_HASH, &key, NULL);
+    }
 
     for (i = 0; i < 5; i++) {
         if (rc[i] == NGX_ERROR) {
@@ -522,6 +557,7 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     u_char                         *p;
     int                             argc;
     uint32_t                        hash;
+    ngx_int_t                       rc;
     ngx_str_t                       ckey, value;
     const char                     *argv[3];
     size_t                          argvlen[3];
@@ -531,17 +567,9 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_msec_t                      until;
     ngx_http_fwgate_cache_state_e   state;
 
-    switch (ctx->slot[slot]) {
-
-    case NGX_HTTP_FWGATE_SLOT_PENDING:
-        return NGX_AGAIN;
-
-    case NGX_HTTP_FWGATE_SLOT_HAVE:
-    case NGX_HTTP_FWGATE_SLOT_FAILED:
-        return NGX_OK;
-
-    default:
-        break;
+    rc = ngx_http_fwgate_slot_state(ctx, slot);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
@@ -566,7 +594,15 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ctx->keys[slot] = ckey;
     ctx->kinds[slot] = kind;
 
-    state = ngx_http_fwgate_cache_get(fmcf, &ckey, r->pool, &value, &until);
+    /*
+     * MurmurHash2, four bytes a step, once for the cache and the in-flight
+     * tree: ngx_crc32_long's byte at a time cost more than the rest of a
+     * miss's bookkeeping.
+     */
+    hash = ngx_murmur_hash2(ckey.data, ckey.len);
+
+    state = ngx_http_fwgate_cache_get_hashed(fmcf, &ckey, hash, r->pool,
+                                             &value, &until);
 
     if (state == NGX_HTTP_FWGATE_CACHE_FRESH) {
         ctx->blobs[slot] = value;
@@ -606,10 +642,6 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
                         ngx_str_rbtree_insert_value);
         ngx_http_fwgate_inflight_init = 1;
     }
-
-    /* MurmurHash2, four bytes a step: ngx_crc32_long's byte at a time
-       cost more than the rest of a miss's bookkeeping */
-    hash = ngx_murmur_hash2(ckey.data, ckey.len);
 
     f = (ngx_http_fwgate_fetch_t *)
             ngx_str_rbtree_lookup(&ngx_http_fwgate_inflight, &ckey, hash);
