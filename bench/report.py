@@ -133,7 +133,7 @@ def main():
             verdict = 'met' if got <= most else 'MISSED'
             if g['bad'] or p['bad']:
                 verdict += ' (with errors: invalid)'
-            w('  wp=%d %-48s %+7.1f <= %-5s %s' % (wp, label, got, most,
+            w('  wp=%d %-48s %+7.2f <= %-5s %s' % (wp, label, got, most,
                                                    verdict))
 
         over('warm hmac 1 KiB, 1 device: CPU us over plain',

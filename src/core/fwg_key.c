@@ -304,7 +304,7 @@ fwg_hmac_resume(const uint32_t *hin, const uint32_t *hout, const char *data,
     fwg_sha256_resume(hin, data, len, inner);
     fwg_sha256_resume(hout, inner, sizeof(inner), out);
 
-    OPENSSL_cleanse(inner, sizeof(inner));
+    fwg_wipe(inner, sizeof(inner));
 }
 
 
@@ -352,7 +352,7 @@ fwg_sig_verify_hmac_states(const uint32_t *states, const char *base,
     fwg_hmac_resume(states, states + 8, base, len, mac);
 
     rc = fwg_ct_memcmp(mac, sig, sizeof(mac)) == 0;
-    OPENSSL_cleanse(mac, sizeof(mac));
+    fwg_wipe(mac, sizeof(mac));
 
     return rc;
 }

@@ -19,6 +19,7 @@
 #include <openssl/sha.h>
 
 #include "fwg_sha256.h"
+#include "fwg_types.h"
 
 
 void
@@ -47,7 +48,7 @@ fwg_sha256_resume(const uint32_t st[8], const void *data, size_t len,
 
     SHA256_Update(&c, data, len);
     SHA256_Final(out, &c);
-    OPENSSL_cleanse(&c, sizeof(c));
+    fwg_wipe(&c, sizeof(c));
 }
 
 

@@ -9,6 +9,21 @@
 
 #define FWG_ARENA_ALIGN  8
 
+/*
+ * fwg_opaque(v): the compiler must assume v changed, so no value derived
+ * from it is known in advance; fwg_barrier(p): memory at p may be read,
+ * so stores to it are not dead.  Without GNU asm: a volatile round trip.
+ */
+#if defined(__GNUC__)
+#define fwg_opaque(v)   __asm__ __volatile__("" : "+r" (v))
+#define fwg_barrier(p)  __asm__ __volatile__("" : : "r" (p) : "memory")
+#else
+#define fwg_opaque(v)   do { volatile uint64_t fwg_v_ = (v); (v) = fwg_v_; }  \
+                        while (0)
+#define fwg_barrier(p)  do { volatile unsigned char *fwg_p_ = (p);            \
+                             (void) *fwg_p_; } while (0)
+#endif
+
 
 void
 fwg_arena_init(fwg_arena_t *a, void *buf, size_t size)
@@ -86,21 +101,41 @@ fwg_str_eqs(fwg_str_t a, fwg_str_t b)
 }
 
 
+/*
+ * No early exit: the time taken must not depend on where they differ.
+ * Eight bytes a step; the empty asm makes the accumulator opaque to the
+ * compiler on every step, so it cannot stop at the first difference.
+ */
 int
 fwg_ct_memcmp(const void *a, const void *b, size_t n)
 {
-    const volatile unsigned char  *pa, *pb;
-    unsigned char                  acc;
-    size_t                         i;
+    size_t                i;
+    uint64_t              acc, x, y;
+    const unsigned char  *pa, *pb;
 
-    /* no early exit: the time taken must not depend on where they differ */
     pa = a;
     pb = b;
     acc = 0;
 
-    for (i = 0; i < n; i++) {
-        acc |= pa[i] ^ pb[i];
+    for (i = 0; i + 8 <= n; i += 8) {
+        memcpy(&x, pa + i, 8);
+        memcpy(&y, pb + i, 8);
+        acc |= x ^ y;
+        fwg_opaque(acc);
+    }
+
+    for ( /* void */ ; i < n; i++) {
+        acc |= (uint64_t) (pa[i] ^ pb[i]);
+        fwg_opaque(acc);
     }
 
     return acc != 0;
+}
+
+
+void
+fwg_wipe(void *p, size_t n)
+{
+    memset(p, 0, n);
+    fwg_barrier(p);
 }

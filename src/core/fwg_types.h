@@ -38,4 +38,11 @@ int fwg_str_eqs(fwg_str_t a, fwg_str_t b);
 /* constant-time comparison of two equal-length buffers; 0 when equal */
 int fwg_ct_memcmp(const void *a, const void *b, size_t n);
 
+/*
+ * Zeroes n bytes in a way the compiler may not drop as a dead store:
+ * OPENSSL_cleanse's job for the few small buffers of each request's MAC,
+ * without its call through a pointer and its byte loop.
+ */
+void fwg_wipe(void *p, size_t n);
+
 #endif /* FWG_TYPES_H */
