@@ -362,7 +362,7 @@ ngx_http_fwgate_cache_get_hashed(ngx_http_fwgate_main_conf_t *fmcf,
             ngx_memcpy(value->data, l1->data + l1->klen, l1->vlen);
             value->data[l1->vlen] = '\0';
             *until = l1->stored + ngx_http_fwgate_cache_ttl(fmcf, l1->kind);
-            (void) ngx_atomic_fetch_add(&fmcf->stats->cache_hits, 1);
+            ngx_http_fwgate_count(fmcf->stats, &fmcf->stats->cache_hits, 1);
 
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, pool->log, 0,
                            "fwgate: cache hit (worker) \"%*s\"",
@@ -437,10 +437,10 @@ ngx_http_fwgate_cache_get_hashed(ngx_http_fwgate_main_conf_t *fmcf,
     if (state == NGX_HTTP_FWGATE_CACHE_FRESH) {
         ngx_http_fwgate_l1_store(ctx, key, hash, value, kind, stored,
                                  generation);
-        (void) ngx_atomic_fetch_add(&fmcf->stats->cache_hits, 1);
+        ngx_http_fwgate_count(fmcf->stats, &fmcf->stats->cache_hits, 1);
 
     } else {
-        (void) ngx_atomic_fetch_add(&fmcf->stats->cache_misses, 1);
+        ngx_http_fwgate_count(fmcf->stats, &fmcf->stats->cache_misses, 1);
     }
 
     return state;

@@ -1051,9 +1051,9 @@ ngx_http_fwgate_finish(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ngx_http_fwgate_set_variables(r, ctx);
 
     if (count) {
-        (void) ngx_atomic_fetch_add(
-                   &fmcf->stats->requests[ctx->dry_run ? 2 : allow]
-                                         [ctx->reason], 1);
+        ngx_http_fwgate_count(fmcf->stats,
+                              &fmcf->stats->requests[ctx->dry_run ? 2 : allow]
+                                                    [ctx->reason], 1);
     }
 
     if (!allow) {

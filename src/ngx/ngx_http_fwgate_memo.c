@@ -430,8 +430,8 @@ ngx_http_fwgate_memo_get(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     /* spared by the clock hand once: this device is downloading */
     m->ref = 1;
 
-    (void) ngx_atomic_fetch_add(&fmcf->stats->memo[NGX_HTTP_FWGATE_MEMO_HIT],
-                                1);
+    ngx_http_fwgate_count(fmcf->stats,
+                          &fmcf->stats->memo[NGX_HTTP_FWGATE_MEMO_HIT], 1);
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "fwgate: decision memo hit");
@@ -440,8 +440,8 @@ ngx_http_fwgate_memo_get(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 
 miss:
 
-    (void) ngx_atomic_fetch_add(
-                            &fmcf->stats->memo[NGX_HTTP_FWGATE_MEMO_MISS], 1);
+    ngx_http_fwgate_count(fmcf->stats,
+                          &fmcf->stats->memo[NGX_HTTP_FWGATE_MEMO_MISS], 1);
 
     return NGX_DECLINED;
 }

@@ -688,6 +688,8 @@ ngx_http_fwgate_init_process(ngx_cycle_t *cycle)
 
     ngx_http_fwgate_mcf = fmcf;
 
+    ngx_http_fwgate_count_init_process(cycle, fmcf->stats);
+
     if (ngx_http_fwgate_redis_init_process(cycle, fmcf) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -719,6 +721,7 @@ ngx_http_fwgate_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&ngx_http_fwgate_poll_ev);
     }
 
+    ngx_http_fwgate_count_flush();
     ngx_http_fwgate_subscribe_exit_process();
     ngx_http_fwgate_redis_exit_process();
     ngx_http_fwgate_keys_free();

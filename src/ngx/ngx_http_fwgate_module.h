@@ -258,6 +258,17 @@ ngx_msec_t ngx_http_fwgate_cache_staleness(ngx_http_fwgate_main_conf_t *fmcf,
 ngx_uint_t ngx_http_fwgate_registry_stale(ngx_http_fwgate_main_conf_t *fmcf);
 
 ngx_http_fwgate_stats_t *ngx_http_fwgate_local_stats_get(void);
+
+/*
+ * Adds n to a counter of st: in the worker first, into st at the end of
+ * the event loop's pass (status.c).  For the counters every request
+ * moves; the rare ones are added to st directly.
+ */
+void ngx_http_fwgate_count(ngx_http_fwgate_stats_t *st, ngx_atomic_t *field,
+    ngx_atomic_int_t n);
+void ngx_http_fwgate_count_init_process(ngx_cycle_t *cycle,
+    ngx_http_fwgate_stats_t *st);
+void ngx_http_fwgate_count_flush(void);
 void ngx_http_fwgate_cache_exit_process(void);
 
 

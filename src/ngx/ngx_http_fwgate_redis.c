@@ -419,7 +419,8 @@ ngx_http_fwgate_redis_send(ngx_http_fwgate_redis_conn_t *rc,
     }
 
     rc->pending++;
-    (void) ngx_atomic_fetch_add(&rc->fmcf->stats->redis_commands, 1);
+    ngx_http_fwgate_count(rc->fmcf->stats, &rc->fmcf->stats->redis_commands,
+                          1);
 
     return NGX_OK;
 }
@@ -1050,8 +1051,8 @@ ngx_http_fwgate_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
             }
         }
 
-        (void) ngx_atomic_fetch_add(&st->redis_lat[i], 1);
-        (void) ngx_atomic_fetch_add(&st->redis_lat_sum_us, ms * 1000);
+        ngx_http_fwgate_count(st, &st->redis_lat[i], 1);
+        ngx_http_fwgate_count(st, &st->redis_lat_sum_us, ms * 1000);
 
         if (reply->type == REDIS_REPLY_ERROR) {
             (void) ngx_atomic_fetch_add(&st->redis_errors, 1);

@@ -11,6 +11,112 @@
 
 #define NGX_HTTP_FWGATE_STATUS_MAX  (24 * 1024)
 
+#define NGX_HTTP_FWGATE_NCOUNTERS                                           \
+    (sizeof(ngx_http_fwgate_stats_t) / sizeof(ngx_atomic_t))
+
+
+/*
+ * The counters every request moves (decisions, memo and cache hits,
+ * Redis commands) are summed in the worker and added to the shared ones
+ * once per pass of the event loop, by a posted event: with two workers
+ * an atomic add to a cache line the other worker wrote last moves that
+ * line between the CPUs, several times a request.  The pass that counts
+ * also flushes, before nginx waits for events again, so /status lags a
+ * decision by microseconds at most; a worker flushes its own first when
+ * it answers /status.
+ */
+
+static ngx_atomic_uint_t         ngx_http_fwgate_pending[
+                                     NGX_HTTP_FWGATE_NCOUNTERS];
+static ngx_uint_t                ngx_http_fwgate_pending_lo;
+static ngx_uint_t                ngx_http_fwgate_pending_hi;
+static ngx_http_fwgate_stats_t  *ngx_http_fwgate_pending_to;
+static ngx_event_t               ngx_http_fwgate_flush_ev;
+
+
+static void
+ngx_http_fwgate_flush_handler(ngx_event_t *ev)
+{
+    ngx_http_fwgate_count_flush();
+}
+
+
+void
+ngx_http_fwgate_count_init_process(ngx_cycle_t *cycle,
+    ngx_http_fwgate_stats_t *st)
+{
+    ngx_http_fwgate_pending_to = st;
+    ngx_http_fwgate_pending_lo = NGX_HTTP_FWGATE_NCOUNTERS;
+    ngx_http_fwgate_pending_hi = 0;
+
+    ngx_http_fwgate_flush_ev.handler = ngx_http_fwgate_flush_handler;
+    ngx_http_fwgate_flush_ev.log = cycle->log;
+}
+
+
+void
+ngx_http_fwgate_count(ngx_http_fwgate_stats_t *st, ngx_atomic_t *field,
+    ngx_atomic_int_t n)
+{
+    ngx_uint_t  i;
+
+    if (st != ngx_http_fwgate_pending_to || st == NULL) {
+        /* not a worker set up for it (or other stats): at once */
+        (void) ngx_atomic_fetch_add(field, n);
+        return;
+    }
+
+    i = field - (ngx_atomic_t *) st;
+
+    ngx_http_fwgate_pending[i] += n;
+
+    if (i < ngx_http_fwgate_pending_lo) {
+        ngx_http_fwgate_pending_lo = i;
+    }
+
+    if (i >= ngx_http_fwgate_pending_hi) {
+        ngx_http_fwgate_pending_hi = i + 1;
+    }
+
+    if (!ngx_http_fwgate_flush_ev.posted) {
+        ngx_post_event(&ngx_http_fwgate_flush_ev, &ngx_posted_events);
+    }
+}
+
+
+void
+ngx_http_fwgate_count_flush(void)
+{
+    ngx_uint_t                i;
+    ngx_atomic_t             *c;
+    ngx_http_fwgate_stats_t  *st;
+
+    st = ngx_http_fwgate_pending_to;
+
+    if (st == NULL) {
+        return;
+    }
+
+    if (ngx_http_fwgate_flush_ev.posted) {
+        ngx_delete_posted_event(&ngx_http_fwgate_flush_ev);
+    }
+
+    c = (ngx_atomic_t *) st;
+
+    for (i = ngx_http_fwgate_pending_lo;
+         i < ngx_http_fwgate_pending_hi;
+         i++)
+    {
+        if (ngx_http_fwgate_pending[i]) {
+            (void) ngx_atomic_fetch_add(&c[i], ngx_http_fwgate_pending[i]);
+            ngx_http_fwgate_pending[i] = 0;
+        }
+    }
+
+    ngx_http_fwgate_pending_lo = NGX_HTTP_FWGATE_NCOUNTERS;
+    ngx_http_fwgate_pending_hi = 0;
+}
+
 
 static u_char *ngx_http_fwgate_status_counter(u_char *p, u_char *last,
     const char *name, const char *help, const char **status,
@@ -48,6 +154,9 @@ ngx_http_fwgate_status_handler(ngx_http_request_t *r)
 
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
     st = fmcf->stats;
+
+    /* this worker's own counts first */
+    ngx_http_fwgate_count_flush();
 
     ngx_http_fwgate_cache_usage(fmcf, &used, &size);
 
