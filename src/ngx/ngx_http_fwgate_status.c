@@ -26,10 +26,13 @@
  * it answers /status.
  */
 
+/* a pass moves a handful of counters: their indexes are listed */
+#define NGX_HTTP_FWGATE_NDIRTY  16
+
 static ngx_atomic_uint_t         ngx_http_fwgate_pending[
                                      NGX_HTTP_FWGATE_NCOUNTERS];
-static ngx_uint_t                ngx_http_fwgate_pending_lo;
-static ngx_uint_t                ngx_http_fwgate_pending_hi;
+static ngx_uint_t                ngx_http_fwgate_dirty[NGX_HTTP_FWGATE_NDIRTY];
+static ngx_uint_t                ngx_http_fwgate_ndirty;
 static ngx_http_fwgate_stats_t  *ngx_http_fwgate_pending_to;
 static ngx_event_t               ngx_http_fwgate_flush_ev;
 
@@ -46,8 +49,7 @@ ngx_http_fwgate_count_init_process(ngx_cycle_t *cycle,
     ngx_http_fwgate_stats_t *st)
 {
     ngx_http_fwgate_pending_to = st;
-    ngx_http_fwgate_pending_lo = NGX_HTTP_FWGATE_NCOUNTERS;
-    ngx_http_fwgate_pending_hi = 0;
+    ngx_http_fwgate_ndirty = 0;
 
     ngx_http_fwgate_flush_ev.handler = ngx_http_fwgate_flush_handler;
     ngx_http_fwgate_flush_ev.log = cycle->log;
@@ -66,17 +68,21 @@ ngx_http_fwgate_count(ngx_http_fwgate_stats_t *st, ngx_atomic_t *field,
         return;
     }
 
+    if (n == 0) {
+        return;
+    }
+
     i = field - (ngx_atomic_t *) st;
 
+    if (ngx_http_fwgate_pending[i] == 0) {
+        if (ngx_http_fwgate_ndirty == NGX_HTTP_FWGATE_NDIRTY) {
+            ngx_http_fwgate_count_flush();
+        }
+
+        ngx_http_fwgate_dirty[ngx_http_fwgate_ndirty++] = i;
+    }
+
     ngx_http_fwgate_pending[i] += n;
-
-    if (i < ngx_http_fwgate_pending_lo) {
-        ngx_http_fwgate_pending_lo = i;
-    }
-
-    if (i >= ngx_http_fwgate_pending_hi) {
-        ngx_http_fwgate_pending_hi = i + 1;
-    }
 
     if (!ngx_http_fwgate_flush_ev.posted) {
         ngx_post_event(&ngx_http_fwgate_flush_ev, &ngx_posted_events);
@@ -103,18 +109,12 @@ ngx_http_fwgate_count_flush(void)
 
     c = (ngx_atomic_t *) st;
 
-    for (i = ngx_http_fwgate_pending_lo;
-         i < ngx_http_fwgate_pending_hi;
-         i++)
-    {
-        if (ngx_http_fwgate_pending[i]) {
-            (void) ngx_atomic_fetch_add(&c[i], ngx_http_fwgate_pending[i]);
-            ngx_http_fwgate_pending[i] = 0;
-        }
-    }
+    while (ngx_http_fwgate_ndirty) {
+        i = ngx_http_fwgate_dirty[--ngx_http_fwgate_ndirty];
 
-    ngx_http_fwgate_pending_lo = NGX_HTTP_FWGATE_NCOUNTERS;
-    ngx_http_fwgate_pending_hi = 0;
+        (void) ngx_atomic_fetch_add(&c[i], ngx_http_fwgate_pending[i]);
+        ngx_http_fwgate_pending[i] = 0;
+    }
 }
 
 
