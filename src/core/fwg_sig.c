@@ -611,7 +611,7 @@ fwg_sig_missing(const fwg_sig_input_t *in, const fwg_str_t *required,
 {
     char                  buf[256];
     long                  n;
-    size_t                i, j, k, l;
+    size_t                i, j, k;
     fwg_str_t             r, name;
     const fwg_sf_item_t  *c;
 
@@ -641,18 +641,10 @@ fwg_sig_missing(const fwg_sig_input_t *in, const fwg_str_t *required,
                 continue;
             }
 
-            /* a required name is usually written in lowercase already */
+            /* lowercase already: fwg_sig.h */
 
             if (memcmp(name.data, r.data, r.len) != 0) {
-                for (l = 0; l < r.len; l++) {
-                    if (fwg_sig_lower(r.data[l]) != name.data[l]) {
-                        break;
-                    }
-                }
-
-                if (l != r.len) {
-                    continue;
-                }
+                continue;
             }
 
             for (k = 0; k < c->nparams; k++) {

@@ -91,7 +91,11 @@ int fwg_sig_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
 int fwg_field_combine(const fwg_msg_t *msg, const char *name, size_t nlen,
     size_t max, fwg_arena_t *a, fwg_str_t *out);
 
-/* first required component not covered (index), or -1 when all are */
+/*
+ * First required component not covered (index), or -1 when all are.
+ * Plain names are given in lowercase, as covered names are: the policy's
+ * defaults are, and fwgate_required_components refuses any other.
+ */
 int fwg_sig_missing(const fwg_sig_input_t *in, const fwg_str_t *required,
     size_t nrequired);
 
