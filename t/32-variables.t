@@ -286,3 +286,23 @@ Test::More::is(main::hgetalls($lines, "fwt32:artifact:$::A6"), 0,
 --- error_code: 200
 --- response_headers
 X-Fwgate-Reason: ok
+
+
+
+=== TEST 7: a value read before the decision is read again after it
+--- config eval
+"location /firmware/ {
+    root \$TEST_NGINX_FW_ROOT;
+    set \$early \"[\$fwgate_reason]\";
+    fwgate on;
+    add_header X-Early \$early always;
+    add_header X-Late \"[\$fwgate_reason|\$fwgate_decision]\" always;
+}"
+--- request eval
+"GET /firmware/$::A6"
+--- more_headers eval
+::dl($::A6)
+--- error_code: 200
+--- response_headers
+X-Early: []
+X-Late: [ok|allow]

@@ -792,6 +792,7 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
 
     ctx->msg = msg;
 
+    ctx->replay_hash = 0;
     ctx->reason = fwg_decide_request(&msg, &lcf->policy, (int64_t) ngx_time(),
                                      &ctx->arena, &ctx->claims, NULL, NULL);
 
@@ -805,9 +806,9 @@ ngx_http_fwgate_check_request(ngx_http_request_t *r,
         nonce.data = (u_char *) ctx->claims.sig.nonce.data;
         nonce.len = ctx->claims.sig.nonce.len;
 
-        ngx_http_fwgate_replay_prefetch(
-            ngx_http_get_module_main_conf(r, ngx_http_fwgate_module),
-            &kid, &nonce);
+        ctx->replay_hash = ngx_http_fwgate_replay_prefetch(
+                      ngx_http_get_module_main_conf(r, ngx_http_fwgate_module),
+                      &kid, &nonce);
     }
 
     return NGX_OK;
@@ -853,18 +854,34 @@ static int
 ngx_http_fwgate_replay(void *data, fwg_str_t keyid, fwg_str_t nonce,
     int64_t expires_at)
 {
+    uint64_t                      hash;
     ngx_str_t                     k, n;
     ngx_http_request_t           *r = data;
+    ngx_http_fwgate_ctx_t        *ctx;
     ngx_http_fwgate_main_conf_t  *fmcf;
 
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
+    ctx = ngx_http_fwgate_get_ctx(r);
+
+    /* the prefetch's digest when it was of these very claims */
+
+    hash = 0;
+
+    if (ctx && ctx->replay_hash
+        && keyid.data == ctx->claims.device.data
+        && keyid.len == ctx->claims.device.len
+        && nonce.data == ctx->claims.sig.nonce.data
+        && nonce.len == ctx->claims.sig.nonce.len)
+    {
+        hash = ctx->replay_hash;
+    }
 
     k.data = (u_char *) keyid.data;
     k.len = keyid.len;
     n.data = (u_char *) nonce.data;
     n.len = nonce.len;
 
-    return (int) ngx_http_fwgate_replay_check(fmcf, &k, &n,
+    return (int) ngx_http_fwgate_replay_check(fmcf, &k, &n, hash,
                                               (time_t) expires_at,
                                               r->connection->log);
 }

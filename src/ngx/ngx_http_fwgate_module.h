@@ -276,13 +276,18 @@ void ngx_http_fwgate_cache_exit_process(void);
 
 ngx_shm_zone_t *ngx_http_fwgate_replay_add_zone(ngx_conf_t *cf,
     ngx_str_t *name, size_t size);
-/* FWG_REPLAY_NEW recorded, _SEEN replayed, _FULL no room (fwg_decide.h) */
+/*
+ * FWG_REPLAY_NEW recorded, _SEEN replayed, _FULL no room (fwg_decide.h);
+ * hash: what the prefetch returned for this keyid and nonce, 0 if none
+ */
 ngx_int_t ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
-    ngx_str_t *keyid, ngx_str_t *nonce, time_t expires_at, ngx_log_t *log);
+    ngx_str_t *keyid, ngx_str_t *nonce, uint64_t hash, time_t expires_at,
+    ngx_log_t *log);
 /* the table's size in slots (0: no zone) */
 ngx_uint_t ngx_http_fwgate_replay_slots(ngx_http_fwgate_main_conf_t *fmcf);
-/* the check's cache lines, asked for ahead of the verification */
-void ngx_http_fwgate_replay_prefetch(ngx_http_fwgate_main_conf_t *fmcf,
+/* the check's cache lines, asked for ahead of the verification; their
+ * digest, for the check (0: no zone) */
+uint64_t ngx_http_fwgate_replay_prefetch(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *keyid, ngx_str_t *nonce);
 
 
@@ -489,6 +494,7 @@ struct ngx_http_fwgate_ctx_s {
     uint32_t                    memo_entry;     /* its entry + 1, 0: none */
     uint32_t                    memo_hash;
     uint32_t                    memo_states[FWG_HMAC_STATES];
+    uint64_t                    replay_hash;    /* the nonce's, 0: none */
     unsigned                    memo_off:1;     /* not memoizable */
     unsigned                    waited:1;       /* resumed from a wait */
     unsigned                    verify_later:1; /* a memo hit's signature

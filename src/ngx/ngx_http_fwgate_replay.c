@@ -214,9 +214,11 @@ ngx_http_fwgate_replay_init_zone(ngx_shm_zone_t *shm_zone, void *data)
  * long to be a key (limits upstream keep that impossible).
  */
 
-static ngx_int_t
-ngx_http_fwgate_replay_buckets(ngx_http_fwgate_replay_ctx_t *ctx,
-    ngx_str_t *keyid, ngx_str_t *nonce, uint64_t *hashp, ngx_uint_t *b)
+/* the keyed digest of "keyid NUL nonce", never 0 (0 marks a free slot) */
+
+static uint64_t
+ngx_http_fwgate_replay_hash(ngx_http_fwgate_replay_ctx_t *ctx,
+    ngx_str_t *keyid, ngx_str_t *nonce)
 {
     u_char    *p;
     size_t     len;
@@ -225,7 +227,8 @@ ngx_http_fwgate_replay_buckets(ngx_http_fwgate_replay_ctx_t *ctx,
 
     len = keyid->len + 1 + nonce->len;
     if (len > sizeof(key)) {
-        return NGX_DECLINED;
+        /* too long to be a key (limits upstream keep that impossible) */
+        return 0;
     }
 
     p = ngx_cpymem(key, keyid->data, keyid->len);
@@ -233,20 +236,23 @@ ngx_http_fwgate_replay_buckets(ngx_http_fwgate_replay_ctx_t *ctx,
     ngx_memcpy(p, nonce->data, nonce->len);
 
     hash = fwg_siphash24(ctx->sh->key, key, len);
-    if (hash == 0) {
-        hash = 1;
-    }
 
+    return hash ? hash : 1;
+}
+
+
+/* a digest's two buckets */
+
+static void
+ngx_http_fwgate_replay_buckets(ngx_http_fwgate_replay_ctx_t *ctx,
+    uint64_t hash, ngx_uint_t *b)
+{
     b[0] = (ngx_uint_t) (hash & 0xffffffff) % ctx->sh->nbuckets;
     b[1] = (ngx_uint_t) (hash >> 32) % ctx->sh->nbuckets;
 
     if (b[1] == b[0]) {
         b[1] = (b[0] + 1) % ctx->sh->nbuckets;
     }
-
-    *hashp = hash;
-
-    return NGX_OK;
 }
 
 
@@ -258,7 +264,7 @@ ngx_http_fwgate_replay_buckets(ngx_http_fwgate_replay_ctx_t *ctx,
  * step 8), instead of stalling the check.
  */
 
-void
+uint64_t
 ngx_http_fwgate_replay_prefetch(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *keyid, ngx_str_t *nonce)
 {
@@ -267,21 +273,24 @@ ngx_http_fwgate_replay_prefetch(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_http_fwgate_replay_ctx_t  *ctx;
 
     if (fmcf->replay_zone == NULL) {
-        return;
+        return 0;
     }
 
     ctx = fmcf->replay_zone->data;
 
-    if (ngx_http_fwgate_replay_buckets(ctx, keyid, nonce, &hash, b)
-        != NGX_OK)
-    {
-        return;
+    hash = ngx_http_fwgate_replay_hash(ctx, keyid, nonce);
+    if (hash == 0) {
+        return 0;
     }
+
+    ngx_http_fwgate_replay_buckets(ctx, hash, b);
 
 #if defined(__GNUC__)
     __builtin_prefetch(&ctx->sh->buckets[b[0]], 1, 0);
     __builtin_prefetch(&ctx->sh->buckets[b[1]], 1, 0);
 #endif
+
+    return hash;
 }
 
 
@@ -304,9 +313,9 @@ ngx_http_fwgate_replay_slots(ngx_http_fwgate_main_conf_t *fmcf)
 
 ngx_int_t
 ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
-    ngx_str_t *keyid, ngx_str_t *nonce, time_t expires_at, ngx_log_t *log)
+    ngx_str_t *keyid, ngx_str_t *nonce, uint64_t hash, time_t expires_at,
+    ngx_log_t *log)
 {
-    uint64_t                          hash;
     ngx_uint_t                        i, j, b[2], nfree[2];
     ngx_http_fwgate_replay_ctx_t     *ctx;
     ngx_http_fwgate_replay_slot_t    *s, *free, *first[2];
@@ -318,12 +327,16 @@ ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
 
     ctx = fmcf->replay_zone->data;
 
-    if (ngx_http_fwgate_replay_buckets(ctx, keyid, nonce, &hash, b)
-        != NGX_OK)
-    {
-        /* refuse rather than skip */
-        return FWG_REPLAY_SEEN;
+    if (hash == 0) {
+        hash = ngx_http_fwgate_replay_hash(ctx, keyid, nonce);
+
+        if (hash == 0) {
+            /* refuse rather than skip */
+            return FWG_REPLAY_SEEN;
+        }
     }
+
+    ngx_http_fwgate_replay_buckets(ctx, hash, b);
 
     /*
      * The new digest goes into the bucket with more free slots: the "two

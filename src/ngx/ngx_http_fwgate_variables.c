@@ -2,11 +2,11 @@
 /*
  * fwgate: the $fwgate_* variables.
  *
- * Values come from the request's ctx.  ngx_http_internal_redirect() clears
- * the ctx but keeps indexed variables, so the outcome is also stored in
- * r->variables when the decision is made (every fwgate variable is indexed
- * at configuration time for that), and the ctx itself is found again
- * through the request pool's cleanup (ngx_http_fwgate_get_ctx()).
+ * Values come from the request's ctx, read when a variable is: after
+ * ngx_http_internal_redirect() (which clears r->ctx) the ctx is found
+ * again through the request pool's cleanup (ngx_http_fwgate_get_ctx()).
+ * Every fwgate variable is indexed at configuration time, so that the
+ * decision can mark a value cached before it as unread.
  */
 
 #include "ngx_http_fwgate_module.h"
@@ -110,24 +110,24 @@ ngx_http_fwgate_index_variables(ngx_conf_t *cf)
 }
 
 
+/*
+ * The decision is made.  The variables are not cacheable, but a reader
+ * that does not flush (ngx_http_get_indexed_variable()) would still get
+ * a value read before it, so each entry is marked unread and the next
+ * read asks the handler.  Values are not computed here: most requests
+ * read none of them, or two in the access log.
+ */
+
 void
 ngx_http_fwgate_set_variables(ngx_http_request_t *r,
     ngx_http_fwgate_ctx_t *ctx)
 {
-    ngx_str_t                   s;
     ngx_uint_t                  i;
     ngx_http_variable_value_t  *vv;
 
     for (i = 0; i < NGX_HTTP_FWGATE_VAR_N; i++) {
-        if (ngx_http_fwgate_value(r, ctx, i, &s) != NGX_OK) {
-            continue;
-        }
-
         vv = &r->variables[ngx_http_fwgate_var_index[i]];
-        vv->len = s.len;
-        vv->data = s.data;
-        vv->valid = 1;
-        vv->no_cacheable = 0;
+        vv->valid = 0;
         vv->not_found = 0;
     }
 }
