@@ -43,6 +43,35 @@ static const fwg_sigfast_pdef_t  fwg_sigfast_pdefs[] = {
 #define FWG_SIGFAST_NPDEFS  6
 
 
+/* a parameter key's index in fwg_sigfast_pdefs, FWG_SIGFAST_NPDEFS if none */
+static size_t
+fwg_sigfast_pdef(fwg_str_t key)
+{
+    size_t  i;
+
+    switch (key.len) {
+
+    case 7:
+        i = (key.data[0] == 'c') ? 0 : 1;
+        break;
+
+    case 5:
+        i = (key.data[0] == 'k') ? 2 : 4;
+        break;
+
+    case 3:
+        i = (key.data[0] == 'a') ? 3 : 5;
+        break;
+
+    default:
+        return FWG_SIGFAST_NPDEFS;
+    }
+
+    return memcmp(key.data, fwg_sigfast_pdefs[i].name, key.len) == 0
+           ? i : FWG_SIGFAST_NPDEFS;
+}
+
+
 typedef struct {
     fwg_str_t       key;
     const char     *value;          /* '(' of the inner list */
@@ -57,92 +86,51 @@ typedef struct {
 } fwg_sigfast_in_t;
 
 
-static int
-fwg_sigfast_lcalpha(unsigned char c)
-{
-    return c >= 'a' && c <= 'z';
-}
-
-
-static int
-fwg_sigfast_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-
-static int
-fwg_sigfast_key_char(unsigned char c)
-{
-    return fwg_sigfast_lcalpha(c) || fwg_sigfast_digit(c)
-           || c == '_' || c == '-' || c == '.' || c == '*';
-}
-
-
 /*
- * Lowercase tchar, as fwg_sig.c's component name check: a table, since
- * names such as "x-device-model" are checked on every request.
+ * One table of character classes for every scan of the fast path: four
+ * cache lines, one load and a test per byte.  The classes are those
+ * fwg_sf.c (grammar) and fwg_sig.c (component names) accept:
+ *   FWG_SC_TCHAR   lowercase tchar: a header component's name
+ *   FWG_SC_KEY     a dictionary or parameter key after its first char
+ *   FWG_SC_STR     a String's byte that is not '"' or '\\' (printable)
+ *   FWG_SC_B64     a Byte Sequence's base64 character
+ *   FWG_SC_DERIVED a derived component's name after its '@'
+ *   FWG_SC_DIGIT   0-9
  */
-static const unsigned char  fwg_sigfast_tchars[256] = {
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
-    ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
-    ['`'] = 1, ['|'] = 1, ['~'] = 1,
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-    ['y'] = 1, ['z'] = 1
+#define FWG_SC_TCHAR    0x01
+#define FWG_SC_KEY      0x02
+#define FWG_SC_STR      0x04
+#define FWG_SC_B64      0x08
+#define FWG_SC_DERIVED  0x10
+#define FWG_SC_DIGIT    0x20
+
+static const unsigned char  fwg_sigfast_class[256] = {
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x04, 0x05, 0x00, 0x05, 0x05, 0x05, 0x05, 0x05, 0x04, 0x04, 0x07, 0x0d, 0x04, 0x17, 0x07, 0x0c,
+    0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x04, 0x04, 0x04, 0x0c, 0x04, 0x04,
+    0x04, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c,
+    0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x04, 0x00, 0x04, 0x05, 0x07,
+    0x05, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f,
+    0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x04, 0x05, 0x04, 0x05, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00
 };
 
-#define fwg_sigfast_tchar(c)  fwg_sigfast_tchars[(unsigned char) (c)]
+#define fwg_sc(c, cls)  (fwg_sigfast_class[(unsigned char) (c)] & (cls))
 
-
-/* base64 characters of a Byte Sequence, as fwg_sf.c accepts them */
-static const unsigned char  fwg_sigfast_b64s[256] = {
-    ['+'] = 1, ['/'] = 1, ['='] = 1,
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
-    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
-    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-    ['Y'] = 1, ['Z'] = 1,
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-    ['y'] = 1, ['z'] = 1
-};
-
-#define fwg_sigfast_b64_char(c)  fwg_sigfast_b64s[(unsigned char) (c)]
-
-
-/*
- * Characters a String holds as they are (printable ASCII but '"' and
- * '\\'): a table, so the usual string is one load and test a byte.
- */
-static const unsigned char  fwg_sigfast_strchars[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-};
-
-#define fwg_sigfast_strchar(c)  fwg_sigfast_strchars[(unsigned char) (c)]
+#define fwg_sigfast_lcalpha(c)  ((c) >= 'a' && (c) <= 'z')
+#define fwg_sigfast_digit(c)    fwg_sc(c, FWG_SC_DIGIT)
+#define fwg_sigfast_key_char(c) fwg_sc(c, FWG_SC_KEY)
+#define fwg_sigfast_tchar(c)    fwg_sc(c, FWG_SC_TCHAR)
+#define fwg_sigfast_b64_char(c) fwg_sc(c, FWG_SC_B64)
+#define fwg_sigfast_strchar(c)  fwg_sc(c, FWG_SC_STR)
 
 
 static int
@@ -368,7 +356,7 @@ fwg_sigfast_comp_ok(const char *s, size_t len)
         }
 
         for (i = 1; i < len; i++) {
-            if (!fwg_sigfast_lcalpha(s[i]) && s[i] != '-') {
+            if (!fwg_sc(s[i], FWG_SC_DERIVED)) {
                 return 0;
             }
         }
@@ -377,7 +365,7 @@ fwg_sigfast_comp_ok(const char *s, size_t len)
     }
 
     for (i = 0; i < len; i++) {
-        if (!fwg_sigfast_tchar((unsigned char) s[i])) {
+        if (!fwg_sigfast_tchar(s[i])) {
             return 0;
         }
     }
@@ -389,22 +377,27 @@ fwg_sigfast_comp_ok(const char *s, size_t len)
 /*
  * One inner list with its parameters, from '(' at in->pos.  Without out
  * it only checks and counts; with out (and arrays sized by that first
- * pass) it fills them in.  *slen: the length of its serialization.
+ * pass) it fills them in, and sets bit i of *escaped when String
+ * parameter i holds escapes.  *slen: the length of its serialization.
  */
 static int
 fwg_sigfast_inner(fwg_sigfast_in_t *in, fwg_sigfast_member_t *m,
     fwg_sf_item_t *items, fwg_sf_param_t *params, fwg_str_t *praw,
-    size_t *slen)
+    unsigned *escaped, size_t *slen)
 {
     size_t        n, np, i, nesc, len;
     unsigned      seen;
     int64_t       iv;
     fwg_str_t     raw, key;
-    const char   *s;
+    const char   *s, *p;
 
     n = 0;
     len = 2;
     in->pos++;
+
+    if (params) {
+        *escaped = 0;
+    }
 
     for ( ;; ) {
         while (in->pos < in->end && *in->pos == ' ') {
@@ -420,17 +413,39 @@ fwg_sigfast_inner(fwg_sigfast_in_t *in, fwg_sigfast_member_t *m,
             return D;
         }
 
-        if (fwg_sigfast_string(in, &raw, &nesc) != 0 || nesc != 0) {
-            return D;
+        /*
+         * A name as fwg_sig.c accepts it, with no escapes: a String
+         * of lowercase tchars, or '@' and lowercase letters and '-'
+         * (fwg_sigfast_comp_ok's rule, read in the same pass).
+         */
+
+        s = in->pos + 1;
+        p = s;
+
+        if (p < in->end && *p == '@') {
+            for (p++; p < in->end && fwg_sc(*p, FWG_SC_DERIVED); p++) {
+                /* void */
+            }
+
+            if (p == s + 1) {
+                return D;
+            }
+
+        } else {
+            for ( /* void */ ; p < in->end && fwg_sigfast_tchar(*p); p++) {
+                /* void */
+            }
         }
 
-        s = raw.data + 1;
-
-        if (n == FWG_SIG_MAX_COMPONENTS
-            || !fwg_sigfast_comp_ok(s, raw.len - 2))
+        if (p == s || p == in->end || *p != '"'
+            || n == FWG_SIG_MAX_COMPONENTS)
         {
             return D;
         }
+
+        raw.data = in->pos;
+        raw.len = (size_t) (p + 1 - in->pos);
+        in->pos = p + 1;
 
         /* the same name twice: the general path's error */
         if (items) {
@@ -476,19 +491,15 @@ fwg_sigfast_inner(fwg_sigfast_in_t *in, fwg_sigfast_member_t *m,
 
         in->pos++;
 
-        for (i = 0; fwg_sigfast_pdefs[i].name; i++) {
-            if (key.len == fwg_sigfast_pdefs[i].len
-                && memcmp(key.data, fwg_sigfast_pdefs[i].name, key.len) == 0)
-            {
-                break;
-            }
-        }
+        i = fwg_sigfast_pdef(key);
 
         if (fwg_sigfast_pdefs[i].name == NULL || (seen & (1u << i))) {
             return D;
         }
 
         seen |= 1u << i;
+
+        nesc = 0;
 
         if (fwg_sigfast_pdefs[i].type == FWG_SF_INTEGER) {
             if (fwg_sigfast_integer(in, &raw, &iv) != 0) {
@@ -517,6 +528,10 @@ fwg_sigfast_inner(fwg_sigfast_in_t *in, fwg_sigfast_member_t *m,
             }
 
             praw[np] = raw;
+
+            if (nesc) {
+                *escaped |= 1u << np;
+            }
         }
 
         len += 1 + key.len + 1 + raw.len;
@@ -531,9 +546,10 @@ fwg_sigfast_inner(fwg_sigfast_in_t *in, fwg_sigfast_member_t *m,
 }
 
 
-/* a String's value from its serialized form */
+/* a String's value from its serialized form (escaped: it holds some) */
 static int
-fwg_sigfast_unescape(fwg_arena_t *a, fwg_str_t raw, fwg_str_t *out)
+fwg_sigfast_unescape(fwg_arena_t *a, fwg_str_t raw, int escaped,
+    fwg_str_t *out)
 {
     char        *d;
     size_t       i, n;
@@ -542,7 +558,7 @@ fwg_sigfast_unescape(fwg_arena_t *a, fwg_str_t raw, fwg_str_t *out)
     s = raw.data + 1;
     n = raw.len - 2;
 
-    if (memchr(s, '\\', n) == NULL) {
+    if (!escaped) {
         out->data = s;
         out->len = n;
         return 0;
@@ -617,6 +633,7 @@ fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
 {
     int                    done, build, have, have_want;
     char                  *d;
+    unsigned               escaped;
     size_t                 i, j, nm, slen, len, outlen;
     fwg_str_t              si, sv, key, want;
     fwg_str_t              praw[FWG_SIGFAST_NPDEFS];
@@ -661,6 +678,7 @@ fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
     have = 0;
     have_want = 0;
     slen = 0;
+    escaped = 0;
     memset(&sel, 0, sizeof(sel));
 
     for (done = (in.pos == in.end); !done; nm++) {
@@ -684,7 +702,7 @@ fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
                 || (label.len == 0 && nm == 0);
 
         if (fwg_sigfast_inner(&in, &mem[nm], build ? items : NULL,
-                              build ? params : NULL, praw, &len)
+                              build ? params : NULL, praw, &escaped, &len)
             != 0
             || fwg_sigfast_separator(&in, &done) != 0)
         {
@@ -842,7 +860,8 @@ fwg_sigfast_parse(const fwg_msg_t *msg, fwg_str_t label, fwg_arena_t *a,
             continue;
         }
 
-        if (fwg_sigfast_unescape(a, praw[i], &inner->params[i].value.str)
+        if (fwg_sigfast_unescape(a, praw[i], escaped & (1u << i),
+                                 &inner->params[i].value.str)
             != 0)
         {
             return D;
@@ -898,9 +917,16 @@ fwg_sigfast_base(const fwg_msg_t *msg, const fwg_sig_input_t *in,
     base->len = 0;
 
     if (in->inner == NULL || in->params.data == NULL || in->params.len == 0
-        || in->inner->nitems > FWG_SIG_MAX_COMPONENTS
-        || memchr(in->params.data, '\n', in->params.len) != NULL
-        || memchr(in->params.data, '\r', in->params.len) != NULL)
+        || in->inner->nitems > FWG_SIG_MAX_COMPONENTS)
+    {
+        return D;
+    }
+
+    /* what fwg_sigfast_parse serialized holds printable bytes only */
+
+    if (!in->plain_items
+        && (memchr(in->params.data, '\n', in->params.len) != NULL
+            || memchr(in->params.data, '\r', in->params.len) != NULL))
     {
         return D;
     }
