@@ -139,3 +139,38 @@ fwg_wipe(void *p, size_t n)
     memset(p, 0, n);
     fwg_barrier(p);
 }
+
+
+uint32_t
+fwg_table_hash(const void *data, size_t len)
+{
+    size_t                i;
+    uint64_t              h, w;
+    const unsigned char  *p = data;
+
+    h = 0x9e3779b97f4a7c15ULL ^ len;
+
+    for ( /* void */ ; len >= 8; p += 8, len -= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+
+    if (len) {
+        w = 0;
+
+        for (i = 0; i < len; i++) {
+            w |= (uint64_t) p[i] << (i * 8);
+        }
+
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    }
+
+    /* the finalizer of MurmurHash3's 64-bit mix: every bit reaches the low 32 */
+
+    h ^= h >> 29;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 32;
+
+    return (uint32_t) h;
+}

@@ -473,7 +473,7 @@ ngx_http_fwgate_cache_put(ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key,
     }
 
     ctx = fmcf->cache_zone->data;
-    hash = ngx_murmur_hash2(key->data, key->len);
+    hash = fwg_table_hash(key->data, key->len);
 
     n = offsetof(ngx_http_fwgate_cache_node_t, data) + key->len + value->len;
 
@@ -563,7 +563,7 @@ ngx_http_fwgate_cache_marked(ngx_http_fwgate_main_conf_t *fmcf,
     }
 
     ctx = fmcf->cache_zone->data;
-    hash = ngx_murmur_hash2(key->data, key->len);
+    hash = fwg_table_hash(key->data, key->len);
 
     if (ngx_http_fwgate_l1_fresh(fmcf, ctx, key, hash)) {
         return 1;

@@ -595,11 +595,11 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     ctx->kinds[slot] = kind;
 
     /*
-     * MurmurHash2, four bytes a step, once for the cache and the in-flight
-     * tree: ngx_crc32_long's byte at a time cost more than the rest of a
-     * miss's bookkeeping.
+     * One hash (fwg_table_hash, eight bytes a step) for the cache and the
+     * in-flight tree: ngx_crc32_long's byte at a time cost more than the
+     * rest of a miss's bookkeeping.
      */
-    hash = ngx_murmur_hash2(ckey.data, ckey.len);
+    hash = fwg_table_hash(ckey.data, ckey.len);
 
     state = ngx_http_fwgate_cache_get_hashed(fmcf, &ckey, hash, r->pool,
                                              &value, &until);

@@ -93,7 +93,7 @@ ngx_http_fwgate_hmac_key_get(fwg_str_t rec)
                               ngx_align_ptr(ngx_http_fwgate_hmac_block, 64);
     }
 
-    hash = ngx_murmur_hash2((u_char *) rec.data, rec.len);
+    hash = fwg_table_hash(rec.data, rec.len);
     set = &ngx_http_fwgate_hmac_keys[(hash & (NGX_HTTP_FWGATE_HMAC_SETS - 1))
                                      * NGX_HTTP_FWGATE_HMAC_WAYS];
 
@@ -168,7 +168,7 @@ ngx_http_fwgate_key_get(fwg_str_t alg_name, fwg_str_t rec)
         }
     }
 
-    hash = ngx_murmur_hash2((u_char *) rec.data, rec.len) ^ (uint32_t) alg;
+    hash = fwg_table_hash(rec.data, rec.len) ^ (uint32_t) alg;
     set = &ngx_http_fwgate_keys[(hash & (NGX_HTTP_FWGATE_KEY_SETS - 1))
                                 * NGX_HTTP_FWGATE_KEY_WAYS];
 

@@ -254,45 +254,6 @@ ngx_http_fwgate_memo_alloc(ngx_http_fwgate_main_conf_t *fmcf)
 }
 
 
-/*
- * The key's hash, eight bytes a step (ngx_murmur_hash2 takes four and
- * cost a key of ~110 bytes some 370 instructions).  Unkeyed, as murmur
- * was: keys that collide only share a set, so the worst a chosen
- * collision does is evict memo entries, which a miss then rebuilds.
- */
-
-static uint32_t
-ngx_http_fwgate_memo_hash(const u_char *p, size_t len)
-{
-    size_t    i;
-    uint64_t  h, w;
-
-    h = 0x9e3779b97f4a7c15ULL ^ len;
-
-    for ( /* void */ ; len >= 8; p += 8, len -= 8) {
-        ngx_memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-    }
-
-    if (len) {
-        w = 0;
-
-        for (i = 0; i < len; i++) {
-            w |= (uint64_t) p[i] << (i * 8);
-        }
-
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-    }
-
-    h ^= h >> 29;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 32;
-
-    return (uint32_t) h;
-}
-
-
 /* the first way of the set a hash names */
 
 static ngx_inline ngx_http_fwgate_memo_way_t *
@@ -430,7 +391,7 @@ ngx_http_fwgate_memo_get(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         goto miss;
     }
 
-    hash = ngx_http_fwgate_memo_hash(key, klen);
+    hash = fwg_table_hash(key, klen);
     w = ngx_http_fwgate_memo_set(hash);
     m = NULL;
 
@@ -634,7 +595,7 @@ ngx_http_fwgate_memo_put(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
 
     /* the way for it: its own, a stale one, a free one, or one evicted */
 
-    hash = ngx_http_fwgate_memo_hash(buf, klen);
+    hash = fwg_table_hash(buf, klen);
     w = ngx_http_fwgate_memo_set(hash);
 
     empty = NGX_HTTP_FWGATE_MEMO_WAYS;

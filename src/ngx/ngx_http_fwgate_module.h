@@ -200,10 +200,10 @@ ngx_shm_zone_t *ngx_http_fwgate_zone_add(ngx_conf_t *cf, ngx_str_t *name,
 /* *until: when a fresh entry stops being fresh (ngx_current_msec) */
 #define ngx_http_fwgate_cache_get(fmcf, key, pool, value, until)            \
     ngx_http_fwgate_cache_get_hashed(fmcf, key,                             \
-                                     ngx_murmur_hash2((key)->data,          \
-                                                      (key)->len),          \
+                                     fwg_table_hash((key)->data,            \
+                                                    (key)->len),            \
                                      pool, value, until)
-/* the same, with the key's ngx_murmur_hash2() already at hand */
+/* the same, with the key's fwg_table_hash() already at hand */
 ngx_http_fwgate_cache_state_e ngx_http_fwgate_cache_get_hashed(
     ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key, uint32_t hash,
     ngx_pool_t *pool, ngx_str_t *value, ngx_msec_t *until);

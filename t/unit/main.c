@@ -170,6 +170,7 @@ main(void)
     suite_decide();
     suite_digest();
     suite_siphash();
+    suite_table_hash();
     suite_hmac();
     suite_record();
     suite_json();

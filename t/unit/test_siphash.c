@@ -86,3 +86,59 @@ suite_siphash(void)
     FWG_CHECK(fwg_siphash24(key, msg, 15) != 0xa129ca6149be45e5ULL);
     FWG_CHECK(fwg_siphash24(key, msg, 15) == openssl_siphash(key, msg, 15));
 }
+
+
+/*
+ * fwg_table_hash: the same bytes give the same hash wherever they sit
+ * (unaligned loads), every length's tail counts, and keys that differ in
+ * one byte spread over a table's slots as a table needs.
+ */
+void
+suite_table_hash(void)
+{
+    size_t         i, len, max, n[1024];
+    uint32_t       h;
+    unsigned char  buf[80], moved[96];
+    char           key[64];
+
+    unit_suite("table hash");
+
+    for (i = 0; i < sizeof(buf); i++) {
+        buf[i] = (unsigned char) (i * 7 + 1);
+    }
+
+    for (len = 0; len <= 72; len++) {
+        h = fwg_table_hash(buf, len);
+        memcpy(moved + 3, buf, len);
+        FWG_CHECK_MSG(fwg_table_hash(moved + 3, len) == h,
+                      "%zu bytes hash differently when unaligned", len);
+
+        /* a change in the last byte, the tail's or a whole word's */
+        if (len) {
+            moved[3 + len - 1] ^= 0x01;
+            FWG_CHECK_MSG(fwg_table_hash(moved + 3, len) != h,
+                          "the last of %zu bytes is not hashed", len);
+        }
+
+        /* a key and the same key one zero byte longer */
+        buf[len] = 0;
+        FWG_CHECK_MSG(fwg_table_hash(buf, len + 1) != h,
+                      "%zu bytes and a NUL more hash alike", len);
+        buf[len] = (unsigned char) (len * 7 + 1);
+    }
+
+    /* 65,536 cache-like keys into 1,024 slots: about 64 each */
+    memset(n, 0, sizeof(n));
+
+    for (i = 0; i < 65536; i++) {
+        len = (size_t) snprintf(key, sizeof(key), "fw:device:LS6-%06zu", i);
+        n[fwg_table_hash(key, len) & 1023]++;
+    }
+
+    max = 0;
+    for (i = 0; i < 1024; i++) {
+        max = n[i] > max ? n[i] : max;
+    }
+
+    FWG_CHECK_MSG(max < 110, "a slot got %zu of 65,536 keys (mean 64)", max);
+}

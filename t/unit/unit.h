@@ -71,6 +71,7 @@ void suite_sigfast(void);
 void suite_decide(void);
 void suite_digest(void);
 void suite_siphash(void);
+void suite_table_hash(void);
 void suite_hmac(void);
 void suite_record(void);
 void suite_json(void);
