@@ -119,8 +119,8 @@ fwg_key_free(fwg_key_t *k)
     fwg_key_ec_free(k);
     ECDSA_SIG_free(k->es);
     EVP_PKEY_free(k->pkey);
-    OPENSSL_cleanse(k->hin, sizeof(k->hin));
-    OPENSSL_cleanse(k->hout, sizeof(k->hout));
+    fwg_wipe(k->hin, sizeof(k->hin));
+    fwg_wipe(k->hout, sizeof(k->hout));
 
     if (k->secret) {
         OPENSSL_clear_free(k->secret, k->secretlen);
@@ -287,9 +287,9 @@ fwg_key_hmac_init(fwg_key_t *k)
     fwg_sha256_block_state(ipad, k->hin);
     fwg_sha256_block_state(opad, k->hout);
 
-    OPENSSL_cleanse(block, sizeof(block));
-    OPENSSL_cleanse(ipad, sizeof(ipad));
-    OPENSSL_cleanse(opad, sizeof(opad));
+    fwg_wipe(block, sizeof(block));
+    fwg_wipe(ipad, sizeof(ipad));
+    fwg_wipe(opad, sizeof(opad));
 
     return 0;
 }
@@ -478,7 +478,7 @@ fwg_key_from_record(fwg_alg_t alg, const char *b64, size_t len,
     }
 
     k = fwg_key_from_raw(alg, raw, n, err);
-    OPENSSL_cleanse(raw, sizeof(raw));
+    fwg_wipe(raw, sizeof(raw));
 
     return k;
 }
@@ -507,7 +507,7 @@ fwg_key_hmac_is(const fwg_key_t *k, const char *b64, size_t len)
     }
 
     same = n == k->secretlen && CRYPTO_memcmp(raw, k->secret, n) == 0;
-    OPENSSL_cleanse(raw, n);
+    fwg_wipe(raw, n);
 
     return same;
 }
@@ -1013,7 +1013,7 @@ fwg_sig_verify(const fwg_key_t *k, const char *base, size_t len,
         }
 
         rc = fwg_ct_memcmp(mac, sig, sizeof(mac)) == 0;
-        OPENSSL_cleanse(mac, sizeof(mac));
+        fwg_wipe(mac, sizeof(mac));
         return rc;
 
     case FWG_ALG_ED25519:

@@ -40,8 +40,9 @@ int fwg_ct_memcmp(const void *a, const void *b, size_t n);
 
 /*
  * Zeroes n bytes in a way the compiler may not drop as a dead store:
- * OPENSSL_cleanse's job for the few small buffers of each request's MAC,
- * without its call through a pointer and its byte loop.
+ * OPENSSL_cleanse's job for the small buffers that held a MAC or key
+ * material on the request path, without its call through a pointer and
+ * its byte loop.
  */
 void fwg_wipe(void *p, size_t n);
 
