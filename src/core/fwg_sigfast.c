@@ -356,37 +356,39 @@ fwg_sigfast_integer(fwg_sigfast_in_t *in, fwg_str_t *raw, int64_t *v)
 }
 
 
-/* a covered component name as fwg_sig.c accepts it, with no escapes */
+/*
+ * Where a covered component name as fwg_sig.c accepts it (no escapes)
+ * ends: after a run of lowercase tchars, or '@' and one or more
+ * lowercase letters and '-'.  s when no valid name starts at s.  The
+ * inner-list scan and the base's check of other lists share this rule.
+ */
+static const char *
+fwg_sigfast_comp_end(const char *s, const char *end)
+{
+    const char  *p;
+
+    p = s;
+
+    if (p < end && *p == '@') {
+        for (p++; p < end && fwg_sc(*p, FWG_SC_DERIVED); p++) {
+            /* void */
+        }
+
+        return (p == s + 1) ? s : p;
+    }
+
+    for ( /* void */ ; p < end && fwg_sigfast_tchar(*p); p++) {
+        /* void */
+    }
+
+    return p;
+}
+
+
 static int
 fwg_sigfast_comp_ok(const char *s, size_t len)
 {
-    size_t  i;
-
-    if (len == 0) {
-        return 0;
-    }
-
-    if (s[0] == '@') {
-        if (len < 2) {
-            return 0;
-        }
-
-        for (i = 1; i < len; i++) {
-            if (!fwg_sc(s[i], FWG_SC_DERIVED)) {
-                return 0;
-            }
-        }
-
-        return 1;
-    }
-
-    for (i = 0; i < len; i++) {
-        if (!fwg_sigfast_tchar(s[i])) {
-            return 0;
-        }
-    }
-
-    return 1;
+    return len != 0 && fwg_sigfast_comp_end(s, s + len) == s + len;
 }
 
 
@@ -429,29 +431,10 @@ fwg_sigfast_inner(fwg_sigfast_in_t *in, fwg_sigfast_member_t *m,
             return D;
         }
 
-        /*
-         * A name as fwg_sig.c accepts it, with no escapes: a String
-         * of lowercase tchars, or '@' and lowercase letters and '-'
-         * (fwg_sigfast_comp_ok's rule, read in the same pass).
-         */
+        /* a name as fwg_sig.c accepts it, read in the same pass */
 
         s = in->pos + 1;
-        p = s;
-
-        if (p < in->end && *p == '@') {
-            for (p++; p < in->end && fwg_sc(*p, FWG_SC_DERIVED); p++) {
-                /* void */
-            }
-
-            if (p == s + 1) {
-                return D;
-            }
-
-        } else {
-            for ( /* void */ ; p < in->end && fwg_sigfast_tchar(*p); p++) {
-                /* void */
-            }
-        }
+        p = fwg_sigfast_comp_end(s, in->end);
 
         if (p == s || p == in->end || *p != '"'
             || n == FWG_SIG_MAX_COMPONENTS)
