@@ -362,7 +362,7 @@ fwg_sigfast_integer(fwg_sigfast_in_t *in, fwg_str_t *raw, int64_t *v)
  * lowercase letters and '-'.  s when no valid name starts at s.  The
  * inner-list scan and the base's check of other lists share this rule.
  */
-static const char *
+static inline const char *
 fwg_sigfast_comp_end(const char *s, const char *end)
 {
     const char  *p;
