@@ -12,13 +12,6 @@
 uint32_t fwg_cohort_bucket(fwg_str_t salt, fwg_str_t device_id);
 
 /*
- * Frees the digest context fwg_cohort_bucket() keeps: an nginx worker
- * calls it on exit, since the module is unloaded before the process ends
- * (the context would otherwise show as lost under valgrind).
- */
-void fwg_cohort_cleanup(void);
-
-/*
  * Percent as written in the registry ("0" .. "100", at most two
  * decimals) to hundredths (0 .. 10000); -1 when malformed.
  */

@@ -69,3 +69,20 @@ fwg_sha256(const void *data, size_t len, unsigned char out[FWG_SHA256_LEN])
     SHA256_Update(&c, data, len);
     SHA256_Final(out, &c);
 }
+
+
+void
+fwg_sha256_parts(const void *const *data, const size_t *len, size_t n,
+    unsigned char out[FWG_SHA256_LEN])
+{
+    size_t      i;
+    SHA256_CTX  c;
+
+    SHA256_Init(&c);
+
+    for (i = 0; i < n; i++) {
+        SHA256_Update(&c, data[i], len[i]);
+    }
+
+    SHA256_Final(out, &c);
+}

@@ -26,4 +26,11 @@ void fwg_sha256_resume(const uint32_t st[8], const void *data, size_t len,
 void fwg_sha256(const void *data, size_t len,
     unsigned char out[FWG_SHA256_LEN]);
 
+/*
+ * SHA-256 of the n pieces joined, with no copy: a cohort's
+ * salt ":" device_id.  Public data: the context is not cleansed.
+ */
+void fwg_sha256_parts(const void *const *data, const size_t *len, size_t n,
+    unsigned char out[FWG_SHA256_LEN]);
+
 #endif /* FWG_SHA256_H */

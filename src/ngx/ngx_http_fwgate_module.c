@@ -11,7 +11,6 @@
  */
 
 #include "ngx_http_fwgate_module.h"
-#include "fwg_cohort.h"
 #include "fwg_sf.h"
 
 
@@ -729,7 +728,6 @@ ngx_http_fwgate_exit_process(ngx_cycle_t *cycle)
     ngx_http_fwgate_arena_exit_process();
     ngx_http_fwgate_release_free();
     ngx_http_fwgate_cache_exit_process();
-    fwg_cohort_cleanup();
 }
 
 

@@ -56,6 +56,11 @@ suite_cohort(void)
     FWG_CHECK_EQ_INT(bucket("rollout-A", "device-42"), 7059);
     /* 51e33c7c */
     FWG_CHECK_EQ_INT(bucket("x", ""), 6652);
+    /* f19fc733: 110 bytes, the pieces across a block boundary */
+    FWG_CHECK_EQ_INT(bucket("rollout-salt-rollout-salt-rollout-salt-"
+                            "rollout-salt-rollout-salt-",
+                            "DEVICE-0123456789-abcdefghijklmnopqrstuvwxyz"),
+                     275);
 
     /* percent, in hundredths */
     FWG_CHECK_EQ_INT(pct("0"), 0);
