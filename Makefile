@@ -15,7 +15,8 @@ CORE_SRCS   := src/core/fwg_types.c src/core/fwg_b64.c src/core/fwg_sf.c \
                src/core/fwg_key.c src/core/fwg_semver.c \
                src/core/fwg_cohort.c src/core/fwg_decide.c \
                src/core/fwg_digest.c src/core/fwg_siphash.c \
-               src/core/fwg_record.c src/core/fwg_reply.c src/core/fwg_sha256.c \
+               src/core/fwg_record.c src/core/fwg_reply.c src/core/fwg_resp.c \
+               src/core/fwg_sha256.c \
                src/core/fwg_json.c src/core/fwg_report.c \
                src/core/fwg_release.c src/core/fwg_token.c \
                src/core/fwg_respsig.c
@@ -61,7 +62,7 @@ unit: $(BUILD)/run_unit
 
 $(BUILD)/run_unit: $(UNIT_SRCS) t/unit/*.h $(BUILD)/libfwgcore.a
 	$(CC) $(FWG_CFLAGS) -It/unit -o $@ $(UNIT_SRCS) $(BUILD)/libfwgcore.a \
-	    $(LDLIBS_CORE)
+	    -lhiredis $(LDLIBS_CORE)
 
 test-unit: $(BUILD)/run_unit
 	FWG_SF_TESTS=$${FWG_SF_TESTS:-$(CURDIR)/t/data/sf-tests} \

@@ -171,6 +171,7 @@ main(void)
     suite_digest();
     suite_siphash();
     suite_table_hash();
+    suite_resp();
     suite_hmac();
     suite_record();
     suite_json();

@@ -72,6 +72,7 @@ void suite_decide(void);
 void suite_digest(void);
 void suite_siphash(void);
 void suite_table_hash(void);
+void suite_resp(void);
 void suite_hmac(void);
 void suite_record(void);
 void suite_json(void);
