@@ -338,7 +338,7 @@ X-Fwgate-Reason: ok
 ::redis_up();
 ::redis('DEL', 'fwt16:device:LS6-600002');
 ::redis('HSET', 'fwt16:device:LS6-600002', 'model', 'LS-6000i',
-        'alg', 'hmac-sha256', 'key', $::K{'LS6-600002'},
+        'alg', 'hmac-sha256', 'key', $::K{'LS6-600002'}{key_b64},
         'status', 'active', 'pad', 'x' x 70000);
 --- request
 GET /firmware/ls6000i-2.5.0.bin
@@ -352,7 +352,32 @@ not a registry record or larger than 64k
 
 
 
-=== TEST 11: sentinel= with a static address: the static list serves until a Sentinel answers
+=== TEST 11: a record larger than a reader's 16k reply block (1,005 fields): read whole, and the next replies reuse the block
+--- http_config eval: ::cfg()
+--- config
+    location /firmware/ {
+        root $TEST_NGINX_FW_ROOT;
+        fwgate on;
+        fwgate_expose_reason on;
+    }
+--- init
+::redis_up();
+::redis('DEL', 'fwt16:device:LS6-600002');
+::redis('HSET', 'fwt16:device:LS6-600002', 'model', 'LS-6000i',
+        'alg', 'hmac-sha256', 'key', $::K{'LS6-600002'}{key_b64},
+        'status', 'active', 'pad', 'x' x 20000,
+        map { ("f$_", 'v' x 10) } 1 .. 1000);
+--- request
+GET /firmware/ls6000i-2.5.0.bin
+--- more_headers eval: $::H2
+--- error_code: 200
+--- response_headers
+X-Fwgate-Reason: ok
+--- no_error_log eval: $::CHECKS
+
+
+
+=== TEST 12: sentinel= with a static address: the static list serves until a Sentinel answers
 --- http_config eval
 ::cfg(redis => "sentinel=127.0.0.1:$::DEAD,[::1]:$::DEAD master=fwgate "
                . 'read=replica connect_timeout=200ms timeout=300ms')
@@ -368,7 +393,7 @@ X-Fwgate-Reason: ok
 
 
 
-=== TEST 12: Sentinels only, none reachable: nothing is known, fail closed
+=== TEST 13: Sentinels only, none reachable: nothing is known, fail closed
 --- http_config eval
 "    fwgate_redis sentinel=127.0.0.1:$::DEAD master=fwgate read=primary "
 . "prefix=fwt16: connect_timeout=200ms timeout=300ms;\n"
@@ -385,7 +410,7 @@ qr/fwgate: sentinel 127\.0\.0\.1:\d+ connect failed/
 
 
 
-=== TEST 13: sentinel= without master=
+=== TEST 14: sentinel= without master=
 --- http_config
     fwgate_redis sentinel=127.0.0.1:26379;
 --- must_die
@@ -394,7 +419,7 @@ fwgate_redis sentinel= needs master=NAME
 
 
 
-=== TEST 14: master= without sentinel=
+=== TEST 15: master= without sentinel=
 --- http_config
     fwgate_redis 127.0.0.1:6379 master=fwgate;
 --- must_die
@@ -403,7 +428,7 @@ fwgate_redis master= needs sentinel=
 
 
 
-=== TEST 15: read= must be primary or replica
+=== TEST 16: read= must be primary or replica
 --- http_config
     fwgate_redis sentinel=127.0.0.1:26379 master=fwgate read=secondary;
 --- must_die
@@ -412,7 +437,7 @@ invalid fwgate_redis parameter "read=secondary"
 
 
 
-=== TEST 16: a Sentinel must be an IP address
+=== TEST 17: a Sentinel must be an IP address
 --- http_config
     fwgate_redis sentinel=127.0.0.1,sentinel.example:26379 master=fwgate;
 --- must_die
@@ -421,7 +446,7 @@ fwgate_redis sentinel "sentinel.example:26379": an IP address is required, not a
 
 
 
-=== TEST 17: a bad Sentinel address: port 0, an empty entry
+=== TEST 18: a bad Sentinel address: port 0, an empty entry
 --- http_config
     fwgate_redis sentinel=127.0.0.1:26379,,127.0.0.1:0 master=fwgate;
 --- must_die

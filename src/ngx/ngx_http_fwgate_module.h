@@ -323,6 +323,22 @@ typedef void (*ngx_http_fwgate_redis_conn_pt)(
     ngx_http_fwgate_redis_conn_t *rc);
 
 /*
+ * Reply objects of a connection's reader (reply.c): a block the next
+ * reply reuses, and what did not fit in it.
+ */
+#define NGX_HTTP_FWGATE_REPLY_ARENA  16384
+
+typedef struct {
+    u_char                         *pos;
+    void                           *spills;
+    u_char                          buf[NGX_HTTP_FWGATE_REPLY_ARENA];
+} ngx_http_fwgate_reply_arena_t;
+
+void ngx_http_fwgate_reply_attach(redisAsyncContext *ac,
+    ngx_http_fwgate_reply_arena_t *a);
+void ngx_http_fwgate_reply_arena_free(ngx_http_fwgate_reply_arena_t *a);
+
+/*
  * One hiredis async connection on nginx's event loop.  It connects to
  * "own" when an owner set it (ngx_http_fwgate_redis_conn_move: a
  * Sentinel's answer), else to servers[server], moving down the list on
@@ -352,6 +368,7 @@ struct ngx_http_fwgate_redis_conn_s {
     ngx_http_fwgate_redis_conn_pt   on_connect;
     ngx_http_fwgate_redis_conn_pt   lost;
     void                           *data;
+    ngx_http_fwgate_reply_arena_t  *arena;      /* reply objects, or NULL */
 
     ngx_http_fwgate_server_t        own;        /* a given address */
     u_char                          own_host[NGX_INET6_ADDRSTRLEN + 1];
