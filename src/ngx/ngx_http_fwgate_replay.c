@@ -14,10 +14,18 @@
  * a digest may live in either of two buckets chosen from its bits and is
  * written to the one with more free or expired slots ("two choices": a
  * new nonce finds both full about once in 13,000 with the table half
- * full).  A check therefore reads two cache
- * lines under the zone's mutex, against an rbtree's twenty-odd misses at
- * a million nonces.  Expired slots are simply overwritten: there is no
- * sweep.  When both buckets hold only live nonces the new one is refused,
+ * full).  A check therefore reads two cache lines, against an rbtree's
+ * twenty-odd misses at a million nonces.  Expired slots are simply
+ * overwritten: there is no sweep.
+ *
+ * Each bucket carries its own lock word, in the line the check reads
+ * anyway, and a check holds its two buckets' locks (lower index first,
+ * so two checks never wait on each other in a cycle).  Two checks of one
+ * nonce take the same two locks, so one of them sees the other's digest;
+ * checks of different nonces rarely share a bucket and do not wait.  The
+ * zone's mutex served every check of every worker before: one more line
+ * passed between workers on each request, and perf put ngx_shmtx_lock at
+ * 2.6 % of a worker's time with two workers (docs/benchmarks.md, 0.4.5).  When both buckets hold only live nonces the new one is refused,
  * never recorded over a live one: forgetting an unexpired nonce would let
  * a captured request be replayed, and one device owner able to send many
  * valid requests could flush the store on purpose.  The request is
@@ -36,16 +44,28 @@
 
 #define NGX_HTTP_FWGATE_REPLAY_WAYS  4
 
+/* pauses between looks at a held lock, and looks between yields */
+#define NGX_HTTP_FWGATE_REPLAY_SPIN  64
+#define NGX_HTTP_FWGATE_REPLAY_LOOKS 1024
+
+
+/*
+ * One cache line: four digests (0: never used), the Unix times their
+ * signatures stop being acceptable (32 bits last until 2106), and the
+ * lock: 0, or the pid of the worker holding it.
+ */
 
 typedef struct {
-    uint64_t                    hash;       /* 0: never used */
-    int64_t                     expires;
-} ngx_http_fwgate_replay_slot_t;
-
-
-typedef struct {
-    ngx_http_fwgate_replay_slot_t  slot[NGX_HTTP_FWGATE_REPLAY_WAYS];
+    uint64_t                    hash[NGX_HTTP_FWGATE_REPLAY_WAYS];
+    uint32_t                    expires[NGX_HTTP_FWGATE_REPLAY_WAYS];
+    ngx_atomic_t                lock;
+    u_char                      pad[64 - NGX_HTTP_FWGATE_REPLAY_WAYS * 12
+                                    - sizeof(ngx_atomic_t)];
 } ngx_http_fwgate_replay_bucket_t;
+
+/* a bucket is one cache line, or the compiler stops here */
+typedef char  ngx_http_fwgate_replay_bucket_is_a_line[
+                  sizeof(ngx_http_fwgate_replay_bucket_t) == 64 ? 1 : -1];
 
 
 typedef struct {
@@ -334,15 +354,66 @@ ngx_http_fwgate_replay_slots(ngx_http_fwgate_main_conf_t *fmcf)
 }
 
 
+/*
+ * A bucket's lock.  The section it guards is a few loads and stores, so
+ * a held lock is waited for by spinning, yielding the CPU now and then
+ * (the holder may have been preempted).  A worker killed inside the
+ * section (SIGKILL, the OOM killer) would hold it for ever: a waiter
+ * that finds its holder gone takes it back.
+ */
+
+static void
+ngx_http_fwgate_replay_lock(ngx_http_fwgate_replay_bucket_t *bk)
+{
+    ngx_uint_t         i, looks;
+    ngx_atomic_uint_t  owner;
+
+    for (looks = 1; /* void */; looks++) {
+
+        if (bk->lock == 0 && ngx_atomic_cmp_set(&bk->lock, 0, ngx_pid)) {
+            return;
+        }
+
+        if (ngx_ncpu > 1) {
+            for (i = 0; i < NGX_HTTP_FWGATE_REPLAY_SPIN; i++) {
+                ngx_cpu_pause();
+            }
+        }
+
+        if (looks % NGX_HTTP_FWGATE_REPLAY_LOOKS == 0) {
+            owner = bk->lock;
+
+            if (owner != 0
+                && kill((ngx_pid_t) owner, 0) == -1
+                && ngx_errno == NGX_ESRCH)
+            {
+                (void) ngx_atomic_cmp_set(&bk->lock, owner, 0);
+            }
+
+            ngx_sched_yield();
+        }
+    }
+}
+
+
+static ngx_inline void
+ngx_http_fwgate_replay_unlock(ngx_http_fwgate_replay_bucket_t *bk)
+{
+    ngx_memory_barrier();
+    bk->lock = 0;
+}
+
+
 ngx_int_t
 ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *keyid, ngx_str_t *nonce, uint64_t hash, time_t expires_at,
     ngx_log_t *log)
 {
-    ngx_uint_t                        i, j, b[2], nfree[2];
+    time_t                            now;
+    uint32_t                          expires;
+    ngx_uint_t                        i, j, b[2], nfree[2], first[2];
     ngx_http_fwgate_replay_ctx_t     *ctx;
-    ngx_http_fwgate_replay_slot_t    *s, *free, *first[2];
-    ngx_http_fwgate_replay_bucket_t  *bucket;
+    ngx_http_fwgate_replay_bucket_t  *bk[2], *lo, *hi;
 
     if (fmcf->replay_zone == NULL) {
         return FWG_REPLAY_NEW;
@@ -361,6 +432,20 @@ ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
 
     ngx_http_fwgate_replay_buckets(ctx, hash, b);
 
+    bk[0] = &ctx->sh->buckets[b[0]];
+    bk[1] = &ctx->sh->buckets[b[1]];
+
+    /* b[0] != b[1] (replay_buckets): lower index first */
+
+    lo = (b[0] < b[1]) ? bk[0] : bk[1];
+    hi = (b[0] < b[1]) ? bk[1] : bk[0];
+
+    expires = (expires_at <= 0) ? 0
+              : ((uint64_t) expires_at > 0xffffffff) ? 0xffffffff
+              : (uint32_t) expires_at;
+
+    now = ngx_time();
+
     /*
      * The new digest goes into the bucket with more free slots: the "two
      * choices" that keep buckets even.  Taking the first free slot seen
@@ -370,41 +455,40 @@ ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
      * either way, so tables filled by the older rule stay valid.
      */
 
-    free = NULL;
     nfree[0] = 0;
     nfree[1] = 0;
-    first[0] = NULL;
-    first[1] = NULL;
+    first[0] = NGX_HTTP_FWGATE_REPLAY_WAYS;
+    first[1] = NGX_HTTP_FWGATE_REPLAY_WAYS;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_fwgate_replay_lock(lo);
+    ngx_http_fwgate_replay_lock(hi);
 
     for (i = 0; i < 2; i++) {
-        bucket = &ctx->sh->buckets[b[i]];
-
         for (j = 0; j < NGX_HTTP_FWGATE_REPLAY_WAYS; j++) {
-            s = &bucket->slot[j];
 
-            if (s->hash == 0 || s->expires <= ngx_time()) {
-                if (first[i] == NULL) {
-                    first[i] = s;
+            if (bk[i]->hash[j] == 0 || (time_t) bk[i]->expires[j] <= now) {
+                if (first[i] == NGX_HTTP_FWGATE_REPLAY_WAYS) {
+                    first[i] = j;
                 }
 
                 nfree[i]++;
                 continue;
             }
 
-            if (s->hash == hash) {
-                ngx_shmtx_unlock(&ctx->shpool->mutex);
+            if (bk[i]->hash[j] == hash) {
+                ngx_http_fwgate_replay_unlock(hi);
+                ngx_http_fwgate_replay_unlock(lo);
                 (void) ngx_atomic_fetch_add(&fmcf->stats->replay_rejects, 1);
                 return FWG_REPLAY_SEEN;
             }
         }
     }
 
-    free = (nfree[1] > nfree[0]) ? first[1] : first[0];
+    i = (nfree[1] > nfree[0]) ? 1 : 0;
 
-    if (free == NULL) {
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
+    if (nfree[i] == 0) {
+        ngx_http_fwgate_replay_unlock(hi);
+        ngx_http_fwgate_replay_unlock(lo);
 
         (void) ngx_atomic_fetch_add(&fmcf->stats->replay_full, 1);
 
@@ -418,10 +502,11 @@ ngx_http_fwgate_replay_check(ngx_http_fwgate_main_conf_t *fmcf,
         return FWG_REPLAY_FULL;
     }
 
-    free->hash = hash;
-    free->expires = expires_at;
+    bk[i]->hash[first[i]] = hash;
+    bk[i]->expires[first[i]] = expires;
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_fwgate_replay_unlock(hi);
+    ngx_http_fwgate_replay_unlock(lo);
 
     return FWG_REPLAY_NEW;
 }
