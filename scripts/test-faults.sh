@@ -35,7 +35,7 @@ if [ "${FAULTS_VALGRIND:-0}" != 0 ]; then
     # no master: no reload/upgrade; timing-heavy ones are too slow
     default="04 05 07 08 09"
 else
-    default="01 02 03 04 05 06 07 08 09 10 11 12"
+    default="01 02 03 04 05 06 07 08 09 10 11 12 13"
 fi
 
 sel=${FAULTS:-$default}

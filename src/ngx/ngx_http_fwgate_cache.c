@@ -337,7 +337,7 @@ ngx_http_fwgate_cache_unlink(ngx_http_fwgate_cache_ctx_t *ctx,
 ngx_http_fwgate_cache_state_e
 ngx_http_fwgate_cache_get_hashed(ngx_http_fwgate_main_conf_t *fmcf,
     ngx_str_t *key, uint32_t hash, ngx_pool_t *pool, ngx_str_t *value,
-    ngx_msec_t *until)
+    ngx_msec_t *until, ngx_uint_t stale_value)
 {
     ngx_uint_t                      kind, generation;
     ngx_msec_t                      stored;
@@ -396,7 +396,11 @@ ngx_http_fwgate_cache_get_hashed(ngx_http_fwgate_main_conf_t *fmcf,
             state = NGX_HTTP_FWGATE_CACHE_STALE;
         }
 
-        if (state != NGX_HTTP_FWGATE_CACHE_NONE) {
+        if (state == NGX_HTTP_FWGATE_CACHE_STALE && !stale_value) {
+            value->data = NULL;
+            value->len = 0;
+
+        } else if (state != NGX_HTTP_FWGATE_CACHE_NONE) {
             value->len = cn->vlen;
             value->data = ngx_pnalloc(pool, cn->vlen + 1);
 

@@ -602,7 +602,7 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
     hash = fwg_table_hash(ckey.data, ckey.len);
 
     state = ngx_http_fwgate_cache_get_hashed(fmcf, &ckey, hash, r->pool,
-                                             &value, &until);
+                                             &value, &until, 0);
 
     if (state == NGX_HTTP_FWGATE_CACHE_FRESH) {
         ctx->blobs[slot] = value;
@@ -628,13 +628,14 @@ ngx_http_fwgate_need(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx,
         return NGX_OK;
     }
 
-    /* stale, failed or fetched: read in a way a memo must not keep */
+    /*
+     * Stale, failed or fetched: read in a way a memo must not keep.  A
+     * stale copy is not taken now: should Redis fail, the fallback
+     * (ngx_http_fwgate_records) looks it up then, so a registry change
+     * pushed while this fetch was on its way rules it out.
+     */
 
     ctx->memo_off = 1;
-
-    if (state == NGX_HTTP_FWGATE_CACHE_STALE) {
-        ctx->stale[slot] = value;
-    }
 
     if (!ngx_http_fwgate_inflight_init) {
         ngx_rbtree_init(&ngx_http_fwgate_inflight,
@@ -983,15 +984,24 @@ ngx_http_fwgate_resume_handler(ngx_event_t *ev)
 }
 
 
-/* records from the blobs, falling back to stale copies when Redis failed */
+/*
+ * Records from the blobs, falling back to the cache's stale copies when
+ * Redis failed.  The copy is looked up now, not when the fetch was sent:
+ * the cache answers stale only for an entry of the current generation,
+ * so a registry change that reached this worker while the fetch was on
+ * its way (a halt pushed just before Redis went down) is never undone by
+ * a copy from before it.
+ */
 
 ngx_int_t
 ngx_http_fwgate_records(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
 {
-    fwg_str_t                     artifact;
-    ngx_str_t                    *b;
-    ngx_uint_t                    i;
-    ngx_http_fwgate_main_conf_t  *fmcf;
+    fwg_str_t                       artifact;
+    ngx_str_t                      *b, value;
+    ngx_msec_t                      until;
+    ngx_uint_t                      i;
+    ngx_http_fwgate_main_conf_t    *fmcf;
+    ngx_http_fwgate_cache_state_e   state;
 
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_fwgate_module);
 
@@ -1001,7 +1011,18 @@ ngx_http_fwgate_records(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
             continue;
         }
 
-        if (ctx->stale[i].data == NULL) {
+        state = NGX_HTTP_FWGATE_CACHE_NONE;
+
+        if (ctx->keys[i].data) {
+            state = ngx_http_fwgate_cache_get_hashed(fmcf, &ctx->keys[i],
+                                    fwg_table_hash(ctx->keys[i].data,
+                                                   ctx->keys[i].len),
+                                    r->pool, &value, &until, 1);
+        }
+
+        if (state != NGX_HTTP_FWGATE_CACHE_STALE
+            && state != NGX_HTTP_FWGATE_CACHE_FRESH)
+        {
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "fwgate: no usable record for \"%*s\"",
                            ngx_http_fwgate_key_len(&ctx->keys[i]),
@@ -1009,15 +1030,19 @@ ngx_http_fwgate_records(ngx_http_request_t *r, ngx_http_fwgate_ctx_t *ctx)
             return NGX_ERROR;
         }
 
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "fwgate: redis failed, stale copy of \"%*s\" used",
-                       ngx_http_fwgate_key_len(&ctx->keys[i]),
-                       ctx->keys[i].data);
-
-        ctx->blobs[i] = ctx->stale[i];
+        ctx->blobs[i] = value;
         ctx->slot[i] = NGX_HTTP_FWGATE_SLOT_HAVE;
 
-        (void) ngx_atomic_fetch_add(&fmcf->stats->cache_stale, 1);
+        /* fresh: another request's fetch has read it meanwhile */
+
+        if (state == NGX_HTTP_FWGATE_CACHE_STALE) {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "fwgate: redis failed, stale copy of \"%*s\" "
+                           "used", ngx_http_fwgate_key_len(&ctx->keys[i]),
+                           ctx->keys[i].data);
+
+            (void) ngx_atomic_fetch_add(&fmcf->stats->cache_stale, 1);
+        }
     }
 
     /*

@@ -196,17 +196,21 @@ ngx_shm_zone_t *ngx_http_fwgate_cache_add_zone(ngx_conf_t *cf,
 ngx_shm_zone_t *ngx_http_fwgate_zone_add(ngx_conf_t *cf, ngx_str_t *name,
     size_t size, ngx_shm_zone_init_pt init, void *data);
 
-/* looks up key; a hit's value is copied into pool */
-/* *until: when a fresh entry stops being fresh (ngx_current_msec) */
+/*
+ * Looks up key; a fresh hit's value is copied into pool, a stale one's
+ * only with stale_value (the fallback reads it when Redis has failed).
+ * *until: when a fresh entry stops being fresh (ngx_current_msec).
+ */
 #define ngx_http_fwgate_cache_get(fmcf, key, pool, value, until)            \
     ngx_http_fwgate_cache_get_hashed(fmcf, key,                             \
                                      fwg_table_hash((key)->data,            \
                                                     (key)->len),            \
-                                     pool, value, until)
+                                     pool, value, until, 0)
 /* the same, with the key's fwg_table_hash() already at hand */
 ngx_http_fwgate_cache_state_e ngx_http_fwgate_cache_get_hashed(
     ngx_http_fwgate_main_conf_t *fmcf, ngx_str_t *key, uint32_t hash,
-    ngx_pool_t *pool, ngx_str_t *value, ngx_msec_t *until);
+    ngx_pool_t *pool, ngx_str_t *value, ngx_msec_t *until,
+    ngx_uint_t stale_value);
 
 /*
  * What an entry holds, which decides how long it lives: a record read
@@ -486,7 +490,6 @@ struct ngx_http_fwgate_ctx_s {
     ngx_str_t                   keys[NGX_HTTP_FWGATE_NSLOTS];
     ngx_uint_t                  kinds[NGX_HTTP_FWGATE_NSLOTS];
     ngx_str_t                   blobs[NGX_HTTP_FWGATE_NSLOTS];
-    ngx_str_t                   stale[NGX_HTTP_FWGATE_NSLOTS];
     ngx_uint_t                  slot[NGX_HTTP_FWGATE_NSLOTS];
     ngx_http_fwgate_waiter_t   *waiters[NGX_HTTP_FWGATE_NSLOTS];
     ngx_uint_t                  pending;
