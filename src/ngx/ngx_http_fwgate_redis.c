@@ -54,7 +54,8 @@ static ngx_int_t ngx_http_fwgate_redis_send(ngx_http_fwgate_redis_conn_t *rc,
 
 /* [0] reads from the first server that answers, [1] writes to the
    first that is a primary */
-static ngx_http_fwgate_redis_conn_t  ngx_http_fwgate_redis[2];
+static ngx_http_fwgate_redis_conn_t   ngx_http_fwgate_redis[2];
+static ngx_http_fwgate_reply_arena_t  ngx_http_fwgate_redis_arena[2];
 
 /*
  * The subscription (subscribe.c asks for it): a third connection of the
@@ -90,6 +91,7 @@ ngx_http_fwgate_redis_init_process(ngx_cycle_t *cycle,
         ngx_http_fwgate_redis_conn_init(rc, fmcf, cycle->log,
                                         &fmcf->servers);
         rc->writer = i;
+        rc->arena = &ngx_http_fwgate_redis_arena[i];
 
         if (fmcf->sentinels.nelts) {
             /* a failure asks a Sentinel again */
@@ -235,6 +237,7 @@ ngx_http_fwgate_redis_exit_process(void)
 
     for (i = 0; i < 2; i++) {
         ngx_http_fwgate_redis_conn_stop(&ngx_http_fwgate_redis[i]);
+        ngx_http_fwgate_reply_arena_free(&ngx_http_fwgate_redis_arena[i]);
     }
 
     if (ngx_http_fwgate_redis_sub_wanted) {
@@ -546,6 +549,12 @@ ngx_http_fwgate_redis_conn_connect(ngx_http_fwgate_redis_conn_t *rc)
         redisAsyncFree(ac);
         ngx_http_fwgate_redis_schedule(rc, 1);
         return NGX_ERROR;
+    }
+
+    /* reads and writes: reply objects from the connection's block */
+
+    if (rc->arena) {
+        ngx_http_fwgate_reply_attach(ac, rc->arena);
     }
 
     c = ngx_get_connection(ac->c.fd, rc->log);
