@@ -44,9 +44,13 @@
 
 #define NGX_HTTP_FWGATE_REPLAY_WAYS  4
 
-/* pauses between looks at a held lock, and looks between yields */
-#define NGX_HTTP_FWGATE_REPLAY_SPIN  64
-#define NGX_HTTP_FWGATE_REPLAY_LOOKS 1024
+/*
+ * A held bucket lock: pauses between looks, looks between yields of the
+ * CPU, and looks between checks that its holder is alive.
+ */
+#define NGX_HTTP_FWGATE_REPLAY_SPIN   64
+#define NGX_HTTP_FWGATE_REPLAY_YIELD  16
+#define NGX_HTTP_FWGATE_REPLAY_ALIVE  1024
 
 
 /*
@@ -380,7 +384,7 @@ ngx_http_fwgate_replay_lock(ngx_http_fwgate_replay_bucket_t *bk)
             }
         }
 
-        if (looks % NGX_HTTP_FWGATE_REPLAY_LOOKS == 0) {
+        if (looks % NGX_HTTP_FWGATE_REPLAY_ALIVE == 0) {
             owner = bk->lock;
 
             if (owner != 0
@@ -389,7 +393,11 @@ ngx_http_fwgate_replay_lock(ngx_http_fwgate_replay_bucket_t *bk)
             {
                 (void) ngx_atomic_cmp_set(&bk->lock, owner, 0);
             }
+        }
 
+        /* one CPU: the holder runs only if this worker yields */
+
+        if (ngx_ncpu == 1 || looks % NGX_HTTP_FWGATE_REPLAY_YIELD == 0) {
             ngx_sched_yield();
         }
     }
