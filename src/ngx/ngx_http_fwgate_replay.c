@@ -25,8 +25,10 @@
  * checks of different nonces rarely share a bucket and do not wait.  The
  * zone's mutex served every check of every worker before: one more line
  * passed between workers on each request, and perf put ngx_shmtx_lock at
- * 2.6 % of a worker's time with two workers (docs/benchmarks.md, 0.4.5).  When both buckets hold only live nonces the new one is refused,
- * never recorded over a live one: forgetting an unexpired nonce would let
+ * 2.6 % of a worker's time with two workers (docs/benchmarks.md, 0.4.5).
+ *
+ * When both buckets hold only live nonces the new one is refused, never
+ * recorded over a live one: forgetting an unexpired nonce would let
  * a captured request be replayed, and one device owner able to send many
  * valid requests could flush the store on purpose.  The request is
  * answered 503 replay_store_full (the device retries), counted in
